@@ -1,0 +1,1 @@
+//! The per-file analysis: classify how each allocation call's result is used.

@@ -1,0 +1,40 @@
+//! What the analyzer reports.
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::rules::RuleId;
+
+/// A 1-based line/column range in a source file (columns count characters, 1-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Span {
+    pub start_line: usize,
+    pub start_column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+/// How seriously a finding is taken (set per rule by configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Warn,
+    Error,
+}
+
+/// One mishandled allocation failure (or a problem with a suppression comment).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The rule that fired.
+    pub rule: RuleId,
+    /// The file, as given or discovered (relative paths stay relative).
+    pub path: PathBuf,
+    /// Where the flagged call (or comment) is.
+    pub span: Span,
+    /// One line, lower-case start, no trailing period: what is wrong here.
+    pub message: String,
+    /// One line: how to handle the failure instead.
+    pub help: String,
+    /// Severity, from the rule's default level or the configuration.
+    pub level: Level,
+}

@@ -1,0 +1,1 @@
+//! The driver: paths + configuration → findings and per-file errors.

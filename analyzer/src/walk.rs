@@ -1,0 +1,1 @@
+//! Finding the files to lint: walk, skip ignored and test code, prefilter by text.

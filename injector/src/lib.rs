@@ -1,0 +1,1 @@
+//! oomcheck's allocation-failure injector.

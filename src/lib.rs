@@ -1,0 +1,72 @@
+//! The `oomcheck` command line: argument parsing and the subcommands. The engines live in
+//! the `oomcheck-analyzer` (static) and `oomcheck-injector` (dynamic) crates.
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod lint_cmd;
+pub mod ui;
+
+/// Exit status shared by every subcommand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing found.
+    Clean,
+    /// Findings were reported.
+    Findings,
+    /// Usage, I/O, build or configuration error.
+    Error,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        match s {
+            Status::Clean => ExitCode::from(0),
+            Status::Findings => ExitCode::from(1),
+            Status::Error => ExitCode::from(2),
+        }
+    }
+}
+
+/// Prove that Rust code survives running out of memory.
+///
+/// `oomcheck lint` finds fallible allocations whose failure is dropped, swallowed, turned into a
+/// panic or into a non-OOM error. `oomcheck run` re-runs a crate's OOM tests failing each
+/// allocation in turn and reports every crash, corruption and wrong error.
+#[derive(Parser, Debug)]
+#[command(name = "oomcheck", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: ui::GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Statically check Rust sources for mishandled allocation failures.
+    Lint(lint_cmd::LintArgs),
+}
+
+/// Parse `args` (program name first) and run the chosen subcommand.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses exit 0 for --help/--version and 2 for usage errors, as we do.
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let ui = ui::Ui::from_env(&cli.global);
+    let status = match &cli.command {
+        Command::Lint(args) => lint_cmd::execute(args, &ui),
+    };
+    status.into()
+}
