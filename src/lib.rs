@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod lint_cmd;
+pub mod run_cmd;
 pub mod ui;
 
 /// Exit status shared by every subcommand.
@@ -48,6 +49,8 @@ pub struct Cli {
 pub enum Command {
     /// Statically check Rust sources for mishandled allocation failures.
     Lint(lint_cmd::LintArgs),
+    /// Re-run the crate's OOM checks failing each allocation in turn, and report what breaks.
+    Run(run_cmd::RunArgs),
 }
 
 /// Parse `args` (program name first) and run the chosen subcommand.
@@ -67,6 +70,7 @@ where
     let ui = ui::Ui::from_env(&cli.global);
     let status = match &cli.command {
         Command::Lint(args) => lint_cmd::execute(args, &ui),
+        Command::Run(args) => run_cmd::execute(args, &ui),
     };
     status.into()
 }

@@ -1,0 +1,385 @@
+//! Driving `cargo`: workspace metadata, the test build, and the test run itself.
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+
+use serde::Deserialize;
+
+/// The cargo options `oomcheck run` passes through to both the build and the run.
+#[derive(Debug, Clone, Default)]
+pub struct CargoOpts {
+    /// `--manifest-path`.
+    pub manifest_path: Option<PathBuf>,
+    /// `-p` / `--package`, repeatable.
+    pub packages: Vec<String>,
+    /// `--release`.
+    pub release: bool,
+    /// `--features`, repeatable.
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+}
+
+impl CargoOpts {
+    /// The selection and profile arguments, as cargo spells them.
+    fn args(&self) -> Vec<OsString> {
+        let mut out: Vec<OsString> = Vec::new();
+        if let Some(path) = &self.manifest_path {
+            out.push("--manifest-path".into());
+            out.push(path.into());
+        }
+        for p in &self.packages {
+            out.push("--package".into());
+            out.push(p.into());
+        }
+        if self.release {
+            out.push("--release".into());
+        }
+        for f in &self.features {
+            out.push("--features".into());
+            out.push(f.into());
+        }
+        if self.all_features {
+            out.push("--all-features".into());
+        }
+        if self.no_default_features {
+            out.push("--no-default-features".into());
+        }
+        out
+    }
+}
+
+/// The cargo to run: the one that started us (`cargo oomcheck`, or a test under cargo), else
+/// the one on `PATH`.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// What `oomcheck run` needs from `cargo metadata`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    /// The target directory (honours `CARGO_TARGET_DIR` and config).
+    pub target_directory: PathBuf,
+    /// The workspace root.
+    pub workspace_root: PathBuf,
+    /// The workspace's packages.
+    #[serde(default)]
+    pub packages: Vec<MetadataPackage>,
+}
+
+/// One package of `cargo metadata`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetadataPackage {
+    /// The package name.
+    pub name: String,
+    /// Its `Cargo.toml`.
+    pub manifest_path: PathBuf,
+}
+
+/// Run `cargo metadata --no-deps`; on failure return cargo's own error text.
+pub fn metadata(opts: &CargoOpts) -> Result<Metadata, String> {
+    let mut cmd = cargo();
+    cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
+    if let Some(path) = &opts.manifest_path {
+        cmd.arg("--manifest-path").arg(path);
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim_end().to_string());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("cannot read cargo metadata: {e}"))
+}
+
+/// The result of building the tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    /// Whether cargo succeeded.
+    pub success: bool,
+    /// Test executables produced.
+    pub test_binaries: usize,
+    /// Rendered compiler errors (cargo's own status and errors go straight to our stderr).
+    pub errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct CargoMessage {
+    reason: String,
+    #[serde(default)]
+    message: Option<CompilerMessage>,
+    #[serde(default)]
+    profile: Option<Profile>,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct CompilerMessage {
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    rendered: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    #[serde(default)]
+    test: bool,
+}
+
+/// `cargo test --no-run --message-format=json`: build every test target. Cargo's stderr
+/// (progress, "could not compile") is passed through; compiler errors are collected from the
+/// JSON stream.
+pub fn build(opts: &CargoOpts, color: bool) -> Result<Build, String> {
+    let mut cmd = cargo();
+    cmd.args(["test", "--no-run"]);
+    cmd.arg(if color {
+        "--message-format=json-diagnostic-rendered-ansi"
+    } else {
+        "--message-format=json"
+    });
+    cmd.args(opts.args());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut build = Build {
+        success: false,
+        test_binaries: 0,
+        errors: Vec::new(),
+    };
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let Ok(msg) = serde_json::from_str::<CargoMessage>(&line) else {
+                continue;
+            };
+            match msg.reason.as_str() {
+                "compiler-message" => {
+                    if let Some(m) = msg.message {
+                        if m.level.starts_with("error") {
+                            build.errors.extend(m.rendered);
+                        }
+                    }
+                }
+                "compiler-artifact"
+                    if msg.profile.is_some_and(|p| p.test) && msg.executable.is_some() =>
+                {
+                    build.test_binaries += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for cargo: {e}"))?;
+    build.success = status.success();
+    Ok(build)
+}
+
+/// A running `cargo test`, its output collected on background threads.
+pub struct TestRun {
+    child: Child,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+/// What a finished `cargo test` printed.
+#[derive(Debug)]
+pub struct TestOutput {
+    /// Cargo's exit status.
+    pub status: ExitStatus,
+    /// libtest's stdout.
+    pub stdout: String,
+    /// Cargo's and the tests' stderr.
+    pub stderr: String,
+}
+
+fn collect(mut r: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = r.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+impl TestRun {
+    /// Start `cargo test --no-fail-fast OPTS -- LIBTEST_ARGS` with `env` set; every other
+    /// variable named in `clear` is removed so the flags alone decide the sweep.
+    pub fn spawn(
+        opts: &CargoOpts,
+        libtest_args: &[String],
+        env: &[(&str, String)],
+        clear: &[&str],
+    ) -> Result<TestRun, String> {
+        let mut cmd = cargo();
+        cmd.args(["test", "--no-fail-fast"]).args(opts.args());
+        cmd.arg("--").args(libtest_args);
+        for k in clear {
+            cmd.env_remove(k);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        let stdout = child.stdout.take().map(collect);
+        let stderr = child.stderr.take().map(collect);
+        Ok(TestRun {
+            child,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Whether cargo has exited.
+    pub fn is_done(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Wait for cargo and return what it printed.
+    pub fn finish(mut self) -> Result<TestOutput, String> {
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| format!("cannot wait for cargo: {e}"))?;
+        let join = |h: Option<JoinHandle<String>>| {
+            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+        };
+        Ok(TestOutput {
+            status,
+            stdout: join(self.stdout.take()),
+            stderr: join(self.stderr.take()),
+        })
+    }
+}
+
+/// What libtest's human output says about the tests it ran.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LibtestSummary {
+    /// Tests that matched the filter, over all binaries (sum of `running N tests`).
+    pub tests_run: u64,
+    /// Names of the tests that failed.
+    pub failed: Vec<String>,
+}
+
+/// Read libtest's stdout.
+pub fn parse_libtest(stdout: &str) -> LibtestSummary {
+    let mut summary = LibtestSummary::default();
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("running ") {
+            if let Some(n) = rest
+                .strip_suffix(" tests")
+                .or_else(|| rest.strip_suffix(" test"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                summary.tests_run += n;
+            }
+        } else if let Some(rest) = line.strip_prefix("test ") {
+            if let Some(name) = rest.strip_suffix(" ... FAILED") {
+                summary.failed.push(name.to_string());
+            }
+        }
+    }
+    summary
+}
+
+/// The test-name filters among libtest arguments (positional arguments, skipping the values of
+/// options that take one).
+pub fn filters(libtest_args: &[String]) -> Vec<String> {
+    const WITH_VALUE: &[&str] = &[
+        "--skip",
+        "--test-threads",
+        "--color",
+        "--format",
+        "--logfile",
+        "-Z",
+        "--report-time",
+        "--shuffle-seed",
+    ];
+    let mut out = Vec::new();
+    let mut args = libtest_args.iter();
+    while let Some(a) = args.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libtest_summary_counts_tests_and_failures() {
+        let out = "\nrunning 2 tests\ntest a::b ... ok\ntest c ... FAILED\n\n\
+                   test result: FAILED. 1 passed; 1 failed\n\nrunning 1 test\n\
+                   test d ... ok\n\nrunning 0 tests\n";
+        let s = parse_libtest(out);
+        assert_eq!(s.tests_run, 3);
+        assert_eq!(s.failed, ["c"]);
+    }
+
+    #[test]
+    fn filters_skip_option_values() {
+        let args: Vec<String> = [
+            "--skip",
+            "slow",
+            "disk",
+            "--exact",
+            "--test-threads",
+            "2",
+            "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(filters(&args), ["disk", "x"]);
+    }
+
+    #[test]
+    fn opts_become_cargo_arguments() {
+        let opts = CargoOpts {
+            manifest_path: Some("a/Cargo.toml".into()),
+            packages: vec!["p".into()],
+            release: true,
+            features: vec!["f g".into()],
+            all_features: false,
+            no_default_features: true,
+        };
+        let args: Vec<String> = opts
+            .args()
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--manifest-path",
+                "a/Cargo.toml",
+                "--package",
+                "p",
+                "--release",
+                "--features",
+                "f g",
+                "--no-default-features"
+            ]
+        );
+    }
+}

@@ -1,0 +1,414 @@
+//! Findings as miette diagnostics: one per failing allocation site, at the source line of the
+//! site, with the outcome as code, the error text or diff, and the repro command as help.
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+
+use super::record::{Finding, Frame, Record};
+
+/// Where relative source paths of a record are looked up, and what displayed paths are made
+/// relative to.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRoots {
+    /// Directories a relative `file` may be relative to (workspace root, package roots).
+    pub roots: Vec<PathBuf>,
+    /// Displayed paths are made relative to this directory when they are below it.
+    pub display_base: Option<PathBuf>,
+}
+
+impl SourceRoots {
+    fn resolve(&self, file: &str) -> Option<PathBuf> {
+        let p = Path::new(file);
+        if p.is_absolute() {
+            return p.is_file().then(|| p.to_path_buf());
+        }
+        self.roots.iter().map(|r| r.join(p)).find(|c| c.is_file())
+    }
+
+    fn display(&self, path: &Path) -> String {
+        self.display_base
+            .as_deref()
+            .and_then(|base| path.strip_prefix(base).ok())
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
+
+/// What the rendering shows beyond the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Detail {
+    /// Show the filtered stack of each failed allocation.
+    pub trace: bool,
+    /// Show the captured stderr of each failing run.
+    pub debug: bool,
+}
+
+/// Findings of one outcome at one allocation site, possibly from several tests.
+#[derive(Debug)]
+pub struct Group<'a> {
+    /// The shared outcome.
+    pub outcome: &'a str,
+    /// The shared site (`None`: unknown, one group per test).
+    pub site: Option<&'a Frame>,
+    /// Each finding with the record it belongs to, in report order.
+    pub members: Vec<(&'a Record, &'a Finding)>,
+}
+
+/// Group the findings of `records` by (site file, site line, outcome); findings without a site
+/// are grouped per test and outcome. Groups come in the order their first finding appears.
+pub fn group<'a>(records: &[&'a Record]) -> Vec<Group<'a>> {
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    for &r in records {
+        for f in &r.findings {
+            let key_site = f
+                .site
+                .as_ref()
+                .filter(|s| s.file.is_some() && s.line.is_some());
+            let existing = groups.iter_mut().find(|g| {
+                g.outcome == f.outcome
+                    && match (g.site, key_site) {
+                        (Some(a), Some(b)) => a.file == b.file && a.line == b.line,
+                        (None, None) => g.members[0].0.test == r.test,
+                        _ => false,
+                    }
+            });
+            match existing {
+                Some(g) => g.members.push((r, f)),
+                None => groups.push(Group {
+                    outcome: &f.outcome,
+                    site: key_site,
+                    members: vec![(r, f)],
+                }),
+            }
+        }
+    }
+    groups
+}
+
+/// What an outcome means, as the diagnostic's headline.
+fn headline(outcome: &str) -> &'static str {
+    match outcome {
+        "wrong-error" => "allocation failure returns an error that is not NoMemory",
+        "corrupted" => "allocation failure is swallowed: the call succeeds with different output",
+        "tolerated" => "allocation failure is ignored: the call succeeds (strict mode)",
+        "panic" => "allocation failure panics",
+        "abort" => "allocation failure aborts the process",
+        "hang" => "allocation failure makes the code hang",
+        "leak" => "memory leaks when an allocation fails",
+        _ => "allocation failure is mishandled",
+    }
+}
+
+/// A group rendered as a miette diagnostic.
+#[derive(Debug)]
+pub struct FindingDiagnostic {
+    message: String,
+    code: String,
+    source: Option<NamedSource<String>>,
+    label: Option<LabeledSpan>,
+    help: Option<String>,
+}
+
+impl fmt::Display for FindingDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic {}
+
+impl Diagnostic for FindingDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Some(Severity::Error)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.label
+            .as_ref()
+            .map(|l| Box::new(std::iter::once(l.clone())) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+}
+
+/// `#4, #17` for a list of indices.
+fn indices(fs: &[&Finding]) -> String {
+    let mut v: Vec<u64> = fs.iter().map(|f| f.alloc).collect();
+    v.sort_unstable();
+    v.dedup();
+    v.iter()
+        .map(|i| format!("#{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn frame_text(fr: &Frame) -> String {
+    let func = fr.function.as_deref().unwrap_or("?");
+    match (&fr.file, fr.line) {
+        (Some(file), Some(line)) => format!("{func} at {file}:{line}"),
+        (Some(file), None) => format!("{func} at {file}"),
+        _ => func.to_string(),
+    }
+}
+
+/// Indent every line of `text` under a heading.
+fn block(out: &mut String, heading: &str, text: &str) {
+    out.push('\n');
+    out.push_str(heading);
+    for l in text.trim_end().lines() {
+        out.push_str("\n    ");
+        out.push_str(l);
+    }
+}
+
+/// Build the diagnostic of one group.
+pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> FindingDiagnostic {
+    // Which tests hit this site, with their indices, in report order.
+    let mut per_test: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    for (r, f) in &g.members {
+        match per_test.iter_mut().find(|(t, _)| *t == r.test) {
+            Some((_, v)) => v.push(f),
+            None => per_test.push((&r.test, vec![f])),
+        }
+    }
+    let where_ = per_test
+        .iter()
+        .map(|(t, fs)| format!("{t} {}", indices(fs)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut message = headline(g.outcome).to_string();
+    if let Some(func) = g.site.and_then(|s| s.function.as_deref()) {
+        message.push_str(&format!("\nin {func}"));
+    }
+    message.push_str(&format!("\nfailed allocations: {where_}"));
+
+    let first = g.members[0].1;
+    match g.outcome {
+        "corrupted" | "tolerated" => {
+            if let Some(diff) = &first.diff {
+                block(&mut message, "output differs from the normal run:", diff);
+            } else if let Some(m) = &first.message {
+                block(&mut message, "returned:", m);
+            }
+        }
+        "wrong-error" => {
+            if let Some(m) = &first.message {
+                block(&mut message, "returned:", m);
+            }
+        }
+        "panic" => {
+            if let Some(m) = &first.message {
+                block(&mut message, "panicked:", m);
+            }
+        }
+        _ => {
+            if let Some(m) = &first.message {
+                block(&mut message, "reason:", m);
+            }
+        }
+    }
+    if detail.trace && !first.stack.is_empty() {
+        let stack: Vec<String> = first.stack.iter().map(frame_text).collect();
+        block(
+            &mut message,
+            "stack of the failed allocation:",
+            &stack.join("\n"),
+        );
+    }
+    if detail.debug {
+        if let Some(err) = first.stderr.as_deref().filter(|s| !s.trim().is_empty()) {
+            block(&mut message, "stderr:", err);
+        }
+    }
+    if g.site.is_none() {
+        message.push_str("\n(the failing allocation's site is unknown)");
+    }
+
+    // The snippet: the site's line, read from disk. No snippet when the file is unreadable.
+    let mut source = None;
+    let mut label = None;
+    if let Some(site) = g.site {
+        if let (Some(file), Some(line)) = (site.file.as_deref(), site.line) {
+            if let Some(path) = roots.resolve(file) {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    if let Some(span) = line_span(&text, line) {
+                        let all: Vec<&Finding> = g.members.iter().map(|(_, f)| *f).collect();
+                        let what = if all.len() == 1 {
+                            format!("allocation {} fails here", indices(&all))
+                        } else {
+                            format!("allocations {} fail here", indices(&all))
+                        };
+                        label = Some(LabeledSpan::new_with_span(Some(what), span));
+                        source = Some(NamedSource::new(roots.display(&path), text));
+                    }
+                }
+            }
+            if source.is_none() {
+                message.push_str(&format!("\nat {file}:{line}"));
+            }
+        }
+    }
+
+    let help = first.repro.as_ref().map(|r| format!("reproduce with: {r}"));
+    FindingDiagnostic {
+        message,
+        code: g.outcome.to_string(),
+        source,
+        label,
+        help,
+    }
+}
+
+/// The span of line `line` (1-based) of `text`, without its indentation.
+fn line_span(text: &str, line: u32) -> Option<SourceSpan> {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line as usize {
+            let body = l.trim_end_matches(['\n', '\r']);
+            let indent = body.len() - body.trim_start().len();
+            let len = body.trim().len().max(1);
+            return Some(SourceSpan::from((offset + indent, len)));
+        }
+        offset += l.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::parse;
+    use super::*;
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+
+    fn render(d: &FindingDiagnostic) -> String {
+        let mut out = String::new();
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+            .with_width(120)
+            .render_report(&mut out, d)
+            .unwrap();
+        out
+    }
+
+    fn record(test: &str, file: &str, findings: &str) -> Record {
+        parse(&format!(
+            r#"{{"test":"{test}","status":"swept","findings":[{findings}]}}"#
+        ))
+        .unwrap()
+        .record
+        .tap_file(file)
+    }
+
+    trait TapFile {
+        fn tap_file(self, file: &str) -> Self;
+    }
+    impl TapFile for Record {
+        fn tap_file(mut self, file: &str) -> Record {
+            for f in &mut self.findings {
+                if let Some(s) = &mut f.site {
+                    s.file = Some(file.to_string());
+                }
+            }
+            self
+        }
+    }
+
+    #[test]
+    fn groups_same_site_across_tests_and_renders_a_snippet() {
+        let dir = std::env::temp_dir().join(format!("oomcheck-diag-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("lib.rs");
+        std::fs::write(
+            &src,
+            "fn a() {}\nfn parse() {\n    let s = try_string(x).ok()?;\n}\n",
+        )
+        .unwrap();
+        let file = src.to_string_lossy().into_owned();
+        let f = |alloc: u32| {
+            format!(
+                r#"{{"alloc":{alloc},"outcome":"corrupted","site":{{"function":"demo::parse","file":"F","line":3}},
+                   "diff":"-Some(\"none\")\n+None\n","repro":"OOMCHECK=1 OOMCHECK_ALLOC={alloc} cargo test -- t --exact"}}"#
+            )
+        };
+        let a = record("disk_survives_oom", &file, &f(5));
+        let b = record("domain_survives_oom", &file, &format!("{},{}", f(9), f(2)));
+        let c = record(
+            "other",
+            &file,
+            r#"{"alloc":1,"outcome":"abort","site":null,"message":"memory allocation of 8 bytes failed"}"#,
+        );
+        let groups = group(&[&a, &b, &c]);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].members.len(), 3);
+        let d = diagnostic(&groups[0], &SourceRoots::default(), Detail::default());
+        let text = render(&d);
+        assert!(text.contains("corrupted"), "{text}");
+        assert!(
+            text.contains("disk_survives_oom #5; domain_survives_oom #2, #9"),
+            "{text}"
+        );
+        assert!(text.contains("let s = try_string(x).ok()?;"), "{text}");
+        assert!(text.contains("allocations #2, #5, #9 fail here"), "{text}");
+        assert!(text.contains("+None"), "{text}");
+        assert!(text.contains("OOMCHECK_ALLOC=5"), "{text}");
+        assert!(
+            text.contains(":3:5]"),
+            "snippet at line 3, column 5: {text}"
+        );
+
+        let d = diagnostic(&groups[1], &SourceRoots::default(), Detail::default());
+        let text = render(&d);
+        assert!(text.contains("aborts the process"), "{text}");
+        assert!(text.contains("failed allocations: other #1"), "{text}");
+        assert!(
+            text.contains("memory allocation of 8 bytes failed"),
+            "{text}"
+        );
+        assert!(text.contains("site is unknown"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unreadable_source_gives_no_snippet_but_names_the_place() {
+        let r = record(
+            "t",
+            "/nonexistent/src/lib.rs",
+            r#"{"alloc":3,"outcome":"panic","site":{"function":"f","file":"x","line":7},"message":"boom",
+                "stack":[{"function":"f","file":"/nonexistent/src/lib.rs","line":7},{"function":"t::main"}]}"#,
+        );
+        let groups = group(&[&r]);
+        let d = diagnostic(
+            &groups[0],
+            &SourceRoots::default(),
+            Detail {
+                trace: true,
+                debug: false,
+            },
+        );
+        assert!(d.source.is_none());
+        let text = render(&d);
+        assert!(text.contains("at /nonexistent/src/lib.rs:7"), "{text}");
+        assert!(text.contains("panicked:"), "{text}");
+        assert!(text.contains("t::main"), "stack shown with trace: {text}");
+    }
+
+    #[test]
+    fn line_spans_skip_indentation() {
+        let text = "a\n  bc\n";
+        assert_eq!(line_span(text, 2), Some(SourceSpan::from((4, 2))));
+        assert_eq!(line_span(text, 3), None);
+    }
+}

@@ -1,0 +1,489 @@
+//! `oomcheck run`: build a crate's tests, run them with the injector armed (`OOMCHECK=1`),
+//! stream one line per checked test as its report appears, then render every finding.
+//!
+//! The sweep itself happens inside the tests (`oomcheck-injector`); this command drives cargo,
+//! watches the report directory, and turns the records into lines, diagnostics or JSON.
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, ValueEnum};
+
+use crate::{ui::Ui, Status};
+
+pub mod alloc_range;
+pub mod cargo;
+pub mod diagnostic;
+pub mod progress;
+pub mod record;
+
+use alloc_range::AllocRange;
+use cargo::CargoOpts;
+use diagnostic::{Detail, SourceRoots};
+use progress::Progress;
+use record::Loaded;
+
+/// Arguments of `oomcheck run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Show every iteration's outcome, error, diff and captured stderr.
+    #[arg(long)]
+    pub debug: bool,
+    /// Show the stack of each failed allocation.
+    #[arg(long)]
+    pub trace: bool,
+    /// Only fail these allocation indices: `17` or `7-10` (1-based, inclusive).
+    #[arg(long, value_name = "RANGE")]
+    pub alloc: Option<AllocRange>,
+    /// Fail only the chosen allocation (transient) or it and every later one (persistent).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Child processes per sweep (default: available cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Per-iteration timeout in seconds, after which the iteration counts as a hang.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// Also report a failure that is silently tolerated (Ok with unchanged output).
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Path to the crate's (or workspace's) Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package(s) to check.
+    #[arg(short = 'p', long = "package", value_name = "PKG")]
+    pub packages: Vec<String>,
+    /// Build and run the tests in release mode.
+    #[arg(long)]
+    pub release: bool,
+    /// Features to activate (passed to cargo).
+    #[arg(long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Activate all features.
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not activate the default feature.
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Test name filter and other libtest arguments, after `--`.
+    #[arg(last = true, value_name = "TEST ARGS")]
+    pub test_args: Vec<String>,
+}
+
+/// `--mode`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Fail one allocation, let the following ones succeed.
+    Transient,
+    /// Fail one allocation and every later one.
+    Persistent,
+}
+
+/// `--format`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Progress lines and diagnostics on stderr.
+    #[default]
+    Human,
+    /// One JSON record per test on stdout.
+    Json,
+}
+
+/// Every environment variable the injector reads; those not set from flags are removed so the
+/// flags alone decide the sweep.
+const INJECTOR_VARS: &[&str] = &[
+    "OOMCHECK",
+    "OOMCHECK_REPORT",
+    "OOMCHECK_ALLOC",
+    "OOMCHECK_MODE",
+    "OOMCHECK_JOBS",
+    "OOMCHECK_TIMEOUT",
+    "OOMCHECK_TRACE",
+    "OOMCHECK_DEBUG",
+    "OOMCHECK_STRICT",
+];
+
+/// How to add the injector, shown when no check ran.
+pub const HOW_TO_ADD_CHECKS: &str = "\
+help: oomcheck run sweeps tests that call the injector. To add one:
+  1. in Cargo.toml:
+       [dev-dependencies]
+       oomcheck-injector = \"0.1\"
+  2. in the test file (once per test binary):
+       #[global_allocator]
+       static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
+  3. in a test:
+       oomcheck_injector::check(|| parse(INPUT));";
+
+const HOW_TO_ADD_ALLOCATOR: &str = "\
+help: add the failing allocator to the test file (once per test binary):
+       #[global_allocator]
+       static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();";
+
+impl RunArgs {
+    fn cargo_opts(&self) -> CargoOpts {
+        CargoOpts {
+            manifest_path: self.manifest_path.clone(),
+            packages: self.packages.clone(),
+            release: self.release,
+            features: self.features.clone(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
+        }
+    }
+
+    /// The injector's environment for these flags.
+    pub fn injector_env(&self, report_dir: &Path) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("OOMCHECK", "1".to_string()),
+            ("OOMCHECK_REPORT", report_dir.display().to_string()),
+        ];
+        if let Some(r) = self.alloc {
+            env.push(("OOMCHECK_ALLOC", r.to_string()));
+        }
+        if let Some(m) = self.mode {
+            let m = match m {
+                Mode::Transient => "transient",
+                Mode::Persistent => "persistent",
+            };
+            env.push(("OOMCHECK_MODE", m.to_string()));
+        }
+        if let Some(j) = self.jobs {
+            env.push(("OOMCHECK_JOBS", j.to_string()));
+        }
+        if let Some(t) = self.timeout {
+            env.push(("OOMCHECK_TIMEOUT", t.to_string()));
+        }
+        for (flag, var) in [
+            (self.trace, "OOMCHECK_TRACE"),
+            (self.debug, "OOMCHECK_DEBUG"),
+            (self.strict, "OOMCHECK_STRICT"),
+        ] {
+            if flag {
+                env.push((var, "1".to_string()));
+            }
+        }
+        env
+    }
+}
+
+/// Reads the report directory incrementally: each record once, as soon as it is complete.
+struct Watcher {
+    dir: PathBuf,
+    seen: BTreeSet<PathBuf>,
+    /// Files that did not parse yet (maybe still being written), with the last error.
+    bad: Vec<(PathBuf, String)>,
+}
+
+impl Watcher {
+    fn poll(&mut self) -> Vec<Loaded> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "json")
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    && !self.seen.contains(p)
+            })
+            .collect();
+        paths.sort();
+        self.bad.clear();
+        let mut out = Vec::new();
+        for p in paths {
+            match record::load(&p) {
+                Ok(l) => {
+                    self.seen.insert(p);
+                    out.push(l);
+                }
+                Err(e) => self.bad.push((p, e)),
+            }
+        }
+        out
+    }
+}
+
+/// A fresh report directory for this run, under the target directory.
+fn report_dir(target: &Path) -> Result<PathBuf, String> {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let dir = target
+        .join("oomcheck")
+        .join("reports")
+        .join(format!("{}-{nanos}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| format!("cannot clean {}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn error(msg: &str) -> Status {
+    eprintln!("error: {msg}");
+    Status::Error
+}
+
+/// The `---- NAME stdout ----` section libtest prints for a failed test.
+fn failure_section<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
+    let header = format!("---- {test} stdout ----\n");
+    let start = stdout.find(&header)? + header.len();
+    let rest = &stdout[start..];
+    let end = [rest.find("\n---- "), rest.find("\nfailures:")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
+    Some(rest[..end].trim_end())
+}
+
+/// Run `oomcheck run`.
+pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
+    let json = args.format == Format::Json;
+    let opts = args.cargo_opts();
+    let meta = match cargo::metadata(&opts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            return error("cannot read the crate's metadata (is there a Cargo.toml?)");
+        }
+    };
+    let report_dir = match report_dir(&meta.target_directory) {
+        Ok(d) => d,
+        Err(e) => return error(&e),
+    };
+
+    // 1. Build, so a compile error is reported as such and not as a test failure.
+    let mut progress = Progress::new(ui.progress, json);
+    progress.stage("building tests");
+    let build = match cargo::build(&opts, ui.color) {
+        Ok(b) => b,
+        Err(e) => {
+            progress.finish();
+            return error(&e);
+        }
+    };
+    if !build.success {
+        progress.finish();
+        for e in &build.errors {
+            eprint!("{e}");
+        }
+        return error("the tests do not build");
+    }
+    if build.test_binaries == 0 {
+        progress.finish();
+        eprintln!("error: no test targets to run\n{HOW_TO_ADD_CHECKS}");
+        return Status::Error;
+    }
+
+    // 2. Run, streaming each record as it lands.
+    progress.stage("sweeping");
+    let env = args.injector_env(&report_dir);
+    let mut run = match cargo::TestRun::spawn(&opts, &args.test_args, &env, INJECTOR_VARS) {
+        Ok(r) => r,
+        Err(e) => {
+            progress.finish();
+            return error(&e);
+        }
+    };
+    let mut watcher = Watcher {
+        dir: report_dir.clone(),
+        seen: BTreeSet::new(),
+        bad: Vec::new(),
+    };
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut take = |batch: Vec<Loaded>, progress: &mut Progress| {
+        for l in batch {
+            if json {
+                println!("{}", l.raw);
+            } else {
+                progress.record(&l.record, args.debug);
+            }
+            loaded.push(l);
+        }
+    };
+    loop {
+        let done = run.is_done();
+        take(watcher.poll(), &mut progress);
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = match run.finish() {
+        Ok(o) => o,
+        Err(e) => {
+            progress.finish();
+            return error(&e);
+        }
+    };
+    take(watcher.poll(), &mut progress);
+    progress.finish();
+    for (path, e) in &watcher.bad {
+        eprintln!("warning: unreadable report {}: {e}", path.display());
+    }
+
+    // 3. Verdict.
+    let summary = cargo::parse_libtest(&output.stdout);
+    let filters = cargo::filters(&args.test_args);
+    if loaded.is_empty() {
+        if summary.tests_run == 0 && !output.status.success() && output.status.code() != Some(101) {
+            eprint!("{}", output.stderr);
+            return error("cargo test failed before running any test");
+        }
+        if summary.tests_run == 0 && !filters.is_empty() {
+            return error(&format!("no test matched {}", filters.join(" ")));
+        }
+        let among = if filters.is_empty() {
+            String::new()
+        } else {
+            format!(" among the tests matching {}", filters.join(" "))
+        };
+        eprintln!(
+            "error: no OOM checks found{among} ({} tests ran, none called oomcheck_injector::check)\n{HOW_TO_ADD_CHECKS}",
+            summary.tests_run
+        );
+        return Status::Error;
+    }
+
+    let mut records: Vec<&record::Record> = loaded.iter().map(|l| &l.record).collect();
+    records.sort_by(|a, b| a.test.cmp(&b.test));
+    let checked: BTreeSet<&str> = records.iter().map(|r| r.test.as_str()).collect();
+    let plain_failures: Vec<&String> = summary
+        .failed
+        .iter()
+        .filter(|t| !checked.contains(t.as_str()))
+        .collect();
+
+    if !json {
+        let roots = SourceRoots {
+            roots: std::iter::once(meta.workspace_root.clone())
+                .chain(
+                    meta.packages
+                        .iter()
+                        .filter_map(|p| p.manifest_path.parent().map(Path::to_path_buf)),
+                )
+                .collect(),
+            display_base: std::env::current_dir().ok(),
+        };
+        let detail = Detail {
+            trace: args.trace,
+            debug: args.debug,
+        };
+        let groups = diagnostic::group(&records);
+        for g in &groups {
+            eprint!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
+        }
+        for t in &plain_failures {
+            eprintln!("test {t} failed (it is not an OOM check):");
+            if let Some(section) = failure_section(&output.stdout, t) {
+                for l in section.lines() {
+                    eprintln!("    {l}");
+                }
+            }
+        }
+        let findings: usize = records.iter().map(|r| r.findings.len()).sum();
+        let failing = records.iter().filter(|r| r.is_failure()).count();
+        eprintln!(
+            "\n{} checks: {} clean, {} failing ({findings} findings at {} sites){}",
+            records.len(),
+            records.len() - failing,
+            failing,
+            groups.len(),
+            if plain_failures.is_empty() {
+                String::new()
+            } else {
+                format!("; {} other tests failed", plain_failures.len())
+            }
+        );
+    } else {
+        for t in &plain_failures {
+            eprintln!("test {t} failed (it is not an OOM check)");
+        }
+    }
+    if records.iter().any(|r| r.status == "no-allocator") {
+        eprintln!(
+            "error: some checks ran without the failing global allocator\n{HOW_TO_ADD_ALLOCATOR}"
+        );
+        return Status::Error;
+    }
+    if records.iter().any(|r| r.is_failure()) || !plain_failures.is_empty() {
+        Status::Findings
+    } else {
+        Status::Clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        Wrap::try_parse_from(std::iter::once("run").chain(args.iter().copied())).map(|w| w.run)
+    }
+
+    #[test]
+    fn flags_become_injector_environment() {
+        let a = parse(&[
+            "--alloc",
+            "7-10",
+            "--mode",
+            "persistent",
+            "--jobs",
+            "3",
+            "--timeout",
+            "9",
+            "--trace",
+            "--strict",
+            "--",
+            "disk",
+            "--exact",
+        ])
+        .unwrap();
+        assert_eq!(a.test_args, ["disk", "--exact"]);
+        let env = a.injector_env(Path::new("/t/r"));
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("OOMCHECK"), Some("1"));
+        assert_eq!(get("OOMCHECK_REPORT"), Some("/t/r"));
+        assert_eq!(get("OOMCHECK_ALLOC"), Some("7-10"));
+        assert_eq!(get("OOMCHECK_MODE"), Some("persistent"));
+        assert_eq!(get("OOMCHECK_JOBS"), Some("3"));
+        assert_eq!(get("OOMCHECK_TIMEOUT"), Some("9"));
+        assert_eq!(get("OOMCHECK_TRACE"), Some("1"));
+        assert_eq!(get("OOMCHECK_STRICT"), Some("1"));
+        assert_eq!(get("OOMCHECK_DEBUG"), None);
+        assert!(env.iter().all(|(k, _)| INJECTOR_VARS.contains(k)));
+    }
+
+    #[test]
+    fn invalid_alloc_is_a_usage_error_naming_the_problem() {
+        let e = parse(&["--alloc", "10-7"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("start is after its end"), "{e}");
+        assert!(parse(&["--alloc", "0"]).is_err());
+        assert!(parse(&["--jobs", "0"]).is_err());
+    }
+
+    #[test]
+    fn failure_sections_are_cut_from_libtest_output() {
+        let out = "failures:\n\n---- a stdout ----\nboom\nmore\n\n---- b stdout ----\nx\n\nfailures:\n    a\n";
+        assert_eq!(failure_section(out, "a"), Some("boom\nmore"));
+        assert_eq!(failure_section(out, "b"), Some("x"));
+        assert_eq!(failure_section(out, "c"), None);
+    }
+}

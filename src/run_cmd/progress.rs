@@ -1,0 +1,163 @@
+//! The libvirt-style line per checked test, and where it is drawn (a progress bar on a
+//! terminal, plain lines otherwise).
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::record::Record;
+
+/// The width test names are padded to, so short names line up.
+const NAME_WIDTH: usize = 28;
+
+/// One test's line: `name  nalloc=N  ....W..A..  OK` or `FAILED (k/N)`; tests that were not
+/// swept say why.
+pub fn line(r: &Record) -> String {
+    let name = format!("{:<NAME_WIDTH$}", r.test);
+    let why = || r.message.as_deref().unwrap_or("no reason given").trim();
+    match r.status.as_str() {
+        "swept" => {
+            let verdict = if r.findings.is_empty() {
+                "OK".to_string()
+            } else {
+                format!("FAILED ({}/{})", r.findings.len(), r.swept_count())
+            };
+            let nalloc = r.nalloc.map_or_else(|| "?".to_string(), |n| n.to_string());
+            let mode = match r.mode.as_deref() {
+                Some("persistent") => "  persistent",
+                _ => "",
+            };
+            format!("{name}  nalloc={nalloc}{mode}  {}  {verdict}", r.sequence)
+        }
+        "normal-failed" => format!("{name}  normal run failed, not swept: {}  FAILED", why()),
+        "unstable-count" => format!(
+            "{name}  allocation count unstable, not swept: {}  FAILED",
+            why()
+        ),
+        "no-allocator" => format!("{name}  not swept: no failing global allocator ({})", why()),
+        other => format!("{name}  not swept ({other}): {}", why()),
+    }
+}
+
+/// The `--debug` lines of one test: every iteration with its outcome and detail.
+pub fn iteration_lines(r: &Record) -> Vec<String> {
+    let mut out = Vec::new();
+    for it in &r.iterations {
+        let msg = it.message.as_deref().unwrap_or("").trim();
+        out.push(format!("    #{:<5} {:<12} {msg}", it.alloc, it.outcome));
+        for extra in [&it.diff, &it.stderr].into_iter().flatten() {
+            for l in extra.lines() {
+                out.push(format!("           | {l}"));
+            }
+        }
+    }
+    out
+}
+
+/// Where progress goes: a spinner with a message that lines scroll above, or plain stderr lines.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    done: u64,
+}
+
+impl Progress {
+    /// `bar`: draw a live spinner (terminal, not CI). `quiet`: print no progress lines at all
+    /// (machine-readable output).
+    pub fn new(bar: bool, quiet: bool) -> Progress {
+        let bar = (bar && !quiet).then(|| {
+            let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.enable_steady_tick(Duration::from_millis(120));
+            pb
+        });
+        Progress {
+            bar,
+            quiet,
+            done: 0,
+        }
+    }
+
+    /// Say what is happening now (only on the bar).
+    pub fn stage(&self, msg: &str) {
+        if let Some(pb) = &self.bar {
+            pb.set_message(msg.to_string());
+        }
+    }
+
+    /// Print one line above the bar (or plainly).
+    pub fn println(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(pb) => pb.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// A test's record arrived.
+    pub fn record(&mut self, r: &Record, debug: bool) {
+        self.done += 1;
+        self.println(&line(r));
+        if debug {
+            for l in iteration_lines(r) {
+                self.println(&l);
+            }
+        }
+        self.stage(&format!("sweeping: {} checks done", self.done));
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        if let Some(pb) = &self.bar {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::parse;
+    use super::*;
+
+    #[test]
+    fn swept_lines_show_sequence_and_verdict() {
+        let r = parse(
+            r#"{"test":"vcpu_survives_oom","status":"swept","nalloc":4,"range":[1,4],
+               "sequence":"...A","findings":[{"alloc":4,"outcome":"abort"}]}"#,
+        )
+        .unwrap()
+        .record;
+        assert_eq!(
+            line(&r),
+            "vcpu_survives_oom             nalloc=4  ...A  FAILED (1/4)"
+        );
+        let ok = parse(r#"{"test":"h","status":"swept","nalloc":3,"sequence":"..."}"#)
+            .unwrap()
+            .record;
+        assert!(line(&ok).ends_with("nalloc=3  ...  OK"), "{}", line(&ok));
+    }
+
+    #[test]
+    fn unswept_lines_say_why() {
+        let r = parse(r#"{"test":"t","status":"normal-failed","message":"Err(Parse)"}"#)
+            .unwrap()
+            .record;
+        assert!(line(&r).contains("normal run failed, not swept: Err(Parse)  FAILED"));
+        let r = parse(
+            r#"{"test":"t","status":"swept","sequence":".","iterations":[
+                {"alloc":1,"outcome":"no-memory","message":"NoMemory","stderr":"warn\n"}]}"#,
+        )
+        .unwrap()
+        .record;
+        let lines = iteration_lines(&r);
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["#1", "no-memory", "NoMemory"]
+        );
+        assert!(lines[1].ends_with("| warn"));
+    }
+}
