@@ -57,6 +57,7 @@ impl AllocRange {
                 let n = num(text)?;
                 AllocRange { lo: n, hi: Some(n) }
             }
+            Some((a, b)) if a.trim().is_empty() && b.trim().is_empty() => return None,
             Some((a, b)) => AllocRange {
                 lo: if a.trim().is_empty() { 1 } else { num(a)? },
                 hi: if b.trim().is_empty() {
