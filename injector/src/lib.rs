@@ -1,1 +1,521 @@
-//! oomcheck's allocation-failure injector.
+//! oomcheck's allocation-failure injector: a failing global allocator and a crash-proof harness
+//! that re-runs a test body failing its 1st, 2nd, … *n*th allocation and classifies each run.
+//!
+//! ```ignore
+//! #[global_allocator]
+//! static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
+//!
+//! #[test]
+//! fn parse_survives_oom() {
+//!     oomcheck_injector::check(|| parse(INPUT)); // Fn() -> Result<T, E>, T: Debug, E: Debug
+//! }
+//!
+//! #[test]
+//! fn read_survives_oom() {
+//!     oomcheck_injector::Check::new()
+//!         .no_memory(|e: &my::Error| matches!(e, my::Error::OutOfMemory))
+//!         .run(|| my::read(DATA))
+//!         .assert();
+//! }
+//! ```
+//!
+//! Without `OOMCHECK=1` (and without [`Check::always`]) the body runs once and the check passes
+//! when it returns `Ok`. With it, a sweep: a prime run, counting runs until two agree on the number
+//! of allocations *n*, then one run per index *i* in range failing allocation *i* (transient mode)
+//! or *i* and every later one (persistent mode). Each run is classified as an [`Outcome`]:
+//! `no-memory` (pass), `tolerated` (pass unless strict), `wrong-error`, `corrupted`, `panic`,
+//! `abort`, `hang` or `leak` (findings).
+//!
+//! The sweep runs in child processes that re-execute the test binary for this one test
+//! (`NAME --exact --nocapture --test-threads=1`), `jobs` of them in parallel, each running its
+//! share of indices in-process. A child killed by an aborting allocation costs one index, recorded
+//! as `abort` with the failed allocation's stack, and a new child carries on.
+//!
+//! # Environment
+//! `OOMCHECK` (1 to sweep), `OOMCHECK_ALLOC` (`17` or `7-10`), `OOMCHECK_MODE`
+//! (`transient`/`persistent`), `OOMCHECK_JOBS`, `OOMCHECK_TIMEOUT` (seconds per iteration, or
+//! `500ms`), `OOMCHECK_TRACE` (full stacks in the summary), `OOMCHECK_DEBUG` (every iteration),
+//! `OOMCHECK_STRICT` (`tolerated` is a finding), `OOMCHECK_REPORT` (a directory: one JSON record
+//! per check). The variables override the builder. A malformed value makes the check panic with
+//! a message naming the variable and the accepted form.
+//!
+//! # Limits
+//! - Only allocations of the thread running the body are counted and failed: allocations on
+//!   threads the body spawns (or hands work to, like a thread pool) pass through untouched.
+//! - The body must be repeatable: it runs many times, so state it mutates outside itself (files,
+//!   globals) must be reset by the body. A count that differs between runs is reported as
+//!   `unstable-count`.
+//! - `leak` compares live bytes: it is only judged when the normal run leaves no bytes of its own
+//!   live after its result is dropped.
+//! - Crash isolation needs a libtest harness (the test thread is named after the test). Called
+//!   elsewhere (a thread named `main`, no name) the sweep runs in-process: an abort then ends the
+//!   process and a hang is not interrupted.
+//! - Sites are found from debug info; without it (`debug = false`) findings have no site.
+
+mod alloc;
+mod child;
+mod config;
+mod panics;
+mod report;
+mod stack;
+mod supervise;
+mod sweep;
+
+pub use alloc::FailingAllocator;
+pub use config::Mode;
+pub use report::{Finding, Frame, Iteration, Outcome, Report, Status};
+
+use config::{AllocRange, EnvSettings};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::time::{Duration, Instant};
+
+/// Sweeps `body` with the default settings and panics with a summary on any finding.
+///
+/// Shorthand for `Check::new().run(body).assert()`.
+#[track_caller]
+pub fn check<T, E, F>(body: F)
+where
+    F: Fn() -> Result<T, E>,
+    T: Debug,
+    E: Debug,
+{
+    Check::new().run(body).assert();
+}
+
+/// Decides whether an error returned by the body means "out of memory".
+pub trait NoMemoryPredicate<E> {
+    /// Whether `error` (whose `{:?}` text is `debug`) is a NoMemory-class error.
+    fn is_no_memory(&self, error: &E, debug: &str) -> bool;
+}
+
+/// The default predicate: the error's Debug text names an out-of-memory condition (`NoMemory`,
+/// `OutOfMemory`, `Oom`, `TryReserveError`, `AllocError`, `ENOMEM`, "out of memory").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultNoMemory;
+
+impl<E> NoMemoryPredicate<E> for DefaultNoMemory {
+    fn is_no_memory(&self, _error: &E, debug: &str) -> bool {
+        sweep::default_no_memory(debug)
+    }
+}
+
+impl<E, F: Fn(&E) -> bool> NoMemoryPredicate<E> for F {
+    fn is_no_memory(&self, error: &E, _debug: &str) -> bool {
+        self(error)
+    }
+}
+
+/// A configurable check: build it, then [`run`](Check::run) a body.
+#[derive(Debug, Clone)]
+#[must_use = "a Check does nothing until `.run(body)` is called"]
+pub struct Check<P = DefaultNoMemory> {
+    predicate: P,
+    mode: Option<Mode>,
+    range: Option<AllocRange>,
+    timeout: Option<Duration>,
+    jobs: Option<usize>,
+    strict: Option<bool>,
+    always: bool,
+    name: Option<String>,
+}
+
+impl Default for Check<DefaultNoMemory> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Check<DefaultNoMemory> {
+    /// A check with the default NoMemory predicate, transient mode, all allocations, one job per
+    /// available core, and a generous per-iteration timeout.
+    pub fn new() -> Self {
+        Check {
+            predicate: DefaultNoMemory,
+            mode: None,
+            range: None,
+            timeout: None,
+            jobs: None,
+            strict: None,
+            always: false,
+            name: None,
+        }
+    }
+}
+
+thread_local! {
+    /// Checks started on this thread (a test may call several).
+    static ORDINAL: Cell<u32> = const { Cell::new(0) };
+}
+
+impl<P> Check<P> {
+    /// Replaces the NoMemory predicate: `pred(&error)` says whether an error means "out of memory".
+    pub fn no_memory<E, Q: Fn(&E) -> bool>(self, pred: Q) -> Check<Q> {
+        Check {
+            predicate: pred,
+            mode: self.mode,
+            range: self.range,
+            timeout: self.timeout,
+            jobs: self.jobs,
+            strict: self.strict,
+            always: self.always,
+            name: self.name,
+        }
+    }
+
+    /// Fails only allocation *i* ([`Mode::Transient`], the default) or *i* and all later ones.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// Sweeps only these 1-based allocation indices, e.g. `7..=10` or `5..`.
+    pub fn alloc_range(mut self, range: impl RangeBounds<u64>) -> Self {
+        let lo = match range.start_bound() {
+            Bound::Included(&n) => n.max(1),
+            Bound::Excluded(&n) => n.saturating_add(1).max(1),
+            Bound::Unbounded => 1,
+        };
+        let hi = match range.end_bound() {
+            Bound::Included(&n) => Some(n),
+            Bound::Excluded(&n) => Some(n.saturating_sub(1)),
+            Bound::Unbounded => None,
+        };
+        self.range = Some(AllocRange { lo, hi });
+        self
+    }
+
+    /// Per-iteration timeout after which an iteration counts as `hang`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Number of child processes sweeping in parallel (default: available cores).
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = Some(jobs.max(1));
+        self
+    }
+
+    /// Whether `tolerated` (a swallowed failure with unchanged output) is a finding.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = Some(strict);
+        self
+    }
+
+    /// Sweeps even when `OOMCHECK` is not set.
+    pub fn always(mut self) -> Self {
+        self.always = true;
+        self
+    }
+
+    /// Names the check instead of the test thread's name; the name is also the libtest filter
+    /// children are started with. For harnesses other than libtest (benchmarks).
+    #[doc(hidden)]
+    pub fn test_name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Runs the check on `body` and returns its report (see [`Report::assert`]).
+    ///
+    /// # Panics
+    /// When an `OOMCHECK_*` variable is malformed (the message names it and the accepted form).
+    #[track_caller]
+    pub fn run<T, E, F>(self, body: F) -> Report
+    where
+        F: Fn() -> Result<T, E>,
+        T: Debug,
+        E: Debug,
+        P: NoMemoryPredicate<E>,
+    {
+        let started = Instant::now();
+        let ordinal = ORDINAL.with(|o| {
+            o.set(o.get() + 1);
+            o.get()
+        });
+        let env = EnvSettings::from_env().unwrap_or_else(|e| panic!("{e}"));
+        let thread_name = std::thread::current().name().map(str::to_string);
+        let isolatable = self.name.is_some() || matches!(&thread_name, Some(n) if n != "main");
+        let test = self
+            .name
+            .clone()
+            .or(thread_name)
+            .unwrap_or_else(|| "<unnamed>".to_string());
+        let mode = env.mode.or(self.mode).unwrap_or_default();
+        let persistent = mode == Mode::Persistent;
+        let strict = env.strict.or(self.strict).unwrap_or(false);
+        let range = env.range.or(self.range).unwrap_or(AllocRange::ALL);
+        let jobs = env
+            .jobs
+            .or(self.jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let predicate = &self.predicate;
+        let is_no_memory = |e: &E, debug: &str| predicate.is_no_memory(e, debug);
+        let exec = sweep::exec_of(&body, &is_no_memory);
+
+        let mut report = Report {
+            test: test.clone(),
+            binary: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            status: Status::Swept,
+            nalloc: 0,
+            mode,
+            range: None,
+            elapsed_ms: 0,
+            sequence: String::new(),
+            outcomes: BTreeMap::new(),
+            findings: Vec::new(),
+            message: None,
+            iterations: None,
+            strict,
+            trace: env.trace,
+        };
+
+        let child = child::ChildSpec::from_env().filter(|c| c.test == test);
+        if let Some(spec) = &child {
+            if spec.ordinal == ordinal {
+                let timeout = env
+                    .timeout
+                    .or(self.timeout)
+                    .unwrap_or(Duration::from_secs(10));
+                child::run_child(spec, &exec, persistent, strict, timeout);
+            }
+        }
+        if child.is_some() || !(env.enabled || self.always) {
+            // Not swept: one plain run (a sibling check of a sweep child runs like this too).
+            // The body is called directly so that a panic unwinds through the test as usual.
+            alloc::arm(0, false);
+            let guard = DisarmOnDrop;
+            let result = body();
+            let stats = alloc::disarm();
+            drop(guard);
+            report.nalloc = stats.count;
+            report.status = Status::Disabled;
+            if let Err(e) = &result {
+                report.status = Status::NormalFailed;
+                report.message = Some(format!("the body returned Err({e:?})"));
+            }
+            drop(result);
+            report.elapsed_ms = started.elapsed().as_millis() as u64;
+            if child.is_none() {
+                finish(&report, &env, ordinal);
+            }
+            return report;
+        }
+
+        if !alloc::installed() {
+            report.status = Status::NoAllocator;
+            report.message = Some(
+                "the global allocator is not oomcheck's, so no allocation can be counted or failed: add \
+                 `#[global_allocator] static ALLOC: oomcheck_injector::FailingAllocator = \
+                 oomcheck_injector::FailingAllocator::system();` to the test crate (for example at the top \
+                 of the test file)"
+                    .to_string(),
+            );
+            report.elapsed_ms = started.elapsed().as_millis() as u64;
+            finish(&report, &env, ordinal);
+            return report;
+        }
+
+        let base = match sweep::prepare(&exec) {
+            Ok(base) => base,
+            Err(sweep::NotSwept::NormalFailed(m)) => {
+                report.status = Status::NormalFailed;
+                report.message = Some(m);
+                report.elapsed_ms = started.elapsed().as_millis() as u64;
+                finish(&report, &env, ordinal);
+                return report;
+            }
+            Err(sweep::NotSwept::Unstable(a, b)) => {
+                report.status = Status::UnstableCount;
+                report.nalloc = b;
+                report.message = Some(format!(
+                    "the number of allocations differs between normal runs ({a} vs {b}): the body is not \
+                     deterministic (random seeds, caches filled on first use, threads), so allocation \
+                     indices do not name the same allocation in every run"
+                ));
+                report.elapsed_ms = started.elapsed().as_millis() as u64;
+                finish(&report, &env, ordinal);
+                return report;
+            }
+        };
+        report.nalloc = base.nalloc;
+        let mut notes = Vec::new();
+        if base.live != 0 {
+            notes.push(format!(
+                "leaks are not judged: the normal run itself leaves {} bytes live",
+                base.live
+            ));
+        }
+        let Some((lo, hi)) = range.clamp(base.nalloc) else {
+            notes.push(format!(
+                "nothing to sweep: the allocation range is outside the {} allocations of the body",
+                base.nalloc
+            ));
+            report.message = Some(notes.join("; "));
+            report.elapsed_ms = started.elapsed().as_millis() as u64;
+            finish(&report, &env, ordinal);
+            return report;
+        };
+        report.range = Some([lo, hi]);
+        let timeout = env
+            .timeout
+            .or(self.timeout)
+            .unwrap_or_else(|| (base.elapsed * 100).max(Duration::from_secs(10)));
+
+        let results = if isolatable {
+            let plan = supervise::Plan {
+                test: &test,
+                ordinal,
+                lo,
+                hi,
+                jobs,
+                mode,
+                strict,
+                timeout,
+                args: vec![
+                    test.clone(),
+                    "--exact".into(),
+                    "--nocapture".into(),
+                    "--test-threads=1".into(),
+                ],
+            };
+            match supervise::supervise(&plan) {
+                Ok(done) => done,
+                Err(e) => {
+                    notes.push(format!("{e}; swept in-process without crash isolation"));
+                    in_process(&exec, lo, hi, persistent, strict, &base)
+                }
+            }
+        } else {
+            notes.push(
+                "swept in-process without crash isolation (the test thread has no libtest name)"
+                    .to_string(),
+            );
+            in_process(&exec, lo, hi, persistent, strict, &base)
+        };
+
+        let mut sequence = String::new();
+        let mut iterations = Vec::new();
+        for index in lo..=hi {
+            let Some(done) = results.get(&index) else {
+                continue;
+            };
+            let r = &done.result;
+            sequence.push(r.outcome.symbol());
+            *report.outcomes.entry(r.outcome).or_insert(0) += 1;
+            if env.debug {
+                iterations.push(Iteration {
+                    alloc: index,
+                    outcome: r.outcome,
+                    message: r.message.clone(),
+                });
+            }
+            if r.outcome.is_finding(strict) {
+                report.findings.push(Finding {
+                    alloc: index,
+                    outcome: r.outcome,
+                    site: r.site.clone(),
+                    stack: r.stack.clone(),
+                    message: r.message.clone(),
+                    diff: r.diff.clone(),
+                    stderr: done.stderr.clone(),
+                    repro: repro(&test, index, mode, strict),
+                });
+            }
+        }
+        report.sequence = sequence;
+        if env.debug {
+            report.iterations = Some(iterations);
+        }
+        if !notes.is_empty() {
+            report.message = Some(notes.join("; "));
+        }
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        finish(&report, &env, ordinal);
+        report
+    }
+}
+
+/// Disarms the thread if the body unwinds out of a plain run.
+struct DisarmOnDrop;
+
+impl Drop for DisarmOnDrop {
+    fn drop(&mut self) {
+        alloc::disarm();
+    }
+}
+
+/// Sweeps in this process (no crash isolation).
+fn in_process(
+    exec: &sweep::Exec<'_>,
+    lo: u64,
+    hi: u64,
+    persistent: bool,
+    strict: bool,
+    base: &sweep::Baseline,
+) -> BTreeMap<u64, supervise::Done> {
+    (lo..=hi)
+        .map(|index| {
+            let c = sweep::iterate(exec, index, persistent, base);
+            let (site, stack) = if c.outcome.is_finding(strict) {
+                stack::site_of(stack::symbolize(c.frames.as_slice(), 0))
+            } else {
+                (None, Vec::new())
+            };
+            let result = child::ChildResult {
+                alloc: index,
+                outcome: c.outcome,
+                message: c.message,
+                diff: c.diff,
+                site,
+                stack,
+            };
+            (
+                index,
+                supervise::Done {
+                    result,
+                    stderr: None,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The command that replays one iteration.
+fn repro(test: &str, index: u64, mode: Mode, strict: bool) -> String {
+    let mut cmd = format!("OOMCHECK=1 OOMCHECK_ALLOC={index}");
+    if mode == Mode::Persistent {
+        cmd.push_str(" OOMCHECK_MODE=persistent");
+    }
+    if strict {
+        cmd.push_str(" OOMCHECK_STRICT=1");
+    }
+    cmd.push_str(&format!(" cargo test -- {test} --exact"));
+    cmd
+}
+
+/// Prints the summary of a sweep and writes the record.
+fn finish(report: &Report, env: &EnvSettings, ordinal: u32) {
+    if report.status != Status::Disabled {
+        // A failing report's details go into `assert`'s panic message; print them only once.
+        let summary = report.summary();
+        if report.passed() {
+            eprint!("{summary}");
+        } else {
+            eprintln!("{}", summary.lines().next().unwrap_or_default());
+        }
+    }
+    if let Some(dir) = &env.report_dir {
+        if let Err(e) = report.write_record(dir, ordinal) {
+            eprintln!(
+                "oomcheck: cannot write the report record into {}: {e}",
+                dir.display()
+            );
+        }
+    }
+}

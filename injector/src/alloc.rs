@@ -1,0 +1,307 @@
+//! The failing global allocator and the per-thread injection state it consults.
+//!
+//! Everything the allocator touches is a `const`-initialised thread local made of `Cell`s: no lazy
+//! initialisation, no destructor, no allocation, so it is safe to use from inside `GlobalAlloc`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Most return addresses kept for one failed allocation.
+pub(crate) const MAX_FRAMES: usize = 48;
+
+/// Raw return addresses of one failed allocation, innermost first.
+#[derive(Clone, Copy)]
+pub(crate) struct RawFrames {
+    pub(crate) len: usize,
+    pub(crate) ips: [usize; MAX_FRAMES],
+}
+
+impl RawFrames {
+    const EMPTY: RawFrames = RawFrames {
+        len: 0,
+        ips: [0; MAX_FRAMES],
+    };
+
+    /// The captured addresses.
+    pub(crate) fn as_slice(&self) -> &[usize] {
+        &self.ips[..self.len.min(MAX_FRAMES)]
+    }
+}
+
+/// Injection state of one thread.
+struct State {
+    /// Counting (and possibly failing) allocations of this thread.
+    armed: Cell<bool>,
+    /// Counting frees of this thread without counting allocations (leak check of a result's drop).
+    track_frees: Cell<bool>,
+    /// Re-entrancy guard: set while the allocator itself captures a stack.
+    busy: Cell<bool>,
+    /// Allocation attempts seen since arming.
+    count: Cell<u64>,
+    /// 1-based index of the attempt to fail; 0 fails nothing.
+    fail_at: Cell<u64>,
+    /// Fail `fail_at` and every later attempt.
+    persistent: Cell<bool>,
+    /// Attempts failed since arming.
+    failed: Cell<u64>,
+    /// Bytes allocated minus bytes freed while armed or tracking frees.
+    live: Cell<i64>,
+}
+
+thread_local! {
+    static STATE: State = const {
+        State {
+            armed: Cell::new(false),
+            track_frees: Cell::new(false),
+            busy: Cell::new(false),
+            count: Cell::new(0),
+            fail_at: Cell::new(0),
+            persistent: Cell::new(false),
+            failed: Cell::new(0),
+            live: Cell::new(0),
+        }
+    };
+    static FIRST_FAILED: Cell<RawFrames> = const { Cell::new(RawFrames::EMPTY) };
+}
+
+/// Set in a sweep child: failed allocations are also published to [`CHILD_FRAMES`] so that the
+/// signal handler and the watchdog (which cannot reach this thread's locals) can journal them.
+pub(crate) static CHILD_MODE: AtomicBool = AtomicBool::new(false);
+/// Stack of the latest failed allocation of a sweep child.
+pub(crate) static CHILD_FRAMES: [AtomicUsize; MAX_FRAMES] =
+    [const { AtomicUsize::new(0) }; MAX_FRAMES];
+/// Number of valid entries of [`CHILD_FRAMES`].
+pub(crate) static CHILD_NFRAMES: AtomicUsize = AtomicUsize::new(0);
+
+/// A global allocator that counts and fails allocations on request of an armed check.
+///
+/// Install it in the test crate; it forwards to the wrapped allocator and only behaves
+/// differently on a thread where [`check`](crate::check) or [`Check::run`](crate::Check::run) is
+/// sweeping:
+///
+/// ```ignore
+/// #[global_allocator]
+/// static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FailingAllocator<A = System> {
+    inner: A,
+}
+
+impl FailingAllocator<System> {
+    /// The failing allocator over the system allocator, usable in `#[global_allocator]`.
+    pub const fn system() -> Self {
+        FailingAllocator { inner: System }
+    }
+}
+
+impl<A> FailingAllocator<A> {
+    /// The failing allocator over another global allocator (jemalloc, mimalloc, …).
+    pub const fn new(inner: A) -> Self {
+        FailingAllocator { inner }
+    }
+}
+
+/// What the allocator does with one attempt.
+#[derive(PartialEq, Eq)]
+enum Attempt {
+    /// Not armed on this thread: forward, count nothing.
+    Pass,
+    /// Armed: forward and account the bytes.
+    Counted,
+    /// Armed and this attempt is the one to fail: return null.
+    Fail,
+}
+
+#[inline]
+fn attempt() -> Attempt {
+    STATE
+        .try_with(|s| {
+            if !s.armed.get() || s.busy.get() {
+                return Attempt::Pass;
+            }
+            let n = s.count.get() + 1;
+            s.count.set(n);
+            let at = s.fail_at.get();
+            if at != 0 && (n == at || (n > at && s.persistent.get())) {
+                s.failed.set(s.failed.get() + 1);
+                s.busy.set(true);
+                record_failure(s.failed.get() == 1);
+                s.busy.set(false);
+                Attempt::Fail
+            } else {
+                Attempt::Counted
+            }
+        })
+        .unwrap_or(Attempt::Pass)
+}
+
+/// Captures the return addresses of the allocation being failed, without allocating.
+#[cold]
+#[inline(never)]
+fn record_failure(first: bool) {
+    let mut frames = RawFrames::EMPTY;
+    // SAFETY: the closure neither allocates nor panics; unsynchronised tracing is fine because the
+    // `busy` guard keeps this thread from re-entering, and other threads trace their own stacks.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            frames.ips[frames.len] = frame.ip() as usize;
+            frames.len += 1;
+            frames.len < MAX_FRAMES
+        });
+    }
+    if first {
+        let _ = FIRST_FAILED.try_with(|f| f.set(frames));
+    }
+    if CHILD_MODE.load(Ordering::Relaxed) {
+        for (slot, ip) in CHILD_FRAMES.iter().zip(frames.as_slice()) {
+            slot.store(*ip, Ordering::Relaxed);
+        }
+        CHILD_NFRAMES.store(frames.len, Ordering::Release);
+    }
+}
+
+#[inline]
+fn add_live(delta: i64) {
+    let _ = STATE.try_with(|s| s.live.set(s.live.get().wrapping_add(delta)));
+}
+
+#[inline]
+fn freed(size: usize) {
+    let _ = STATE.try_with(|s| {
+        if s.armed.get() || s.track_frees.get() {
+            s.live.set(s.live.get().wrapping_sub(size as i64));
+        }
+    });
+}
+
+// SAFETY: every method forwards to the inner allocator with the caller's arguments, or returns
+// null (always allowed for `alloc`, `alloc_zeroed` and `realloc`, which leaves the block intact).
+unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        match attempt() {
+            Attempt::Fail => null_mut(),
+            Attempt::Pass => self.inner.alloc(layout),
+            Attempt::Counted => {
+                let p = self.inner.alloc(layout);
+                if !p.is_null() {
+                    add_live(layout.size() as i64);
+                }
+                p
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match attempt() {
+            Attempt::Fail => null_mut(),
+            Attempt::Pass => self.inner.alloc_zeroed(layout),
+            Attempt::Counted => {
+                let p = self.inner.alloc_zeroed(layout);
+                if !p.is_null() {
+                    add_live(layout.size() as i64);
+                }
+                p
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        freed(layout.size());
+        self.inner.dealloc(ptr, layout)
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        match attempt() {
+            Attempt::Fail => null_mut(),
+            Attempt::Pass => {
+                let p = self.inner.realloc(ptr, layout, new_size);
+                if !p.is_null() {
+                    // A block allocated while armed may be resized after disarming, while the
+                    // result of a run is dropped under free tracking.
+                    freed(layout.size());
+                    let _ = STATE.try_with(|s| {
+                        if s.track_frees.get() {
+                            s.live.set(s.live.get().wrapping_add(new_size as i64));
+                        }
+                    });
+                }
+                p
+            }
+            Attempt::Counted => {
+                let p = self.inner.realloc(ptr, layout, new_size);
+                if !p.is_null() {
+                    add_live(new_size as i64 - layout.size() as i64);
+                }
+                p
+            }
+        }
+    }
+}
+
+/// What one armed stretch of a thread did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Stats {
+    /// Allocation attempts.
+    pub(crate) count: u64,
+    /// Attempts that were failed.
+    pub(crate) failed: u64,
+}
+
+/// Starts counting this thread's allocations, failing attempt `fail_at` (1-based, 0 = none) and,
+/// when `persistent`, every later one.
+pub(crate) fn arm(fail_at: u64, persistent: bool) {
+    FIRST_FAILED.with(|f| f.set(RawFrames::EMPTY));
+    STATE.with(|s| {
+        s.count.set(0);
+        s.failed.set(0);
+        s.live.set(0);
+        s.fail_at.set(fail_at);
+        s.persistent.set(persistent);
+        s.track_frees.set(false);
+        s.armed.set(true);
+    });
+}
+
+/// Stops counting and failing on this thread (idempotent) and returns what the run did.
+pub(crate) fn disarm() -> Stats {
+    STATE.with(|s| {
+        s.armed.set(false);
+        Stats {
+            count: s.count.get(),
+            failed: s.failed.get(),
+        }
+    })
+}
+
+/// Runs `f` (dropping a run's result) while counting frees, and returns the live bytes left over
+/// from the last armed run afterwards.
+pub(crate) fn live_after(f: impl FnOnce()) -> i64 {
+    STATE.with(|s| s.track_frees.set(true));
+    f();
+    STATE.with(|s| {
+        s.track_frees.set(false);
+        s.live.get()
+    })
+}
+
+/// Stack of the first failed allocation of the last armed run (the latest one of a sweep child
+/// is in [`CHILD_FRAMES`]).
+pub(crate) fn failed_frames() -> RawFrames {
+    FIRST_FAILED.with(Cell::get)
+}
+
+/// Whether the global allocator of this process is a [`FailingAllocator`]: arms this thread,
+/// makes one allocation and looks whether it was counted.
+pub(crate) fn installed() -> bool {
+    arm(0, false);
+    let b = std::hint::black_box(Box::new(std::hint::black_box(0x5eed_u64)));
+    drop(std::hint::black_box(b));
+    disarm().count > 0
+}

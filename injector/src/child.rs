@@ -1,0 +1,400 @@
+//! The sweep child: a re-execution of the test binary running one check's share of indices
+//! in-process, journaling each index before running it so that a crash costs one index only.
+//!
+//! Journal lines (one `write` each, on a file opened before the sweep):
+//! `B <anchor>` · `I <index>` (in flight) · `R <json>` (result) · `A <signal> <ip>…` (from the
+//! signal handler) · `H <index> <ip>…` (from the watchdog) · `X <text>` (the child cannot sweep) ·
+//! `D` (done). Addresses are hexadecimal.
+
+use crate::alloc::{CHILD_FRAMES, CHILD_MODE, CHILD_NFRAMES, MAX_FRAMES};
+use crate::report::{Frame, Outcome};
+use crate::sweep::{self, Exec};
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Environment variables that make a process a sweep child.
+pub(crate) const ENV_JOURNAL: &str = "OOMCHECK_CHILD_JOURNAL";
+pub(crate) const ENV_TEST: &str = "OOMCHECK_CHILD_TEST";
+pub(crate) const ENV_CHECK: &str = "OOMCHECK_CHILD_CHECK";
+pub(crate) const ENV_SET: &str = "OOMCHECK_CHILD_SET";
+
+/// An arithmetic set of indices: `start, start + step, …` up to `end` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IndexSet {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) step: u64,
+}
+
+impl IndexSet {
+    pub(crate) fn encode(self) -> String {
+        format!("{}-{}/{}", self.start, self.end, self.step)
+    }
+
+    pub(crate) fn decode(s: &str) -> Option<IndexSet> {
+        let (range, step) = s.split_once('/')?;
+        let (a, b) = range.split_once('-')?;
+        let set = IndexSet {
+            start: a.parse().ok()?,
+            end: b.parse().ok()?,
+            step: step.parse().ok()?,
+        };
+        (set.step >= 1 && set.start >= 1).then_some(set)
+    }
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = u64> {
+        (self.start..=self.end).step_by(self.step.max(1) as usize)
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.start > self.end
+    }
+
+    /// The indices after `index`.
+    pub(crate) fn after(self, index: u64) -> IndexSet {
+        IndexSet {
+            start: index + self.step,
+            ..self
+        }
+    }
+}
+
+/// What the environment asks of this process as a sweep child.
+pub(crate) struct ChildSpec {
+    pub(crate) journal: PathBuf,
+    pub(crate) test: String,
+    pub(crate) ordinal: u32,
+    pub(crate) set: IndexSet,
+}
+
+impl ChildSpec {
+    /// The child request in the environment, if this process is a sweep child.
+    pub(crate) fn from_env() -> Option<ChildSpec> {
+        let journal = std::env::var_os(ENV_JOURNAL)?;
+        Some(ChildSpec {
+            journal: PathBuf::from(journal),
+            test: std::env::var(ENV_TEST).ok()?,
+            ordinal: std::env::var(ENV_CHECK).ok()?.parse().ok()?,
+            set: IndexSet::decode(&std::env::var(ENV_SET).ok()?)?,
+        })
+    }
+}
+
+/// One iteration's result as journaled by a child that survived it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ChildResult {
+    pub(crate) alloc: u64,
+    pub(crate) outcome: Outcome,
+    pub(crate) message: String,
+    pub(crate) diff: Option<String>,
+    pub(crate) site: Option<Frame>,
+    pub(crate) stack: Vec<Frame>,
+}
+
+static JOURNAL_FD: AtomicI32 = AtomicI32::new(-1);
+/// Index in flight (0 = none) and when it started (ms since the child's epoch).
+static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+static IN_FLIGHT_SINCE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Writes one whole line with a single `write` (async-signal-safe).
+fn write_raw(bytes: &[u8]) {
+    let fd = JOURNAL_FD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: `bytes` is a valid buffer; a short or failed write only loses journal data.
+        unsafe {
+            libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        }
+    }
+}
+
+/// A fixed buffer line builder usable in a signal handler (no allocation).
+struct RawLine {
+    buf: [u8; 64 + MAX_FRAMES * 19],
+    len: usize,
+}
+
+impl RawLine {
+    fn new(tag: u8) -> RawLine {
+        let mut line = RawLine {
+            buf: [0; 64 + MAX_FRAMES * 19],
+            len: 0,
+        };
+        line.push(tag);
+        line
+    }
+    fn push(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+    fn hex(&mut self, mut v: usize) {
+        self.push(b' ');
+        let mut digits = [0u8; 16];
+        let mut n = 0;
+        loop {
+            digits[n] = b"0123456789abcdef"[v & 15];
+            n += 1;
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        while n > 0 {
+            n -= 1;
+            self.push(digits[n]);
+        }
+    }
+    /// Appends the published frames of the latest failed allocation.
+    fn frames(&mut self) {
+        let n = CHILD_NFRAMES.load(Ordering::Acquire).min(MAX_FRAMES);
+        for slot in &CHILD_FRAMES[..n] {
+            self.hex(slot.load(Ordering::Relaxed));
+        }
+    }
+    fn finish(&mut self) {
+        self.push(b'\n');
+        write_raw(&self.buf[..self.len]);
+    }
+}
+
+extern "C" fn on_fatal_signal(sig: libc::c_int) {
+    let mut line = RawLine::new(b'A');
+    line.hex(sig as usize);
+    line.frames();
+    line.finish();
+    // SAFETY: both calls are async-signal-safe; re-raising with the default action ends the
+    // process with the signal, as the supervisor expects.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+fn install_signal_handlers() {
+    for sig in [
+        libc::SIGABRT,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+    ] {
+        // SAFETY: the handler only performs async-signal-safe operations.
+        unsafe {
+            libc::signal(
+                sig,
+                on_fatal_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
+}
+
+fn write_line(line: &str) {
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    write_raw(&bytes);
+}
+
+/// Runs this child's share of the sweep and exits the process.
+pub(crate) fn run_child(
+    spec: &ChildSpec,
+    exec: &Exec<'_>,
+    persistent: bool,
+    strict: bool,
+    timeout: Duration,
+) -> ! {
+    let journal = match std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&spec.journal)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "oomcheck child: cannot open journal {}: {e}",
+                spec.journal.display()
+            );
+            std::process::exit(97);
+        }
+    };
+    JOURNAL_FD.store(journal.as_raw_fd(), Ordering::Relaxed);
+    install_signal_handlers();
+    CHILD_MODE.store(true, Ordering::Relaxed);
+    write_line(&format!("B {:x}", crate::stack::anchor()));
+
+    let base = match sweep::prepare(exec) {
+        Ok(base) => base,
+        Err(sweep::NotSwept::NormalFailed(m)) => exit_with(&format!("X {}", one_line(&m))),
+        Err(sweep::NotSwept::Unstable(a, b)) => exit_with(&format!(
+            "X allocation counts of the normal runs differ: {a} vs {b}"
+        )),
+    };
+
+    let epoch = Instant::now();
+    start_watchdog(epoch, timeout);
+    for index in spec.set.iter() {
+        write_line(&format!("I {index}"));
+        CHILD_NFRAMES.store(0, Ordering::Release);
+        IN_FLIGHT_SINCE_MS.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+        IN_FLIGHT.store(index, Ordering::Release);
+        let c = sweep::iterate(exec, index, persistent, &base);
+        IN_FLIGHT.store(0, Ordering::Release);
+        let (site, stack) = if c.outcome.is_finding(strict) {
+            crate::stack::site_of(crate::stack::symbolize(c.frames.as_slice(), 0))
+        } else {
+            (None, Vec::new())
+        };
+        let result = ChildResult {
+            alloc: c.alloc,
+            outcome: c.outcome,
+            message: c.message,
+            diff: c.diff,
+            site,
+            stack,
+        };
+        match serde_json::to_string(&result) {
+            Ok(json) => write_line(&format!("R {json}")),
+            Err(e) => write_line(&format!("X cannot encode result: {e}")),
+        }
+    }
+    let _ = (&journal).flush();
+    exit_with("D")
+}
+
+fn exit_with(line: &str) -> ! {
+    write_line(line);
+    std::process::exit(0)
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " ")
+}
+
+/// A thread that ends the child when an iteration runs past `timeout`, journaling `hang`.
+fn start_watchdog(epoch: Instant, timeout: Duration) {
+    let tick = (timeout / 10).clamp(Duration::from_millis(5), Duration::from_millis(100));
+    let limit = timeout.as_millis() as u64;
+    let spawned = std::thread::Builder::new()
+        .name("oomcheck-watchdog".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick);
+            let index = IN_FLIGHT.load(Ordering::Acquire);
+            if index == 0 {
+                continue;
+            }
+            let since = IN_FLIGHT_SINCE_MS.load(Ordering::Relaxed);
+            let now = epoch.elapsed().as_millis() as u64;
+            if now.saturating_sub(since) > limit && IN_FLIGHT.load(Ordering::Acquire) == index {
+                let mut line = RawLine::new(b'H');
+                line.hex(index as usize);
+                line.frames();
+                line.finish();
+                // SAFETY: ends the process at once; the journal is already written.
+                unsafe { libc::_exit(86) }
+            }
+        });
+    if let Err(e) = spawned {
+        write_line(&format!("X cannot start the watchdog thread: {e}"));
+    }
+}
+
+/// A parsed journal.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    pub(crate) anchor: Option<usize>,
+    pub(crate) in_flight: Option<u64>,
+    pub(crate) results: Vec<ChildResult>,
+    /// Signal number and frames written by the signal handler.
+    pub(crate) crash: Option<(i32, Vec<usize>)>,
+    /// Index and frames written by the watchdog.
+    pub(crate) hang: Option<(u64, Vec<usize>)>,
+    pub(crate) error: Option<String>,
+    pub(crate) done: bool,
+}
+
+impl Journal {
+    pub(crate) fn parse(text: &str) -> Journal {
+        let mut j = Journal::default();
+        let hexes = |rest: &str| -> Vec<usize> {
+            rest.split_whitespace()
+                .filter_map(|h| usize::from_str_radix(h, 16).ok())
+                .collect()
+        };
+        for line in text.lines() {
+            let (tag, rest) = line.split_at(line.len().min(1));
+            let rest = rest.trim_start();
+            match tag {
+                "B" => j.anchor = usize::from_str_radix(rest.trim(), 16).ok(),
+                "I" => j.in_flight = rest.trim().parse().ok(),
+                "R" => {
+                    if let Ok(r) = serde_json::from_str::<ChildResult>(rest) {
+                        if j.in_flight == Some(r.alloc) {
+                            j.in_flight = None;
+                        }
+                        j.results.push(r);
+                    }
+                }
+                "A" => {
+                    let v = hexes(rest);
+                    if let Some((sig, frames)) = v.split_first() {
+                        j.crash = Some((*sig as i32, frames.to_vec()));
+                    }
+                }
+                "H" => {
+                    let v = hexes(rest);
+                    if let Some((index, frames)) = v.split_first() {
+                        j.hang = Some((*index as u64, frames.to_vec()));
+                    }
+                }
+                "X" => j.error = Some(rest.to_string()),
+                "D" => j.done = true,
+                _ => {}
+            }
+        }
+        j
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_sets_round_trip_and_interleave() {
+        let s = IndexSet {
+            start: 2,
+            end: 9,
+            step: 3,
+        };
+        assert_eq!(IndexSet::decode(&s.encode()), Some(s));
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![2, 5, 8]);
+        assert_eq!(s.after(5).iter().collect::<Vec<_>>(), vec![8]);
+        assert!(s.after(8).is_empty());
+        assert_eq!(IndexSet::decode("1-5/0"), None);
+        assert_eq!(IndexSet::decode("x"), None);
+    }
+
+    #[test]
+    fn raw_lines_are_hex() {
+        let mut l = RawLine::new(b'A');
+        l.hex(6);
+        l.hex(0xdead_beef);
+        assert_eq!(&l.buf[..l.len], b"A 6 deadbeef");
+    }
+
+    #[test]
+    fn journal_parses_results_and_crashes() {
+        let text = "B 1000\nI 1\nR {\"alloc\":1,\"outcome\":\"no-memory\",\"message\":\"m\",\"diff\":null,\"site\":null,\"stack\":[]}\nI 3\nA 6 10 20\n";
+        let j = Journal::parse(text);
+        assert_eq!(j.anchor, Some(0x1000));
+        assert_eq!(j.results.len(), 1);
+        assert_eq!(j.in_flight, Some(3));
+        assert_eq!(j.crash, Some((6, vec![0x10, 0x20])));
+        assert!(!j.done);
+    }
+}

@@ -1,0 +1,317 @@
+//! The supervisor: runs a sweep in child processes that re-execute the test binary for one test,
+//! `jobs` at a time, and turns a child that died into one `abort` (or `hang`) outcome.
+
+use crate::child::{ChildResult, IndexSet, Journal, ENV_CHECK, ENV_JOURNAL, ENV_SET, ENV_TEST};
+use crate::config::Mode;
+use crate::report::Outcome;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// One finished iteration, from a child's journal or from its death.
+pub(crate) struct Done {
+    pub(crate) result: ChildResult,
+    /// Tail of the child's stderr, for crashes.
+    pub(crate) stderr: Option<String>,
+}
+
+/// What the supervisor needs to know about the check.
+pub(crate) struct Plan<'a> {
+    pub(crate) test: &'a str,
+    pub(crate) ordinal: u32,
+    pub(crate) lo: u64,
+    pub(crate) hi: u64,
+    pub(crate) jobs: usize,
+    pub(crate) mode: Mode,
+    pub(crate) strict: bool,
+    pub(crate) timeout: Duration,
+    /// Arguments that make the test binary run exactly this test.
+    pub(crate) args: Vec<String>,
+}
+
+struct Running {
+    child: Child,
+    set: IndexSet,
+    journal: PathBuf,
+    stderr: PathBuf,
+    last_len: u64,
+    last_change: Instant,
+    killed: bool,
+}
+
+/// A temporary directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the sweep in children; every index of `lo..=hi` ends up in the result.
+pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the test executable: {e}"))?;
+    let dir = std::env::temp_dir().join(format!(
+        "oomcheck-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let scratch = Scratch(dir);
+    let my_anchor = crate::stack::anchor();
+
+    let n = plan.hi - plan.lo + 1;
+    let jobs = (plan.jobs.max(1) as u64).min(n);
+    let mut pending: Vec<IndexSet> = (0..jobs)
+        .map(|k| IndexSet {
+            start: plan.lo + k,
+            end: plan.hi,
+            step: jobs,
+        })
+        .collect();
+    let mut running: Vec<Running> = Vec::new();
+    let mut done: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut spawned = 0u64;
+    // Consecutive children of one set that made no progress.
+    let mut stuck: BTreeMap<u64, u32> = BTreeMap::new();
+    // A child that stops journaling for this long is wedged outside any iteration.
+    let stall = plan.timeout * 2 + Duration::from_secs(10);
+
+    while !pending.is_empty() || !running.is_empty() {
+        while let Some(set) = pending.pop() {
+            spawned += 1;
+            let journal = scratch.0.join(format!("journal-{spawned}"));
+            let stderr = scratch.0.join(format!("stderr-{spawned}"));
+            let err_file = std::fs::File::create(&stderr)
+                .map_err(|e| format!("cannot create {}: {e}", stderr.display()))?;
+            let child = Command::new(&exe)
+                .args(&plan.args)
+                .env(ENV_JOURNAL, &journal)
+                .env(ENV_TEST, plan.test)
+                .env(ENV_CHECK, plan.ordinal.to_string())
+                .env(ENV_SET, set.encode())
+                .env("OOMCHECK_MODE", plan.mode.as_str())
+                .env("OOMCHECK_STRICT", if plan.strict { "1" } else { "0" })
+                .env(
+                    "OOMCHECK_TIMEOUT",
+                    format!("{}ms", plan.timeout.as_millis().max(1)),
+                )
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(err_file)
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+            running.push(Running {
+                child,
+                set,
+                journal,
+                stderr,
+                last_len: 0,
+                last_change: Instant::now(),
+                killed: false,
+            });
+        }
+
+        let mut i = 0;
+        let mut any_exited = false;
+        while i < running.len() {
+            let status = match running[i].child.try_wait() {
+                Ok(s) => s,
+                Err(e) => return Err(format!("cannot wait for a sweep child: {e}")),
+            };
+            let Some(status) = status else {
+                watch_stall(&mut running[i], stall);
+                i += 1;
+                continue;
+            };
+            any_exited = true;
+            let r = running.swap_remove(i);
+            let text = std::fs::read_to_string(&r.journal).unwrap_or_default();
+            let journal = Journal::parse(&text);
+            let progressed = !journal.results.is_empty() || journal.in_flight.is_some();
+            let mut next: Option<u64> = None;
+            for res in journal.results.iter().cloned() {
+                next = Some(res.alloc);
+                done.insert(
+                    res.alloc,
+                    Done {
+                        result: res,
+                        stderr: None,
+                    },
+                );
+            }
+            if journal.done {
+                continue;
+            }
+            if let Some(index) = journal.in_flight {
+                let stderr = tail(&r.stderr);
+                let bias = journal.anchor.map_or(0, |a| a.wrapping_sub(my_anchor));
+                done.insert(
+                    index,
+                    died(index, &journal, r.killed, status, &stderr, bias),
+                );
+                next = Some(index);
+            }
+            let rest = match next {
+                Some(index) => r.set.after(index),
+                None => r.set,
+            };
+            if rest.is_empty() {
+                continue;
+            }
+            let tries = stuck.entry(rest.start).or_insert(0);
+            if progressed {
+                *tries = 0;
+            } else {
+                *tries += 1;
+            }
+            if *tries >= 2 {
+                // The child cannot even reach the sweep: account every remaining index so the
+                // counts still add up, with the reason.
+                let why = journal.error.clone().unwrap_or_else(|| {
+                    format!(
+                        "the sweep child exited ({}) before reaching this index",
+                        describe_status(status)
+                    )
+                });
+                let stderr = tail(&r.stderr);
+                for index in rest.iter() {
+                    done.insert(
+                        index,
+                        Done {
+                            result: ChildResult {
+                                alloc: index,
+                                outcome: Outcome::Abort,
+                                message: why.clone(),
+                                diff: None,
+                                site: None,
+                                stack: Vec::new(),
+                            },
+                            stderr: stderr.clone(),
+                        },
+                    );
+                }
+            } else {
+                pending.push(rest);
+            }
+        }
+        if !any_exited {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    Ok(done)
+}
+
+/// Kills a child that stopped journaling for longer than `stall`.
+fn watch_stall(r: &mut Running, stall: Duration) {
+    let len = std::fs::metadata(&r.journal).map(|m| m.len()).unwrap_or(0);
+    if len != r.last_len {
+        r.last_len = len;
+        r.last_change = Instant::now();
+    } else if !r.killed && r.last_change.elapsed() > stall {
+        r.killed = true;
+        let _ = r.child.kill();
+    }
+}
+
+/// The outcome of the index a child was running when it died.
+fn died(
+    index: u64,
+    j: &Journal,
+    killed: bool,
+    status: ExitStatus,
+    stderr: &Option<String>,
+    bias: usize,
+) -> Done {
+    let (outcome, frames, message) = match (&j.hang, &j.crash) {
+        (Some((h, frames)), _) if *h == index => (
+            Outcome::Hang,
+            frames.clone(),
+            "ran past the per-iteration timeout".to_string(),
+        ),
+        _ if killed => (
+            Outcome::Hang,
+            Vec::new(),
+            "the sweep child stopped responding and was killed".to_string(),
+        ),
+        (_, Some((sig, frames))) => (
+            Outcome::Abort,
+            frames.clone(),
+            crash_message(stderr.as_deref(), Some(*sig), status),
+        ),
+        _ => (
+            Outcome::Abort,
+            Vec::new(),
+            crash_message(stderr.as_deref(), None, status),
+        ),
+    };
+    let (site, stack) = crate::stack::site_of(crate::stack::symbolize(&frames, bias));
+    Done {
+        result: ChildResult {
+            alloc: index,
+            outcome,
+            message,
+            diff: None,
+            site,
+            stack,
+        },
+        stderr: stderr.clone(),
+    }
+}
+
+fn crash_message(stderr: Option<&str>, signal: Option<i32>, status: ExitStatus) -> String {
+    if let Some(line) = stderr.and_then(|s| {
+        s.lines()
+            .rev()
+            .find(|l| l.contains("memory allocation of") || l.contains("has overflowed its stack"))
+    }) {
+        return line.trim().to_string();
+    }
+    match signal {
+        Some(sig) => format!("the process was killed by {}", signal_name(sig)),
+        None => format!(
+            "the process ended during the run ({})",
+            describe_status(status)
+        ),
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        _ => return format!("signal {sig}"),
+    };
+    name.to_string()
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => signal_name(sig),
+        _ => status.to_string(),
+    }
+}
+
+/// The last lines of a child's stderr, without libtest's own chatter.
+fn tail(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let from = bytes.len().saturating_sub(4096);
+    let text = String::from_utf8_lossy(&bytes[from..]);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with("running ") && !l.starts_with("test result:"))
+        .collect();
+    let keep = &lines[lines.len().saturating_sub(20)..];
+    (!keep.is_empty()).then(|| keep.join("\n"))
+}
