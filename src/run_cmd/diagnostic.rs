@@ -107,8 +107,10 @@ pub struct FindingDiagnostic {
     message: String,
     code: String,
     source: Option<NamedSource<String>>,
-    label: Option<LabeledSpan>,
+    labels: Vec<LabeledSpan>,
     help: Option<String>,
+    /// The callers of the site, each with its own snippet (advice).
+    related: Vec<FindingDiagnostic>,
 }
 
 impl fmt::Display for FindingDiagnostic {
@@ -121,11 +123,25 @@ impl std::error::Error for FindingDiagnostic {}
 
 impl Diagnostic for FindingDiagnostic {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.code.is_empty() {
+            return None;
+        }
         Some(Box::new(&self.code))
     }
 
     fn severity(&self) -> Option<Severity> {
-        Some(Severity::Error)
+        Some(if self.code.is_empty() {
+            Severity::Advice
+        } else {
+            Severity::Error
+        })
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|d| d as &dyn Diagnostic)))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
@@ -139,9 +155,10 @@ impl Diagnostic for FindingDiagnostic {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label
-            .as_ref()
-            .map(|l| Box::new(std::iter::once(l.clone())) as Box<dyn Iterator<Item = LabeledSpan>>)
+        if self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().cloned()))
     }
 }
 
@@ -240,7 +257,8 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
 
     // The snippet: the site's line, read from disk. No snippet when the file is unreadable.
     let mut source = None;
-    let mut label = None;
+    let mut labels = Vec::new();
+    let mut related = Vec::new();
     if let Some(site) = g.site {
         if let (Some(file), Some(line)) = (site.file.as_deref(), site.line) {
             if let Some(path) = roots.resolve(file) {
@@ -252,8 +270,25 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
                         } else {
                             format!("allocations {} fail here", indices(&all))
                         };
-                        label = Some(LabeledSpan::new_with_span(Some(what), span));
-                        source = Some(NamedSource::new(roots.display(&path), text));
+                        labels.push(LabeledSpan::new_with_span(Some(what), span));
+                        // When the site is a helper (an allocation wrapper), the mishandling is
+                        // usually in its caller: show the callers in the same file too, each in
+                        // its own snippet.
+                        let name = roots.display(&path);
+                        for (caller, func, fs) in callers(g, file, line) {
+                            if let Some(span) = line_span(&text, caller) {
+                                let what = format!("called from here ({})", indices(&fs));
+                                related.push(FindingDiagnostic {
+                                    message: format!("called from {func}"),
+                                    code: String::new(),
+                                    source: Some(NamedSource::new(name.clone(), text.clone())),
+                                    labels: vec![LabeledSpan::new_with_span(Some(what), span)],
+                                    help: None,
+                                    related: Vec::new(),
+                                });
+                            }
+                        }
+                        source = Some(NamedSource::new(name, text));
                     }
                 }
             }
@@ -268,9 +303,32 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
         message,
         code: g.outcome.to_string(),
         source,
-        label,
+        labels,
         help,
+        related,
     }
+}
+
+/// The distinct lines of `file` (other than `site_line`) from which the site was called (the
+/// frame after the site in each finding's stack), with the findings through each.
+fn callers<'a>(g: &Group<'a>, file: &str, site_line: u32) -> Vec<(u32, &'a str, Vec<&'a Finding>)> {
+    let mut out: Vec<(u32, &'a str, Vec<&'a Finding>)> = Vec::new();
+    for &(_, f) in &g.members {
+        let Some(caller) = f.stack.get(1) else {
+            continue;
+        };
+        let Some(line) = caller.line.filter(|&l| l != site_line) else {
+            continue;
+        };
+        if caller.file.as_deref() != Some(file) {
+            continue;
+        }
+        match out.iter_mut().find(|(l, _, _)| *l == line) {
+            Some((_, _, v)) => v.push(f),
+            None => out.push((line, caller.function.as_deref().unwrap_or("?"), vec![f])),
+        }
+    }
+    out
 }
 
 /// The span of line `line` (1-based) of `text`, without its indentation.
