@@ -379,8 +379,11 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
             debug: args.debug,
         };
         let groups = diagnostic::group(&records);
+        if !groups.is_empty() {
+            eprintln!();
+        }
         for g in &groups {
-            eprint!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
+            eprintln!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
         }
         for t in &plain_failures {
             eprintln!("test {t} failed (it is not an OOM check):");
@@ -393,7 +396,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         let findings: usize = records.iter().map(|r| r.findings.len()).sum();
         let failing = records.iter().filter(|r| r.is_failure()).count();
         eprintln!(
-            "\n{} checks: {} clean, {} failing ({findings} findings at {} sites){}",
+            "{} checks: {} clean, {} failing ({findings} findings at {} sites){}",
             records.len(),
             records.len() - failing,
             failing,
