@@ -140,11 +140,14 @@ fn demo_run() -> &'static (Out, BTreeMap<String, Value>) {
     })
 }
 
+/// A test name, its outcome sequence and its outcome counts.
+type Expected = (&'static str, &'static str, &'static [(&'static str, u64)]);
+
 #[test]
 fn demo_sweep_reports_each_bug_as_its_outcome() {
     let (out, recs) = demo_run();
     assert_eq!(out.code, 1, "findings exit 1: {out:?}");
-    let expected: &[(&str, &str, &[(&str, u64)])] = &[
+    let expected: &[Expected] = &[
         ("header_survives_oom", "...", &[("no-memory", 3)]),
         (
             "memory_survives_oom",
