@@ -262,29 +262,24 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
     };
 
     // 1. Build, so a compile error is reported as such and not as a test failure.
-    let mut progress = Progress::new(ui.progress, json);
-    progress.stage("building tests");
+    // Cargo draws its own progress while building; ours starts with the sweep.
     let build = match cargo::build(&opts, ui.color) {
         Ok(b) => b,
-        Err(e) => {
-            progress.finish();
-            return error(&e);
-        }
+        Err(e) => return error(&e),
     };
     if !build.success {
-        progress.finish();
         for e in &build.errors {
             eprint!("{e}");
         }
         return error("the tests do not build");
     }
     if build.test_binaries == 0 {
-        progress.finish();
         eprintln!("error: no test targets to run\n{HOW_TO_ADD_CHECKS}");
         return Status::Error;
     }
 
     // 2. Run, streaming each record as it lands.
+    let mut progress = Progress::new(ui.progress, json);
     progress.stage("sweeping");
     let env = args.injector_env(&report_dir);
     let mut run = match cargo::TestRun::spawn(&opts, &args.test_args, &env, INJECTOR_VARS) {
