@@ -28,8 +28,8 @@
 //! | [`parse_domain`]      | all of the above, composed                       | `W`, `C`, `P` and `A` in one line   | (at the callees)          |
 //!
 //! (\*) An infallible allocation is not a mishandled *fallible* one, so the default rules cannot
-//! see it; the opt-in `infallible-alloc` rule flags both `format!` calls once this module is
-//! marked OOM-safe in `oomcheck.toml`.
+//! see it; the opt-in `infallible-alloc` rule flags both `format!` calls once this file is
+//! declared OOM-safe in `oomcheck.toml` (`[infallible-alloc]` `paths = ["src/"]`).
 //!
 //! `tests/oom.rs` holds one `oomcheck_injector::check` per function. `cargo test` runs each body
 //! once; `oomcheck run` (or `OOMCHECK=1 cargo test`) sweeps every allocation index.
