@@ -542,15 +542,24 @@ fn invalid_alloc_is_rejected_before_building() {
     }
 }
 
-/// Write a throwaway crate under `target/run-fixtures/NAME` (its own workspace).
+/// Write a throwaway crate under `target/run-fixtures/NAME` (its own workspace), with the
+/// injector as a dev-dependency when `injector`.
 fn scratch_crate(name: &str, lib: &str, test: Option<&str>) -> PathBuf {
     let dir = repo().join("target/run-fixtures").join(name);
     std::fs::create_dir_all(dir.join("src")).expect("scratch crate dir");
+    let injector = if test.is_some_and(|t| t.contains("oomcheck_injector")) {
+        format!(
+            "[dev-dependencies]\noomcheck-injector = {{ path = {:?} }}\n\n",
+            repo().join("injector").display().to_string()
+        )
+    } else {
+        String::new()
+    };
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
-             publish = false\n\n[workspace]\n"
+             publish = false\n\n{injector}[workspace]\n"
         ),
     )
     .expect("write Cargo.toml");
@@ -596,4 +605,36 @@ fn a_crate_without_checks_says_how_to_add_one() {
         "{out:?}"
     );
     assert!(e.contains("oomcheck_injector::check(|| "), "{out:?}");
+}
+
+#[test]
+fn a_failing_plain_test_is_reported_beside_the_checks() {
+    let dir = scratch_crate(
+        "oomcheck-run-mixed",
+        "pub fn copy(s: &str) -> Result<String, std::collections::TryReserveError> {\n    \
+         let mut out = String::new();\n    out.try_reserve_exact(s.len())?;\n    \
+         out.push_str(s);\n    Ok(out)\n}\n",
+        Some(
+            "#[global_allocator]\nstatic ALLOC: oomcheck_injector::FailingAllocator = \
+             oomcheck_injector::FailingAllocator::system();\n\n\
+             #[test]\nfn copy_survives_oom() {\n    \
+             oomcheck_injector::check(|| oomcheck_run_mixed::copy(\"abc\"));\n}\n\n\
+             #[test]\nfn plain_failure() {\n    assert_eq!(1 + 1, 3, \"arithmetic is off\");\n}\n",
+        ),
+    );
+    let out = oomcheck(&dir, &["run", "--color", "never"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let e = &out.stderr;
+    assert!(
+        e.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
+            == ["copy_survives_oom", "nalloc=1", ".", "OK"]),
+        "{out:?}"
+    );
+    assert!(
+        e.contains("test plain_failure failed (it is not an OOM check):"),
+        "{out:?}"
+    );
+    assert!(e.contains("arithmetic is off"), "{out:?}");
+    assert!(e.contains("1 checks: 1 clean, 0 failing"), "{out:?}");
+    assert!(e.contains("1 other tests failed"), "{out:?}");
 }
