@@ -635,6 +635,9 @@ fn a_failing_plain_test_is_reported_beside_the_checks() {
         "{out:?}"
     );
     assert!(e.contains("arithmetic is off"), "{out:?}");
-    assert!(e.contains("1 checks: 1 clean, 0 failing"), "{out:?}");
-    assert!(e.contains("1 other tests failed"), "{out:?}");
+    assert!(
+        e.contains("1 check: 1 clean, 0 failing (0 findings at 0 sites)"),
+        "{out:?}"
+    );
+    assert!(e.contains("; 1 test failed outside any check"), "{out:?}");
 }

@@ -390,17 +390,28 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         }
         let findings: usize = records.iter().map(|r| r.findings.len()).sum();
         let failing = records.iter().filter(|r| r.is_failure()).count();
+        let plural = |n: usize, what: &str| {
+            if n == 1 {
+                format!("1 {what}")
+            } else {
+                format!("{n} {what}s")
+            }
+        };
+        let others = if plain_failures.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} failed outside any check",
+                plural(plain_failures.len(), "test")
+            )
+        };
         eprintln!(
-            "{} checks: {} clean, {} failing ({findings} findings at {} sites){}",
-            records.len(),
+            "{}: {} clean, {} failing ({} at {}){others}",
+            plural(records.len(), "check"),
             records.len() - failing,
             failing,
-            groups.len(),
-            if plain_failures.is_empty() {
-                String::new()
-            } else {
-                format!("; {} other tests failed", plain_failures.len())
-            }
+            plural(findings, "finding"),
+            plural(groups.len(), "site"),
         );
     } else {
         for t in &plain_failures {
