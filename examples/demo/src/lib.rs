@@ -161,7 +161,9 @@ impl<'a> Attrs<'a> {
         let mut pairs = Vec::new();
         pairs.try_reserve_exact(words.clone().count())?;
         for word in words {
-            let pair = word.split_once('=').ok_or(Error::Parse("expected key=value"))?;
+            let pair = word
+                .split_once('=')
+                .ok_or(Error::Parse("expected key=value"))?;
             pairs.push(pair);
         }
         let attrs = Attrs {

@@ -37,7 +37,9 @@ fn memory_survives_oom() {
 #[test]
 fn disk_survives_oom() {
     oomcheck_injector::check(|| {
-        parse_disk("disk device=disk source=/var/lib/libvirt/images/web01.qcow2 target=vda cache=none")
+        parse_disk(
+            "disk device=disk source=/var/lib/libvirt/images/web01.qcow2 target=vda cache=none",
+        )
     });
 }
 
