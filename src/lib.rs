@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod hook_cmd;
 pub mod lint_cmd;
+pub mod rules_cmd;
 pub mod ui;
 
 /// Exit status shared by every subcommand.
@@ -48,6 +50,12 @@ pub struct Cli {
 pub enum Command {
     /// Statically check Rust sources for mishandled allocation failures.
     Lint(lint_cmd::LintArgs),
+    /// List the rules with their default level and a one-line summary.
+    Rules,
+    /// Show a rule's documentation: what it flags, why, and how to fix it.
+    Explain(rules_cmd::ExplainArgs),
+    /// Manage the plain git pre-commit hook (without the pre-commit framework).
+    Hook(hook_cmd::HookArgs),
 }
 
 /// Parse `args` (program name first) and run the chosen subcommand.
@@ -67,6 +75,9 @@ where
     let ui = ui::Ui::from_env(&cli.global);
     let status = match &cli.command {
         Command::Lint(args) => lint_cmd::execute(args, &ui),
+        Command::Rules => rules_cmd::rules(),
+        Command::Explain(args) => rules_cmd::explain(args),
+        Command::Hook(args) => hook_cmd::execute(args),
     };
     status.into()
 }
