@@ -216,6 +216,22 @@ impl ActivePacks {
         finish_needles(needles)
     }
 
+    /// Substrings such that a file containing none of them defines no allocation wrapper and
+    /// no struct field of a receiver-typed pack type (`TryVec`), so its
+    /// [`crate::analysis::FileSummary`] can be skipped in phase 1. (Its other struct fields are
+    /// then unknown: a call through such a field to a wrapper *method* with a common name, like
+    /// `self.pool.push(x)` with `Pool::push` a wrapper, is not resolved.)
+    pub fn summary_needles(&self) -> Vec<String> {
+        let mut needles = Vec::new();
+        for pack in &self.packs {
+            needles.extend(pack.error_types.iter().cloned());
+            for group in &pack.receivers {
+                needles.extend(group.types.iter().cloned());
+            }
+        }
+        finish_needles(needles)
+    }
+
     /// Substrings of the aborting allocations the opt-in `infallible-alloc` rule flags: a file
     /// checked by that rule must be kept when it contains any of these.
     pub fn infallible_needles(&self) -> Vec<String> {

@@ -12,7 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use oomcheck_analyzer::analysis::{analyze, cross_file_needles, Settings, SourceFile};
+use oomcheck_analyzer::analysis::{
+    analyze, analyze_file, cross_file_needles, summarize, Context, FileSummary, Settings,
+    SourceFile,
+};
 use oomcheck_analyzer::packs::activate;
 use oomcheck_analyzer::{Finding, RuleId};
 
@@ -270,4 +273,34 @@ fn cross_file_needles_name_wrappers_defined_elsewhere() {
         .collect();
     assert!(hits.is_empty(), "{hits:?}");
     assert!(needles.iter().any(|n| code.contains(n.as_str())));
+}
+
+#[test]
+fn phased_api_matches_analyze() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Context>();
+    send_sync::<FileSummary>();
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let summaries: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .map(|f| summarize(f, &fx.settings))
+            .collect();
+        let ctx = Context::new(&fx.settings, &summaries);
+        let phased: Vec<Finding> = fx
+            .files
+            .iter()
+            .flat_map(|f| analyze_file(f, &fx.settings, &ctx))
+            .collect();
+        assert_eq!(phased, analyze(&fx.files, &fx.settings), "{}", fx.name);
+    }
+}
+
+#[test]
+fn cross_file_needles_name_receiver_typed_fields() {
+    let fx = load(&fixture_dir().join("receiver_fields_cross_file.rs"));
+    let needles = cross_file_needles(&fx.files[1..], &fx.settings);
+    assert!(needles.iter().any(|n| n == "rows"), "{needles:?}");
+    assert!(!needles.iter().any(|n| n == "names"), "{needles:?}");
 }

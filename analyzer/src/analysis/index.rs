@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use syn::visit::{self, Visit};
 
 use super::syntax::{is_test_code, result_error_type, type_name};
-use super::visitor::{FileVisitor, Index};
-use super::vocab::{Vocab, Wrappers};
+use super::visitor::{FileVisitor, Index, PropCall};
+use super::vocab::Vocab;
 use super::SourceFile;
 
 /// A function that may be an allocation wrapper: it returns `Result<_, E>` with E an
@@ -113,60 +113,133 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
     fn visit_expr(&mut self, _: &'a syn::Expr) {}
 }
 
-/// Build the index over all files and discover the allocation wrappers into `vocab`.
-pub(crate) fn build(files: &[SourceFile], vocab: &mut Vocab, include_tests: bool) -> Index {
-    let mut fields: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut candidates = Vec::new();
-    for file in files {
-        if file.is_test_file && !include_tests {
-            continue;
-        }
-        let mut c = Collector {
-            vocab,
-            include_tests,
-            fields: HashMap::new(),
-            candidates: Vec::new(),
-            owners: Vec::new(),
-            in_impl: 0,
-        };
-        c.visit_file(&file.syntax);
-        for (k, v) in c.fields {
-            fields.entry(k).or_default().extend(v);
-        }
-        candidates.extend(c.candidates);
+/// One candidate's discovery facts.
+#[derive(Clone, Debug)]
+struct CandidateSummary {
+    name: String,
+    owner: Option<Option<String>>,
+    /// Propagates a pack allocation (known without other files).
+    direct: bool,
+    /// Other propagated calls, wrappers if they resolve to allocations.
+    calls: Vec<PropCall>,
+}
+
+/// What one file contributes to the cross-file index: its struct field types and its
+/// wrapper candidates. Plain data (`Send + Sync`), so files can be summarized in parallel and
+/// their syntax trees dropped.
+#[derive(Clone, Debug, Default)]
+pub struct FileSummary {
+    fields: Vec<(String, String)>,
+    candidates: Vec<CandidateSummary>,
+}
+
+impl FileSummary {
+    /// Nothing in this file matters to other files.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.candidates.is_empty()
     }
-    let index = Index { fields };
-    let mut wrappers = Wrappers::default();
+}
+
+/// Summarize one file with the base vocabulary (packs and configuration, no wrappers yet).
+pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -> FileSummary {
+    if file.is_test_file && !include_tests {
+        return FileSummary::default();
+    }
+    let mut c = Collector {
+        vocab,
+        include_tests,
+        fields: HashMap::new(),
+        candidates: Vec::new(),
+        owners: Vec::new(),
+        in_impl: 0,
+    };
+    c.visit_file(&file.syntax);
+    let mut fields: Vec<(String, String)> = c
+        .fields
+        .iter()
+        .flat_map(|(k, v)| v.iter().map(move |t| (k.clone(), t.clone())))
+        .collect();
+    fields.sort();
+    let index = Index { fields: c.fields };
+    let candidates = c
+        .candidates
+        .iter()
+        .map(|cand| {
+            let self_ty = cand.owner.clone().flatten();
+            let mut v = FileVisitor::discovery(vocab, &index, cand.sig, self_ty);
+            v.visit_block(cand.block);
+            v.note_tail(cand.block);
+            CandidateSummary {
+                name: cand.name.clone(),
+                owner: cand.owner.clone(),
+                direct: v.propagates,
+                calls: v.prop_calls,
+            }
+        })
+        .collect();
+    FileSummary { fields, candidates }
+}
+
+/// Merge the summaries: the field index, and the wrappers (to a fixed point) into `vocab`.
+pub(crate) fn resolve<'a>(
+    vocab: &mut Vocab,
+    summaries: impl IntoIterator<Item = &'a FileSummary>,
+) -> Index {
+    let mut fields: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut candidates: Vec<&CandidateSummary> = Vec::new();
+    for s in summaries {
+        for (k, t) in &s.fields {
+            fields.entry(k.clone()).or_default().insert(t.clone());
+        }
+        candidates.extend(s.candidates.iter());
+    }
     let mut found = vec![false; candidates.len()];
     loop {
-        let before = wrappers.len();
+        let mut changed = false;
         for (cand, done) in candidates.iter().zip(found.iter_mut()) {
             if *done {
                 continue;
             }
-            let self_ty = cand.owner.clone().flatten();
-            let mut v = FileVisitor::discovery(vocab, &index, cand.sig, self_ty);
-            v.visit_block(cand.block);
-            if v.propagates || v.tail_propagates(cand.block) {
-                *done = true;
-                match &cand.owner {
-                    None => {
-                        wrappers.functions.insert(cand.name.clone());
+            let is_wrapper = cand.direct
+                || cand.calls.iter().any(|call| match call {
+                    PropCall::Path { segs, self_ty } => {
+                        vocab.path_is_alloc(segs, self_ty.as_deref())
                     }
-                    Some(owner) => {
-                        wrappers
-                            .methods
-                            .entry(cand.name.clone())
-                            .or_default()
-                            .insert(owner.clone());
-                    }
+                    PropCall::Method {
+                        name,
+                        nargs,
+                        types,
+                        field,
+                    } => vocab.method_is_alloc(name, *nargs, &mut || {
+                        let mut t = types.clone();
+                        if let Some(set) = field.as_ref().and_then(|f| fields.get(f)) {
+                            t.extend(set.iter().cloned());
+                        }
+                        t
+                    }),
+                });
+            if !is_wrapper {
+                continue;
+            }
+            *done = true;
+            changed = true;
+            match &cand.owner {
+                None => {
+                    vocab.wrappers.functions.insert(cand.name.clone());
+                }
+                Some(owner) => {
+                    vocab
+                        .wrappers
+                        .methods
+                        .entry(cand.name.clone())
+                        .or_default()
+                        .insert(owner.clone());
                 }
             }
         }
-        vocab.wrappers = wrappers.clone();
-        if wrappers.len() == before {
+        if !changed {
             break;
         }
     }
-    index
+    Index { fields }
 }

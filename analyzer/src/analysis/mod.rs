@@ -8,8 +8,10 @@
 //! 3. suppression comments (`// oomcheck:allow(..)`), and `unused-allow` for those that
 //!    suppress nothing.
 //!
-//! For the driver's text prefilter, [`cross_file_needles`] gives the names that make a file
-//! relevant only because of another file (wrapper calls, fields of receiver-typed types).
+//! For a parallel driver the same steps are public: [`summarize`] each file (phase 1, plain data
+//! out), [`Context::new`] over the summaries, [`analyze_file`] each file (phase 2). For the text
+//! prefilter, [`Context::cross_file_needles`] gives the names that make a file relevant only
+//! because of another file (wrapper calls, fields of receiver-typed types).
 use std::path::PathBuf;
 
 use syn::visit::Visit;
@@ -53,21 +55,90 @@ pub struct Settings {
     pub include_tests: bool,
 }
 
-/// Analyse all files together (wrapper discovery crosses files) and return the findings,
-/// including unused or unknown `oomcheck:allow` comments, with `level` set to the rule's
-/// default level (the driver applies configured levels afterwards). Sorted by path, then span.
+pub use index::FileSummary;
+
+/// The cross-file facts of a lint run (allocation wrappers, struct field types) plus the
+/// vocabulary of the active packs and configuration. Plain data: share it between threads.
+#[derive(Debug)]
+pub struct Context {
+    vocab: vocab::Vocab,
+    index: visitor::Index,
+}
+
+impl Context {
+    /// Merge the files' summaries (from [`summarize`]) and discover the allocation wrappers to
+    /// a fixed point.
+    pub fn new<'a>(
+        settings: &Settings,
+        summaries: impl IntoIterator<Item = &'a FileSummary>,
+    ) -> Context {
+        let mut vocab = vocab::Vocab::new(settings);
+        let index = index::resolve(&mut vocab, summaries);
+        Context { vocab, index }
+    }
+
+    /// Names that make a file relevant to the analysis because of *other* files: the
+    /// allocation wrappers found (a file calling `grow_buf(..)` mentions no pack name) and the
+    /// struct fields whose declared type is a receiver-typed pack type (`self.buf.push(x)` with
+    /// `buf: TryVec<u8>` declared elsewhere).
+    pub fn cross_file_needles(&self) -> Vec<String> {
+        let receiver_types: std::collections::HashSet<&String> = self
+            .vocab
+            .receivers
+            .iter()
+            .flat_map(|g| g.types.iter())
+            .collect();
+        let mut names: Vec<String> = self.vocab.wrappers.names().cloned().collect();
+        for (field, types) in &self.index.fields {
+            if types.iter().any(|t| receiver_types.contains(t)) {
+                names.push(field.clone());
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// Summarize what one file contributes to the cross-file facts (phase 1). Files whose text
+/// contains none of [`ActivePacks::summary_needles`] have an empty summary and need not be
+/// summarized at all.
+pub fn summarize(file: &SourceFile, settings: &Settings) -> FileSummary {
+    let vocab = vocab::Vocab::new(settings);
+    index::summarize(file, &vocab, settings.include_tests)
+}
+
+/// Analyse one file against the run's [`Context`] (phase 2): its findings, including unused or
+/// unknown `oomcheck:allow` comments, with `level` set to the rule's default level. Sorted by
+/// span.
 ///
 /// Spans are 1-based; `end_column` is exclusive (the column after the last character), as in
 /// SARIF regions. Never panics on any syntax; very deep expressions are analysed to a bounded
 /// depth.
+pub fn analyze_file(file: &SourceFile, settings: &Settings, ctx: &Context) -> Vec<Finding> {
+    let mut out = analyze_one(file, settings, &ctx.vocab, &ctx.index);
+    out.sort_by(|a, b| (a.span, a.rule, &a.message).cmp(&(b.span, b.rule, &b.message)));
+    out
+}
+
+/// Analyse all files together (wrapper discovery crosses files) and return the findings,
+/// including unused or unknown `oomcheck:allow` comments, with `level` set to the rule's
+/// default level (the driver applies configured levels afterwards). Sorted by path, then span.
+///
+/// This is [`summarize`] on every file, [`Context::new`], then [`analyze_file`] on every file.
+/// Syntax trees are not `Send`, so a parallel driver uses those three steps itself: parse and
+/// summarize in parallel, keep the summaries, build the context, then parse again and analyse
+/// in parallel (only files containing [`ActivePacks::summary_needles`] need the first parse).
 pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
-    let mut vocab = vocab::Vocab::new(settings);
-    let index = index::build(files, &mut vocab, settings.include_tests);
-    let vocab = &vocab;
-    let index = &index;
+    let vocab = vocab::Vocab::new(settings);
+    let summaries: Vec<FileSummary> = files
+        .iter()
+        .map(|f| index::summarize(f, &vocab, settings.include_tests))
+        .collect();
+    let ctx = Context::new(settings, &summaries);
     let mut findings: Vec<Finding> = files
         .iter()
-        .flat_map(|file| analyze_file(file, settings, vocab, index))
+        .flat_map(|file| analyze_one(file, settings, &ctx.vocab, &ctx.index))
         .collect();
     findings.sort_by(|a, b| {
         (&a.path, a.span, a.rule, &a.message).cmp(&(&b.path, b.span, b.rule, &b.message))
@@ -75,7 +146,7 @@ pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     findings
 }
 
-fn analyze_file(
+fn analyze_one(
     file: &SourceFile,
     settings: &Settings,
     vocab: &vocab::Vocab,
@@ -124,31 +195,12 @@ fn analyze_file(
     out
 }
 
-/// Names that make a file relevant to the analysis because of *other* files: the allocation
-/// wrappers defined in `files` (a file calling `grow_buf(..)` mentions no pack name) and the
-/// struct fields whose declared type is a receiver-typed pack type (`self.buf.push(x)` with
-/// `buf: TryVec<u8>` declared elsewhere).
-///
-/// Two-phase prefilter for the driver: parse the files that contain one of
-/// [`ActivePacks::prefilter_needles`], call this on them, then keep any other file that contains
-/// one of the returned names, and pass all kept files to [`analyze`]. One round suffices: every
-/// wrapper (also a wrapper of a wrapper) names an allocation error type in its signature, which
-/// is a needle, so all wrapper definitions are in the first set.
+/// [`Context::cross_file_needles`] for a set of parsed files: the two-phase prefilter in one
+/// call. Parse the files that contain one of [`ActivePacks::prefilter_needles`], call this on
+/// them, then also keep any other file that contains one of the returned names. One round
+/// suffices: every wrapper (also a wrapper of a wrapper) names an allocation error type in its
+/// signature, which is a needle, so all wrapper definitions are in the first set.
 pub fn cross_file_needles(files: &[SourceFile], settings: &Settings) -> Vec<String> {
-    let mut vocab = vocab::Vocab::new(settings);
-    let index = index::build(files, &mut vocab, settings.include_tests);
-    let receiver_types: std::collections::HashSet<&String> = vocab
-        .receivers
-        .iter()
-        .flat_map(|g| g.types.iter())
-        .collect();
-    let mut names: Vec<String> = vocab.wrappers.names().cloned().collect();
-    for (field, types) in &index.fields {
-        if types.iter().any(|t| receiver_types.contains(t)) {
-            names.push(field.clone());
-        }
-    }
-    names.sort();
-    names.dedup();
-    names
+    let summaries: Vec<FileSummary> = files.iter().map(|f| summarize(f, settings)).collect();
+    Context::new(settings, &summaries).cross_file_needles()
 }

@@ -14,7 +14,7 @@ use syn::{Expr, ExprMethodCall, Pat, Stmt};
 use super::handling::{self, Verdict};
 use super::syntax::{
     bound_names, call_span, ends_with, ident_of, is_test_code, last_segment, pattern_head, peel,
-    peel_ptr, peel_refs, segments, span_of, suffix_either_way, type_name,
+    peel_ptr, peel_refs, segments, span_of, type_name,
 };
 use super::vocab::Vocab;
 use crate::finding::Span;
@@ -100,7 +100,39 @@ struct Scope {
     alloc_locals: HashMap<String, Val>,
 }
 
+/// A call whose result a function propagates (`?`, `return`, tail) and that is not known to be
+/// an allocation yet: recorded for wrapper discovery across files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PropCall {
+    /// `grow(..)`, `Pool::with_room(..)`, `Self::with_room(..)`.
+    Path {
+        segs: Vec<String>,
+        self_ty: Option<String>,
+    },
+    /// `x.grow(..)`: the receiver's known types and, for `a.field.grow(..)`, the field name.
+    Method {
+        name: String,
+        nargs: usize,
+        types: Vec<String>,
+        field: Option<String>,
+    },
+}
+
+/// Methods that keep a `Result`'s error while changing its value.
+const ADAPTERS: [&str; 9] = [
+    "map",
+    "map_err",
+    "and_then",
+    "inspect",
+    "inspect_err",
+    "as_ref",
+    "as_mut",
+    "context",
+    "with_context",
+];
+
 /// Cross-file facts the visitor consults.
+#[derive(Debug, Default)]
 pub(crate) struct Index {
     /// Struct field name → declared type names.
     pub fields: HashMap<String, HashSet<String>>,
@@ -113,8 +145,10 @@ pub(crate) struct FileVisitor<'v> {
     include_tests: bool,
     infallible: bool,
     discover: bool,
-    /// Discovery mode: a fallible allocation is propagated (`?`, `return`).
+    /// Discovery mode: a fallible allocation is propagated (`?`, `return`, tail).
     pub propagates: bool,
+    /// Discovery mode: other propagated calls, which may be wrappers defined elsewhere.
+    pub prop_calls: Vec<PropCall>,
     pub findings: Vec<RawFinding>,
     /// Line ranges of skipped test code.
     pub skipped: Vec<(usize, usize)>,
@@ -137,6 +171,7 @@ impl<'v> FileVisitor<'v> {
             infallible,
             discover: false,
             propagates: false,
+            prop_calls: Vec::new(),
             findings: Vec::new(),
             skipped: Vec::new(),
             scopes: vec![Scope::default()],
@@ -160,11 +195,56 @@ impl<'v> FileVisitor<'v> {
         v
     }
 
-    /// Does the tail of a function body propagate an allocation? (Discovery.)
-    pub(crate) fn tail_propagates(&self, block: &syn::Block) -> bool {
-        handling::tail(block)
-            .and_then(|t| self.eval(t))
-            .is_some_and(|v| v.kind == Kind::Result)
+    /// Discovery: note the tail of a function body as propagated.
+    pub(crate) fn note_tail(&mut self, block: &syn::Block) {
+        if let Some(t) = handling::tail(block) {
+            self.note_propagated(t);
+        }
+    }
+
+    /// Discovery: `e` is propagated out of the function. Either it is an allocation value, or
+    /// record the calls it may stand for (through adapters such as `.map(..)`).
+    fn note_propagated(&mut self, e: &Expr) {
+        if self.eval(e).is_some_and(|v| v.kind == Kind::Result) {
+            self.propagates = true;
+            return;
+        }
+        let mut cur = peel(e);
+        for _ in 0..16 {
+            match cur {
+                Expr::Call(c) => {
+                    if let Expr::Path(p) = peel(&c.func) {
+                        let self_ty = self.impl_types.last().cloned().flatten();
+                        self.prop_calls.push(PropCall::Path {
+                            segs: segments(&p.path),
+                            self_ty,
+                        });
+                    }
+                    return;
+                }
+                Expr::MethodCall(m) => {
+                    let name = m.method.to_string();
+                    let field = match peel_refs(&m.receiver) {
+                        Expr::Field(f) => match &f.member {
+                            syn::Member::Named(n) => Some(n.to_string()),
+                            syn::Member::Unnamed(_) => None,
+                        },
+                        _ => None,
+                    };
+                    self.prop_calls.push(PropCall::Method {
+                        nargs: m.args.len(),
+                        types: self.type_of(&m.receiver),
+                        field,
+                        name: name.clone(),
+                    });
+                    if !ADAPTERS.contains(&name.as_str()) {
+                        return;
+                    }
+                    cur = peel(&m.receiver);
+                }
+                _ => return,
+            }
+        }
     }
 
     fn enter_fn(&mut self, sig: &syn::Signature) {
@@ -292,68 +372,15 @@ impl<'v> FileVisitor<'v> {
     // ----- allocation calls -----
 
     fn is_alloc_method(&self, m: &ExprMethodCall) -> bool {
-        let name = m.method.to_string();
-        let v = self.vocab;
-        if v.alloc_methods.contains(&name) || v.extra_names.contains(&name) {
-            return true;
-        }
-        if v.extra_paths
-            .iter()
-            .any(|p| p.last().is_some_and(|l| *l == name))
-        {
-            return true;
-        }
-        let mut types: Option<Vec<String>> = None;
-        for group in &v.receivers {
-            if group.methods.contains(&name) && group.args.is_none_or(|n| n == m.args.len()) {
-                let t = types.get_or_insert_with(|| self.type_of(&m.receiver));
-                if t.iter().any(|t| group.types.contains(t)) {
-                    return true;
-                }
-            }
-        }
-        if let Some(owners) = v.wrappers.methods.get(&name) {
-            if !v.is_common_method(&name) {
-                return true;
-            }
-            let t = types.get_or_insert_with(|| self.type_of(&m.receiver));
-            return owners
-                .iter()
-                .any(|o| o.as_ref().is_some_and(|o| t.contains(o)));
-        }
-        false
+        self.vocab
+            .method_is_alloc(&m.method.to_string(), m.args.len(), &mut || {
+                self.type_of(&m.receiver)
+            })
     }
 
     fn is_alloc_path(&self, segs: &[String]) -> bool {
-        let v = self.vocab;
-        let Some(last) = segs.last() else {
-            return false;
-        };
-        if v.alloc_paths.iter().any(|p| ends_with(segs, p)) {
-            return true;
-        }
-        if v.extra_names.contains(last) || v.extra_paths.iter().any(|p| suffix_either_way(segs, p))
-        {
-            return true;
-        }
-        if v.wrappers.functions.contains(last) {
-            return true;
-        }
-        if let Some(owners) = v.wrappers.methods.get(last) {
-            if !v.is_common_method(last) {
-                return true;
-            }
-            if segs.len() >= 2 {
-                let ty = &segs[segs.len() - 2];
-                let ty = if ty == "Self" {
-                    self.impl_types.last().cloned().flatten()
-                } else {
-                    Some(ty.clone())
-                };
-                return owners.contains(&ty);
-            }
-        }
-        false
+        let self_ty = self.impl_types.last().cloned().flatten();
+        self.vocab.path_is_alloc(segs, self_ty.as_deref())
     }
 
     /// Is `expr` itself a fallible allocation call? Returns its name and span.
@@ -1054,11 +1081,11 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
-        if let Some(val) = self.eval(&t.expr) {
-            match val.kind {
-                Kind::Result => self.propagates = true,
-                Kind::Option => self.flag(RuleId::SwallowedAllocFailure, &val, "`ok()?`"),
-                Kind::Probe { .. } => {}
+        if self.discover {
+            self.note_propagated(&t.expr);
+        } else if let Some(val) = self.eval(&t.expr) {
+            if val.kind == Kind::Option {
+                self.flag(RuleId::SwallowedAllocFailure, &val, "`ok()?`");
             }
         }
         visit::visit_expr_try(self, t);
@@ -1067,9 +1094,7 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
         if self.discover {
             if let Some(e) = &r.expr {
-                if self.eval(e).is_some_and(|v| v.kind == Kind::Result) {
-                    self.propagates = true;
-                }
+                self.note_propagated(e);
             }
         }
         visit::visit_expr_return(self, r);

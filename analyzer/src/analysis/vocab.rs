@@ -2,6 +2,7 @@
 //! discovered allocation wrappers.
 use std::collections::{HashMap, HashSet};
 
+use super::syntax::{ends_with, suffix_either_way};
 use super::Settings;
 
 fn split(path: &str) -> Vec<String> {
@@ -20,7 +21,7 @@ pub(crate) struct ReceiverGroup {
 }
 
 /// Allocation wrappers of the scanned code.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub(crate) struct Wrappers {
     /// Free functions (and associated functions without `self`), by name.
     pub functions: HashSet<String>,
@@ -29,10 +30,6 @@ pub(crate) struct Wrappers {
 }
 
 impl Wrappers {
-    pub(crate) fn len(&self) -> usize {
-        self.functions.len() + self.methods.values().map(|s| s.len()).sum::<usize>()
-    }
-
     /// The names a file calling one of these wrappers must contain.
     pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
         self.functions.iter().chain(self.methods.keys())
@@ -130,6 +127,79 @@ impl Vocab {
     /// Is `name` (an identifier) NoMemory-like?
     pub(crate) fn is_no_memory(&self, name: &str) -> bool {
         self.no_memory.contains(&name.to_lowercase())
+    }
+
+    /// Is a method call named `name` with `nargs` arguments a fallible allocation? `types`
+    /// gives the receiver's possible type names (asked only when needed).
+    pub(crate) fn method_is_alloc(
+        &self,
+        name: &str,
+        nargs: usize,
+        types: &mut dyn FnMut() -> Vec<String>,
+    ) -> bool {
+        if self.alloc_methods.contains(name) || self.extra_names.contains(name) {
+            return true;
+        }
+        if self
+            .extra_paths
+            .iter()
+            .any(|p| p.last().is_some_and(|l| l == name))
+        {
+            return true;
+        }
+        let mut known: Option<Vec<String>> = None;
+        for group in &self.receivers {
+            if group.methods.contains(name) && group.args.is_none_or(|n| n == nargs) {
+                let t = known.get_or_insert_with(&mut *types);
+                if t.iter().any(|t| group.types.contains(t)) {
+                    return true;
+                }
+            }
+        }
+        if let Some(owners) = self.wrappers.methods.get(name) {
+            if !self.is_common_method(name) {
+                return true;
+            }
+            let t = known.get_or_insert_with(&mut *types);
+            return owners
+                .iter()
+                .any(|o| o.as_ref().is_some_and(|o| t.contains(o)));
+        }
+        false
+    }
+
+    /// Is a call of the path `segs` a fallible allocation? `self_ty` is the enclosing `impl`
+    /// type, for `Self::…` paths.
+    pub(crate) fn path_is_alloc(&self, segs: &[String], self_ty: Option<&str>) -> bool {
+        let Some(last) = segs.last() else {
+            return false;
+        };
+        if self.alloc_paths.iter().any(|p| ends_with(segs, p)) {
+            return true;
+        }
+        if self.extra_names.contains(last)
+            || self.extra_paths.iter().any(|p| suffix_either_way(segs, p))
+        {
+            return true;
+        }
+        if self.wrappers.functions.contains(last) {
+            return true;
+        }
+        if let Some(owners) = self.wrappers.methods.get(last) {
+            if !self.is_common_method(last) {
+                return true;
+            }
+            if segs.len() >= 2 {
+                let ty = &segs[segs.len() - 2];
+                let ty = if ty == "Self" {
+                    self_ty.map(str::to_string)
+                } else {
+                    Some(ty.clone())
+                };
+                return owners.contains(&ty);
+            }
+        }
+        false
     }
 
     /// Must a wrapper method of this name be matched by receiver type?
