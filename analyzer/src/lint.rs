@@ -233,9 +233,7 @@ pub fn lint(opts: &LintOptions) -> LintReport {
         (&a.path, a.span, a.rule, &a.message).cmp(&(&b.path, b.span, b.rule, &b.message))
     });
     report.findings.dedup();
-    report
-        .errors
-        .sort_by(|a, b| error_key(a).cmp(&error_key(b)));
+    report.errors.sort_by_key(error_key);
     report
 }
 
@@ -316,7 +314,12 @@ fn lint_group(
                 Ok(m) => pool.install(|| {
                     let hits: Vec<bool> = pending
                         .par_iter()
-                        .map(|s| s.as_ref().is_some_and(|l| m.is_match(&l.text)))
+                        .map(|s| {
+                            // In an OOM-safe scope every aborting allocation is a finding, so
+                            // the file is parsed whatever it mentions.
+                            s.as_ref()
+                                .is_some_and(|l| l.infallible_alloc_checked || m.is_match(&l.text))
+                        })
                         .collect();
                     hits
                 }),
