@@ -25,10 +25,7 @@ pub fn all_packs() -> &'static [Pack] {
 /// Choose the packs: `std` always; another pack when `dependencies` (crate names from the
 /// nearest Cargo.toml files, `-` and `_` equivalent) names its crate, or when any of `sources`
 /// mentions it (`use crate_name…` or a path starting `crate_name::`).
-pub fn activate<'a>(
-    dependencies: &[String],
-    sources: impl Iterator<Item = &'a str>,
-) -> ActivePacks {
+pub fn activate<'a>(dependencies: &[String], sources: impl Iterator<Item = &'a str>) -> ActivePacks {
     let _ = (dependencies, sources.count());
     todo!("lint-core")
 }
