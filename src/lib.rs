@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod hook_cmd;
+pub mod init_cmd;
 pub mod lint_cmd;
 pub mod rules_cmd;
 pub mod ui;
@@ -54,6 +55,8 @@ pub enum Command {
     Rules,
     /// Show a rule's documentation: what it flags, why, and how to fix it.
     Explain(rules_cmd::ExplainArgs),
+    /// Write a commented `oomcheck.toml` with the defaults and show how to add the injector.
+    Init(init_cmd::InitArgs),
     /// Manage the plain git pre-commit hook (without the pre-commit framework).
     Hook(hook_cmd::HookArgs),
 }
@@ -77,6 +80,7 @@ where
         Command::Lint(args) => lint_cmd::execute(args, &ui),
         Command::Rules => rules_cmd::rules(),
         Command::Explain(args) => rules_cmd::explain(args),
+        Command::Init(args) => init_cmd::execute(args),
         Command::Hook(args) => hook_cmd::execute(args),
     };
     status.into()
