@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod hook_cmd;
+pub mod init_cmd;
 pub mod lint_cmd;
+pub mod rules_cmd;
 pub mod run_cmd;
 pub mod ui;
 
@@ -51,6 +54,14 @@ pub enum Command {
     Lint(lint_cmd::LintArgs),
     /// Re-run the crate's OOM checks failing each allocation in turn, and report what breaks.
     Run(run_cmd::RunArgs),
+    /// List the rules with their default level and a one-line summary.
+    Rules,
+    /// Show a rule's documentation: what it flags, why, and how to fix it.
+    Explain(rules_cmd::ExplainArgs),
+    /// Write a commented `oomcheck.toml` with the defaults and show how to add the injector.
+    Init(init_cmd::InitArgs),
+    /// Manage the plain git pre-commit hook (without the pre-commit framework).
+    Hook(hook_cmd::HookArgs),
 }
 
 /// Parse `args` (program name first) and run the chosen subcommand.
@@ -71,6 +82,10 @@ where
     let status = match &cli.command {
         Command::Lint(args) => lint_cmd::execute(args, &ui),
         Command::Run(args) => run_cmd::execute(args, &ui),
+        Command::Rules => rules_cmd::rules(),
+        Command::Explain(args) => rules_cmd::explain(args),
+        Command::Init(args) => init_cmd::execute(args),
+        Command::Hook(args) => hook_cmd::execute(args),
     };
     status.into()
 }

@@ -314,10 +314,11 @@ fn persistent_mode_finds_the_persistent_only_bug() {
 fn fixture_crate_outcomes_and_unswept_checks() {
     let out = oomcheck(&fixture(), &["run", "--format", "json", "--jobs", "2"]);
     let all = all_records(&out);
-    let sequences: Vec<&Value> = all["two_checks_in_one_test"]
+    let mut sequences: Vec<&str> = all["two_checks_in_one_test"]
         .iter()
-        .map(|v| &v["sequence"])
+        .map(|v| v["sequence"].as_str().unwrap())
         .collect();
+    sequences.sort();
     assert_eq!(
         sequences,
         ["....", ".A"],
@@ -599,7 +600,10 @@ fn a_crate_without_checks_says_how_to_add_one() {
     assert_eq!(out.code, 2, "{out:?}");
     let e = &out.stderr;
     assert!(e.contains("no OOM checks found"), "{out:?}");
-    assert!(e.contains("oomcheck-injector = \"0.1\""), "{out:?}");
+    assert!(
+        e.contains("[dev-dependencies]\n  oomcheck-injector = "),
+        "{out:?}"
+    );
     assert!(
         e.contains("static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();"),
         "{out:?}"
@@ -640,4 +644,41 @@ fn a_failing_plain_test_is_reported_beside_the_checks() {
         "{out:?}"
     );
     assert!(e.contains("; 1 test failed outside any check"), "{out:?}");
+}
+
+#[test]
+fn lint_flags_the_demo_bugs_the_sweep_finds() {
+    let out = oomcheck(&demo(), &["lint", "--format", "short", "src"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let found: Vec<(u64, &str)> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            let mut parts = l.split(':');
+            assert_eq!(parts.next(), Some("src/lib.rs"), "{l}");
+            let line = parts.next().and_then(|n| n.parse().ok()).expect("line");
+            let rule = parts.nth(1).expect("rule").trim();
+            (line, rule)
+        })
+        .collect();
+    // The three fallible-allocation bugs, at the callers the sweep's diagnostics point to. The
+    // two aborts are infallible allocations: only the sweep (or the opt-in rule) sees them.
+    assert_eq!(
+        found,
+        [
+            (
+                demo_line("let unit = try_string(attrs.get(\"unit\")"),
+                "remapped-alloc-error"
+            ),
+            (
+                demo_line("let copy = try_string(raw).ok()?;"),
+                "swallowed-alloc-failure"
+            ),
+            (
+                demo_line(".unwrap_or(\"virtio\")).unwrap();"),
+                "panic-on-alloc-failure"
+            ),
+        ],
+        "{out:?}"
+    );
 }

@@ -106,17 +106,13 @@ const INJECTOR_VARS: &[&str] = &[
     "OOMCHECK_STRICT",
 ];
 
-/// How to add the injector, shown when no check ran.
-pub const HOW_TO_ADD_CHECKS: &str = "\
-help: oomcheck run sweeps tests that call the injector. To add one:
-  1. in Cargo.toml:
-       [dev-dependencies]
-       oomcheck-injector = \"0.1\"
-  2. in the test file (once per test binary):
-       #[global_allocator]
-       static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
-  3. in a test:
-       oomcheck_injector::check(|| parse(INPUT));";
+/// How to add the injector, shown when no check ran (the same text as `oomcheck init`).
+fn how_to_add_checks() -> String {
+    format!(
+        "help: {}  (`oomcheck init` prints this too.)",
+        crate::init_cmd::injector_instructions()
+    )
+}
 
 const HOW_TO_ADD_ALLOCATOR: &str = "\
 help: add the failing allocator to the test file (once per test binary):
@@ -193,7 +189,11 @@ impl Watcher {
                     && !self.seen.contains(p)
             })
             .collect();
-        paths.sort();
+        // Oldest first, so records of one test keep the order its checks ran in.
+        paths.sort_by_cached_key(|p| {
+            let modified = std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            (modified, p.clone())
+        });
         self.bad.clear();
         let mut out = Vec::new();
         for p in paths {
@@ -274,7 +274,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         return error("the tests do not build");
     }
     if build.test_binaries == 0 {
-        eprintln!("error: no test targets to run\n{HOW_TO_ADD_CHECKS}");
+        eprintln!("error: no test targets to run\n{}", how_to_add_checks());
         return Status::Error;
     }
 
@@ -343,8 +343,9 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
             format!(" among the tests matching {}", filters.join(" "))
         };
         eprintln!(
-            "error: no OOM checks found{among} ({} tests ran, none called oomcheck_injector::check)\n{HOW_TO_ADD_CHECKS}",
-            summary.tests_run
+            "error: no OOM checks found{among} ({} tests ran, none called oomcheck_injector::check)\n{}",
+            summary.tests_run,
+            how_to_add_checks()
         );
         return Status::Error;
     }
