@@ -9,6 +9,9 @@ use super::record::Record;
 /// The width test names are padded to, so short names line up.
 const NAME_WIDTH: usize = 28;
 
+/// Longer sequences are wrapped onto lines of this many outcomes.
+const SEQUENCE_WIDTH: usize = 100;
+
 /// One test's line: `name  nalloc=N  ....W..A..  OK` or `FAILED (k/N)`; tests that were not
 /// swept say why.
 pub fn line(r: &Record) -> String {
@@ -26,7 +29,17 @@ pub fn line(r: &Record) -> String {
                 Some("persistent") => "  persistent",
                 _ => "",
             };
-            format!("{name}  nalloc={nalloc}{mode}  {}  {verdict}", r.sequence)
+            if r.sequence.chars().count() <= SEQUENCE_WIDTH {
+                return format!("{name}  nalloc={nalloc}{mode}  {}  {verdict}", r.sequence);
+            }
+            // A long sweep wraps, libvirt style, rather than making one line of thousands.
+            let chars: Vec<char> = r.sequence.chars().collect();
+            let mut out = format!("{name}  nalloc={nalloc}{mode}  {verdict}");
+            for chunk in chars.chunks(SEQUENCE_WIDTH) {
+                out.push_str("\n    ");
+                out.extend(chunk);
+            }
+            out
         }
         "normal-failed" => format!("{name}  normal run failed, not swept: {}  FAILED", why()),
         "unstable-count" => format!(
@@ -140,6 +153,26 @@ mod tests {
             .unwrap()
             .record;
         assert!(line(&ok).ends_with("nalloc=3  ...  OK"), "{}", line(&ok));
+    }
+
+    #[test]
+    fn long_sequences_wrap() {
+        let seq = format!("{}A{}", ".".repeat(120), ".".repeat(129));
+        let r = parse(&format!(
+            r#"{{"test":"big","nalloc":250,"sequence":"{seq}","findings":[{{"alloc":121,"outcome":"abort"}}]}}"#
+        ))
+        .unwrap()
+        .record;
+        let text = line(&r);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].ends_with("nalloc=250  FAILED (1/250)"), "{text}");
+        assert_eq!(lines[1].trim().len(), 100);
+        assert_eq!(
+            lines[2].trim(),
+            format!("{}A{}", ".".repeat(20), ".".repeat(79))
+        );
+        assert_eq!(lines[3].trim().len(), 50);
     }
 
     #[test]
