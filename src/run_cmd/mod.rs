@@ -209,16 +209,31 @@ impl Watcher {
     }
 }
 
+/// Reports of earlier runs older than this are removed when a run starts. (Not all of them:
+/// another `oomcheck run` on the same target directory may be writing its own right now.)
+const STALE_REPORTS: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// A fresh report directory for this run, under the target directory.
 fn report_dir(target: &Path) -> Result<PathBuf, String> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let dir = target
-        .join("oomcheck")
-        .join("reports")
-        .join(format!("{}-{nanos}", std::process::id()));
+    let reports = target.join("oomcheck").join("reports");
+    if let Ok(entries) = std::fs::read_dir(&reports) {
+        for e in entries.flatten() {
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_REPORTS);
+            if stale {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = reports.join(format!("{}-{nanos}", std::process::id()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .map_err(|e| format!("cannot clean {}: {e}", dir.display()))?;
