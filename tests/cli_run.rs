@@ -635,7 +635,7 @@ fn a_failing_plain_test_is_reported_beside_the_checks() {
         "{out:?}"
     );
     assert!(
-        e.contains("test plain_failure failed (it is not an OOM check):"),
+        e.contains("test plain_failure failed outside its OOM checks:"),
         "{out:?}"
     );
     assert!(e.contains("arithmetic is off"), "{out:?}");

@@ -4,6 +4,7 @@
 //! The sweep itself happens inside the tests (`oomcheck-injector`); this command drives cargo,
 //! watches the report directory, and turns the records into lines, diagnostics or JSON.
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -313,7 +314,8 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
     let mut take = |batch: Vec<Loaded>, progress: &mut Progress| {
         for l in batch {
             if json {
-                println!("{}", l.raw);
+                // A closed pipe (`| head`) is not an error worth a panic: the sweep goes on.
+                let _ = writeln!(std::io::stdout().lock(), "{}", l.raw);
             } else {
                 progress.record(&l.record, args.debug);
             }
@@ -367,11 +369,17 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
 
     let mut records: Vec<&record::Record> = loaded.iter().map(|l| &l.record).collect();
     records.sort_by(|a, b| a.test.cmp(&b.test));
-    let checked: BTreeSet<&str> = records.iter().map(|r| r.test.as_str()).collect();
+    // Tests whose failure their records explain (a check with findings panics its test); any
+    // other failed test failed for a reason of its own, outside the checks.
+    let explained: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.is_failure() || r.status == "no-allocator")
+        .map(|r| r.test.as_str())
+        .collect();
     let plain_failures: Vec<&String> = summary
         .failed
         .iter()
-        .filter(|t| !checked.contains(t.as_str()))
+        .filter(|t| !explained.contains(t.as_str()))
         .collect();
 
     if !json {
@@ -397,7 +405,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
             eprintln!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
         }
         for t in &plain_failures {
-            eprintln!("test {t} failed (it is not an OOM check):");
+            eprintln!("test {t} failed outside its OOM checks:");
             if let Some(section) = failure_section(&output.stdout, t) {
                 for l in section.lines() {
                     eprintln!("    {l}");
@@ -431,7 +439,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         );
     } else {
         for t in &plain_failures {
-            eprintln!("test {t} failed (it is not an OOM check)");
+            eprintln!("test {t} failed outside its OOM checks");
         }
     }
     if records.iter().any(|r| r.status == "no-allocator") {
