@@ -261,6 +261,74 @@ fn failure_section<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
     Some(rest[..end].trim_end())
 }
 
+/// What the run produced, for the human report.
+struct RunResult<'a> {
+    records: &'a [&'a record::Record],
+    plain_failures: &'a [&'a String],
+    libtest_stdout: &'a str,
+}
+
+/// The human report after the progress lines: a diagnostic per failing site, the tests that
+/// failed outside their checks, and a one-line summary (all on stderr).
+fn render_human(o: &RunResult<'_>, meta: &cargo::Metadata, args: &RunArgs, ui: &Ui) {
+    let records = o.records;
+    let plain_failures = o.plain_failures;
+    let roots = SourceRoots {
+        roots: std::iter::once(meta.workspace_root.clone())
+            .chain(
+                meta.packages
+                    .iter()
+                    .filter_map(|p| p.manifest_path.parent().map(Path::to_path_buf)),
+            )
+            .collect(),
+        display_base: std::env::current_dir().ok(),
+    };
+    let detail = Detail {
+        trace: args.trace,
+        debug: args.debug,
+    };
+    let groups = diagnostic::group(records);
+    if !groups.is_empty() {
+        eprintln!();
+    }
+    for g in &groups {
+        eprintln!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
+    }
+    for t in plain_failures {
+        eprintln!("test {t} failed outside its OOM checks:");
+        if let Some(section) = failure_section(o.libtest_stdout, t) {
+            for l in section.lines() {
+                eprintln!("    {l}");
+            }
+        }
+    }
+    let findings: usize = records.iter().map(|r| r.findings.len()).sum();
+    let failing = records.iter().filter(|r| r.is_failure()).count();
+    let plural = |n: usize, what: &str| {
+        if n == 1 {
+            format!("1 {what}")
+        } else {
+            format!("{n} {what}s")
+        }
+    };
+    let others = if plain_failures.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} failed outside any check",
+            plural(plain_failures.len(), "test")
+        )
+    };
+    eprintln!(
+        "{}: {} clean, {} failing ({} at {}){others}",
+        plural(records.len(), "check"),
+        records.len() - failing,
+        failing,
+        plural(findings, "finding"),
+        plural(groups.len(), "site"),
+    );
+}
+
 /// Run `oomcheck run`.
 pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
     let json = args.format == Format::Json;
@@ -383,60 +451,12 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         .collect();
 
     if !json {
-        let roots = SourceRoots {
-            roots: std::iter::once(meta.workspace_root.clone())
-                .chain(
-                    meta.packages
-                        .iter()
-                        .filter_map(|p| p.manifest_path.parent().map(Path::to_path_buf)),
-                )
-                .collect(),
-            display_base: std::env::current_dir().ok(),
+        let result = RunResult {
+            records: &records,
+            plain_failures: &plain_failures,
+            libtest_stdout: &output.stdout,
         };
-        let detail = Detail {
-            trace: args.trace,
-            debug: args.debug,
-        };
-        let groups = diagnostic::group(&records);
-        if !groups.is_empty() {
-            eprintln!();
-        }
-        for g in &groups {
-            eprintln!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
-        }
-        for t in &plain_failures {
-            eprintln!("test {t} failed outside its OOM checks:");
-            if let Some(section) = failure_section(&output.stdout, t) {
-                for l in section.lines() {
-                    eprintln!("    {l}");
-                }
-            }
-        }
-        let findings: usize = records.iter().map(|r| r.findings.len()).sum();
-        let failing = records.iter().filter(|r| r.is_failure()).count();
-        let plural = |n: usize, what: &str| {
-            if n == 1 {
-                format!("1 {what}")
-            } else {
-                format!("{n} {what}s")
-            }
-        };
-        let others = if plain_failures.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} failed outside any check",
-                plural(plain_failures.len(), "test")
-            )
-        };
-        eprintln!(
-            "{}: {} clean, {} failing ({} at {}){others}",
-            plural(records.len(), "check"),
-            records.len() - failing,
-            failing,
-            plural(findings, "finding"),
-            plural(groups.len(), "site"),
-        );
+        render_human(&result, &meta, args, ui);
     } else {
         for t in &plain_failures {
             eprintln!("test {t} failed outside its OOM checks");
