@@ -84,8 +84,11 @@ fn try_repo(repo: &Path, home: &Path) -> Output {
         .arg("oomcheck-lint")
         .env("PRE_COMMIT_HOME", home)
         // The hook is built by `cargo install`; a shared target dir lets later runs reuse
-        // the compiled dependencies.
-        .env("CARGO_TARGET_DIR", repo_root().join("target/pre-commit")))
+        // the compiled dependencies, and an unoptimised release profile keeps that build as
+        // cheap as a debug one (this tests the hook's wiring, not the optimiser).
+        .env("CARGO_TARGET_DIR", repo_root().join("target/pre-commit"))
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false"))
 }
 
 #[test]
@@ -131,7 +134,7 @@ fn hook_install_refuses_bad_commits_and_keeps_existing_hooks() {
     let hook = p.join(".git/hooks/pre-commit");
     assert!(std::fs::read_to_string(&hook)
         .unwrap()
-        .contains("oomcheck lint"));
+        .contains("\"$oomcheck\" lint --format short"));
 
     let again = install(false);
     assert_eq!(again.status.code(), Some(2));
