@@ -30,14 +30,16 @@ impl RawFrames {
     }
 }
 
-/// Injection state of one thread.
+/// `State::flags`: counting (and possibly failing) this thread's allocations.
+const ARMED: u8 = 1;
+/// `State::flags`: counting frees without counting allocations (leak check of a result's drop).
+const TRACK_FREES: u8 = 2;
+/// `State::flags`: re-entrancy guard, set while the allocator itself captures a stack.
+const BUSY: u8 = 4;
+
+/// Injection state of one thread. The disarmed fast path reads `flags` only.
 struct State {
-    /// Counting (and possibly failing) allocations of this thread.
-    armed: Cell<bool>,
-    /// Counting frees of this thread without counting allocations (leak check of a result's drop).
-    track_frees: Cell<bool>,
-    /// Re-entrancy guard: set while the allocator itself captures a stack.
-    busy: Cell<bool>,
+    flags: Cell<u8>,
     /// Allocation attempts seen since arming.
     count: Cell<u64>,
     /// 1-based index of the attempt to fail; 0 fails nothing.
@@ -50,12 +52,17 @@ struct State {
     live: Cell<i64>,
 }
 
+impl State {
+    fn set_flag(&self, flag: u8, on: bool) {
+        let f = self.flags.get();
+        self.flags.set(if on { f | flag } else { f & !flag });
+    }
+}
+
 thread_local! {
     static STATE: State = const {
         State {
-            armed: Cell::new(false),
-            track_frees: Cell::new(false),
-            busy: Cell::new(false),
+            flags: Cell::new(0),
             count: Cell::new(0),
             fail_at: Cell::new(0),
             persistent: Cell::new(false),
@@ -115,27 +122,34 @@ enum Attempt {
     Fail,
 }
 
-#[inline]
+#[inline(always)]
 fn attempt() -> Attempt {
     STATE
         .try_with(|s| {
-            if !s.armed.get() || s.busy.get() {
-                return Attempt::Pass;
-            }
-            let n = s.count.get() + 1;
-            s.count.set(n);
-            let at = s.fail_at.get();
-            if at != 0 && (n == at || (n > at && s.persistent.get())) {
-                s.failed.set(s.failed.get() + 1);
-                s.busy.set(true);
-                record_failure(s.failed.get() == 1);
-                s.busy.set(false);
-                Attempt::Fail
+            if s.flags.get() & (ARMED | BUSY) != ARMED {
+                Attempt::Pass
             } else {
-                Attempt::Counted
+                armed_attempt(s)
             }
         })
         .unwrap_or(Attempt::Pass)
+}
+
+/// Counts an attempt of an armed thread and decides whether to fail it.
+#[inline(never)]
+fn armed_attempt(s: &State) -> Attempt {
+    let n = s.count.get() + 1;
+    s.count.set(n);
+    let at = s.fail_at.get();
+    if at != 0 && (n == at || (n > at && s.persistent.get())) {
+        s.failed.set(s.failed.get() + 1);
+        s.set_flag(BUSY, true);
+        record_failure(s.failed.get() == 1);
+        s.set_flag(BUSY, false);
+        Attempt::Fail
+    } else {
+        Attempt::Counted
+    }
 }
 
 /// Captures the return addresses of the allocation being failed, without allocating.
@@ -168,10 +182,10 @@ fn add_live(delta: i64) {
     let _ = STATE.try_with(|s| s.live.set(s.live.get().wrapping_add(delta)));
 }
 
-#[inline]
+#[inline(always)]
 fn freed(size: usize) {
     let _ = STATE.try_with(|s| {
-        if s.armed.get() || s.track_frees.get() {
+        if s.flags.get() & (ARMED | TRACK_FREES) != 0 {
             s.live.set(s.live.get().wrapping_sub(size as i64));
         }
     });
@@ -180,7 +194,7 @@ fn freed(size: usize) {
 // SAFETY: every method forwards to the inner allocator with the caller's arguments, or returns
 // null (always allowed for `alloc`, `alloc_zeroed` and `realloc`, which leaves the block intact).
 unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match attempt() {
             Attempt::Fail => null_mut(),
@@ -195,7 +209,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         match attempt() {
             Attempt::Fail => null_mut(),
@@ -210,13 +224,13 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         freed(layout.size());
         self.inner.dealloc(ptr, layout)
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         match attempt() {
             Attempt::Fail => null_mut(),
@@ -227,7 +241,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
                     // result of a run is dropped under free tracking.
                     freed(layout.size());
                     let _ = STATE.try_with(|s| {
-                        if s.track_frees.get() {
+                        if s.flags.get() & TRACK_FREES != 0 {
                             s.live.set(s.live.get().wrapping_add(new_size as i64));
                         }
                     });
@@ -264,15 +278,14 @@ pub(crate) fn arm(fail_at: u64, persistent: bool) {
         s.live.set(0);
         s.fail_at.set(fail_at);
         s.persistent.set(persistent);
-        s.track_frees.set(false);
-        s.armed.set(true);
+        s.flags.set(ARMED);
     });
 }
 
 /// Stops counting and failing on this thread (idempotent) and returns what the run did.
 pub(crate) fn disarm() -> Stats {
     STATE.with(|s| {
-        s.armed.set(false);
+        s.set_flag(ARMED, false);
         Stats {
             count: s.count.get(),
             failed: s.failed.get(),
@@ -283,10 +296,10 @@ pub(crate) fn disarm() -> Stats {
 /// Runs `f` (dropping a run's result) while counting frees, and returns the live bytes left over
 /// from the last armed run afterwards.
 pub(crate) fn live_after(f: impl FnOnce()) -> i64 {
-    STATE.with(|s| s.track_frees.set(true));
+    STATE.with(|s| s.set_flag(TRACK_FREES, true));
     f();
     STATE.with(|s| {
-        s.track_frees.set(false);
+        s.set_flag(TRACK_FREES, false);
         s.live.get()
     })
 }
