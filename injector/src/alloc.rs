@@ -88,9 +88,10 @@ pub(crate) static CHILD_NFRAMES: AtomicUsize = AtomicUsize::new(0);
 /// differently on a thread where [`check`](crate::check) or [`Check::run`](crate::Check::run) is
 /// sweeping:
 ///
-/// ```ignore
+/// ```
 /// #[global_allocator]
 /// static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
+/// # fn main() {}
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FailingAllocator<A = System> {

@@ -1,22 +1,41 @@
 //! oomcheck's allocation-failure injector: a failing global allocator and a crash-proof harness
 //! that re-runs a test body failing its 1st, 2nd, … *n*th allocation and classifies each run.
 //!
-//! ```ignore
+//! ```
+//! use std::collections::TryReserveError;
+//!
 //! #[global_allocator]
 //! static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
 //!
-//! #[test]
-//! fn parse_survives_oom() {
-//!     oomcheck_injector::check(|| parse(INPUT)); // Fn() -> Result<T, E>, T: Debug, E: Debug
+//! #[derive(Debug)]
+//! enum Error {
+//!     OutOfMemory,
+//!     Invalid,
 //! }
 //!
-//! #[test]
-//! fn read_survives_oom() {
-//!     oomcheck_injector::Check::new()
-//!         .no_memory(|e: &my::Error| matches!(e, my::Error::OutOfMemory))
-//!         .run(|| my::read(DATA))
-//!         .assert();
+//! fn parse(input: &str) -> Result<Vec<u8>, TryReserveError> {
+//!     let mut out = Vec::new();
+//!     out.try_reserve_exact(input.len())?;
+//!     out.extend_from_slice(input.as_bytes());
+//!     Ok(out)
 //! }
+//!
+//! fn read(input: &str) -> Result<Vec<u8>, Error> {
+//!     let mut out = Vec::new();
+//!     out.try_reserve(input.len()).map_err(|_| Error::OutOfMemory)?;
+//!     out.extend(input.bytes().filter(u8::is_ascii_digit));
+//!     if out.is_empty() { Err(Error::Invalid) } else { Ok(out) }
+//! }
+//!
+//! # fn main() {
+//! // In a #[test]: Fn() -> Result<T, E> with T: Debug, E: Debug.
+//! oomcheck_injector::check(|| parse("a=1"));
+//!
+//! oomcheck_injector::Check::new()
+//!     .no_memory(|e: &Error| matches!(e, Error::OutOfMemory))
+//!     .run(|| read("12"))
+//!     .assert(); // panics with a readable summary on findings
+//! # }
 //! ```
 //!
 //! Without `OOMCHECK=1` (and without [`Check::always`]) the body runs once and the check passes
