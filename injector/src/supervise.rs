@@ -41,6 +41,17 @@ struct Running {
     killed: bool,
 }
 
+impl Drop for Running {
+    /// A child still running when the supervisor gives up (an error, an unwinding panic) is
+    /// killed and reaped rather than left orphaned.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// A temporary directory removed on drop.
 struct Scratch(PathBuf);
 
