@@ -73,15 +73,26 @@ fn main() {
     let cores = cores();
     println!("oomcheck-injector sweep benchmark ({cores} cores)");
     println!(
-        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}  {:>9}",
-        "n", "body", "floor n/2", "ours j=1", "ours j=all", "alloc-chaos", "j1/floor", "j1/jall"
+        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}  {:>9}  {:>13}",
+        "n",
+        "body",
+        "floor n/2",
+        "ours j=1",
+        "ours j=all",
+        "alloc-chaos",
+        "j1/floor",
+        "j1/jall",
+        "child cpu 1/all"
     );
     for n in SIZES {
         let body_time = time_body(n);
         let floor = body_time.mul_f64(n as f64 / 2.0);
         let reps = if quick || n >= 3000 { 1 } else { 3 };
+        let cpu0 = children_cpu();
         let ours1 = best_of(reps, || timed_sweep(n, 1));
+        let cpu1 = children_cpu();
         let oursj = best_of(reps, || timed_sweep(n, cores));
+        let cpuj = children_cpu();
         let chaos = best_of(reps, || {
             let start = Instant::now();
             let report = alloc_chaos::check(move || {
@@ -98,7 +109,7 @@ fn main() {
             t
         });
         println!(
-            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x  {:>8.2}x",
+            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x  {:>8.2}x  {:>6} / {:<6}",
             n,
             fmt(body_time),
             fmt(floor),
@@ -107,9 +118,24 @@ fn main() {
             fmt(chaos),
             ours1.as_secs_f64() / floor.as_secs_f64(),
             ours1.as_secs_f64() / oursj.as_secs_f64(),
+            fmt((cpu1 - cpu0) / reps as u32),
+            fmt((cpuj - cpu1) / reps as u32),
         );
     }
     disarmed_overhead(quick);
+}
+
+/// User + system CPU time of all reaped child processes so far: on a loaded machine the wall-clock
+/// speed-up of more jobs is capped by the free cores, the CPU time shows whether work was added.
+fn children_cpu() -> Duration {
+    // SAFETY: `getrusage` fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 fn cores() -> usize {

@@ -65,7 +65,11 @@
 //!   globals) must be reset by the body. A count that differs between runs is reported as
 //!   `unstable-count`.
 //! - `leak` compares live bytes: it is only judged when the normal run leaves no bytes of its own
-//!   live after its result is dropped.
+//!   live after its result is dropped, and memory the body hands to another thread (freed there)
+//!   counts as live.
+//! - The panic hook that keeps the body's panics quiet and disarms before the panic runtime
+//!   allocates is installed on the first check; a test that replaces the panic hook afterwards may
+//!   see persistent-mode panics reported as `abort`.
 //! - Crash isolation needs a libtest harness (the test thread is named after the test). Called
 //!   elsewhere (a thread named `main`, no name) the sweep runs in-process: an abort then ends the
 //!   process and a hang is not interrupted.
