@@ -326,3 +326,64 @@ fn tail(path: &Path) -> Option<String> {
     let keep = &lines[lines.len().saturating_sub(20)..];
     (!keep.is_empty()).then(|| keep.join("\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn a_crash_is_named_by_the_allocation_failure_line() {
+        let status = ExitStatus::from_raw(libc::SIGABRT);
+        let stderr = "running 1 test\nmemory allocation of 24 bytes failed\n";
+        assert_eq!(
+            crash_message(Some(stderr), Some(libc::SIGABRT), status),
+            "memory allocation of 24 bytes failed"
+        );
+        assert_eq!(
+            crash_message(Some("boom"), Some(libc::SIGSEGV), status),
+            "the process was killed by SIGSEGV"
+        );
+        assert_eq!(
+            crash_message(None, None, ExitStatus::from_raw(3 << 8)),
+            "the process ended during the run (exit status 3)"
+        );
+    }
+
+    #[test]
+    fn the_index_in_flight_is_an_abort_or_a_hang() {
+        let status = ExitStatus::from_raw(libc::SIGABRT);
+        let crashed = Journal::parse("B 0\nI 4\nA 6\n");
+        let d = died(4, &crashed, false, status, &None, 0);
+        assert_eq!(d.result.outcome, Outcome::Abort);
+        assert_eq!(d.result.message, "the process was killed by SIGABRT");
+        let hung = Journal::parse("B 0\nI 5\nH 5\n");
+        let d = died(5, &hung, false, ExitStatus::from_raw(86 << 8), &None, 0);
+        assert_eq!(d.result.outcome, Outcome::Hang);
+        let wedged = Journal::parse("I 6\n");
+        let d = died(
+            6,
+            &wedged,
+            true,
+            ExitStatus::from_raw(libc::SIGKILL),
+            &None,
+            0,
+        );
+        assert_eq!(d.result.outcome, Outcome::Hang);
+    }
+
+    #[test]
+    fn the_stderr_tail_drops_libtest_chatter() {
+        let path = std::env::temp_dir().join(format!("oomcheck-tail-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "running 1 test\n\nmemory allocation of 8 bytes failed\n",
+        )
+        .unwrap();
+        assert_eq!(
+            tail(&path).as_deref(),
+            Some("memory allocation of 8 bytes failed")
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+}
