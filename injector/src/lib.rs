@@ -422,45 +422,66 @@ impl<P> Check<P> {
             in_process(&exec, lo, hi, persistent, strict, &base)
         };
 
-        let mut sequence = String::new();
-        let mut iterations = Vec::new();
-        for index in lo..=hi {
-            let Some(done) = results.get(&index) else {
-                continue;
-            };
-            let r = &done.result;
-            sequence.push(r.outcome.symbol());
-            *report.outcomes.entry(r.outcome).or_insert(0) += 1;
-            if env.debug {
-                iterations.push(Iteration {
-                    alloc: index,
-                    outcome: r.outcome,
-                    message: r.message.clone(),
-                });
-            }
-            if r.outcome.is_finding(strict) {
-                report.findings.push(Finding {
-                    alloc: index,
-                    outcome: r.outcome,
-                    site: r.site.clone(),
-                    stack: r.stack.clone(),
-                    message: r.message.clone(),
-                    diff: r.diff.clone(),
-                    stderr: done.stderr.clone(),
-                    repro: repro(&test, index, mode, strict),
-                });
-            }
-        }
-        report.sequence = sequence;
-        if env.debug {
-            report.iterations = Some(iterations);
-        }
+        tally(&mut report, &results, lo, hi, env.debug);
         if !notes.is_empty() {
             report.message = Some(notes.join("; "));
         }
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         finish(&report, &env, ordinal);
         report
+    }
+}
+
+/// Fills the sequence, counts, findings and (with `debug`) iterations of a swept report.
+fn tally(
+    report: &mut Report,
+    results: &BTreeMap<u64, supervise::Done>,
+    lo: u64,
+    hi: u64,
+    debug: bool,
+) {
+    let mut iterations = Vec::new();
+    for index in lo..=hi {
+        let lost;
+        let (r, stderr) = match results.get(&index) {
+            Some(done) => (&done.result, &done.stderr),
+            None => {
+                // Cannot happen by construction; still, no index may go uncounted.
+                lost = child::ChildResult {
+                    alloc: index,
+                    outcome: Outcome::Abort,
+                    message: "no outcome was recorded for this index".to_string(),
+                    diff: None,
+                    site: None,
+                    stack: Vec::new(),
+                };
+                (&lost, &None)
+            }
+        };
+        report.sequence.push(r.outcome.symbol());
+        *report.outcomes.entry(r.outcome).or_insert(0) += 1;
+        if debug {
+            iterations.push(Iteration {
+                alloc: index,
+                outcome: r.outcome,
+                message: r.message.clone(),
+            });
+        }
+        if r.outcome.is_finding(report.strict) {
+            report.findings.push(Finding {
+                alloc: index,
+                outcome: r.outcome,
+                site: r.site.clone(),
+                stack: r.stack.clone(),
+                message: r.message.clone(),
+                diff: r.diff.clone(),
+                stderr: stderr.clone(),
+                repro: repro(&report.test, index, report.mode, report.strict),
+            });
+        }
+    }
+    if debug {
+        report.iterations = Some(iterations);
     }
 }
 
