@@ -237,8 +237,12 @@ pub(crate) fn run_child(
 
     let epoch = Instant::now();
     start_watchdog(epoch, timeout);
+    // The result of one index goes out with the in-flight mark of the next: one write each.
+    let mut pending = String::new();
     for index in spec.set.iter() {
-        write_line(&format!("I {index}"));
+        pending.push_str(&format!("I {index}\n"));
+        write_raw(pending.as_bytes());
+        pending.clear();
         CHILD_NFRAMES.store(0, Ordering::Release);
         IN_FLIGHT_SINCE_MS.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         IN_FLIGHT.store(index, Ordering::Release);
@@ -258,10 +262,14 @@ pub(crate) fn run_child(
             stack,
         };
         match serde_json::to_string(&result) {
-            Ok(json) => write_line(&format!("R {json}")),
-            Err(e) => write_line(&format!("X cannot encode result: {e}")),
+            Ok(json) => pending.push_str(&format!("R {json}\n")),
+            Err(e) => pending.push_str(&format!(
+                "X cannot encode result: {}\n",
+                one_line(&e.to_string())
+            )),
         }
     }
+    write_raw(pending.as_bytes());
     let _ = (&journal).flush();
     exit_with("D")
 }
