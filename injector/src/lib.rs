@@ -298,6 +298,9 @@ impl<P> Check<P> {
             trace: env.trace,
         };
 
+        // In a sweep child, only the check being swept sweeps; anything else (a sibling check of
+        // the same test, or a malformed child request) runs plainly and never starts children.
+        let in_child = std::env::var_os(child::ENV_JOURNAL).is_some();
         let child = child::ChildSpec::from_env().filter(|c| c.test == test);
         if let Some(spec) = &child {
             if spec.ordinal == ordinal {
@@ -308,7 +311,7 @@ impl<P> Check<P> {
                 child::run_child(spec, &exec, persistent, strict, timeout);
             }
         }
-        if child.is_some() || !(env.enabled || self.always) {
+        if in_child || !(env.enabled || self.always) {
             // Not swept: one plain run (a sibling check of a sweep child runs like this too).
             // The body is called directly so that a panic unwinds through the test as usual.
             alloc::arm(0, false);
@@ -324,7 +327,7 @@ impl<P> Check<P> {
             }
             drop(result);
             report.elapsed_ms = started.elapsed().as_millis() as u64;
-            if child.is_none() {
+            if !in_child {
                 finish(&report, &env, ordinal);
             }
             return report;
