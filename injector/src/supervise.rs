@@ -105,6 +105,11 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 .env(ENV_TEST, plan.test)
                 .env(ENV_CHECK, plan.ordinal.to_string())
                 .env(ENV_SET, set.encode())
+                // std's allocation-error hook reads RUST_BACKTRACE on first use; a set value is
+                // copied into a new allocation, which fails too under persistent exhaustion and
+                // muddles the crash report. Children need no std backtraces: we capture our own.
+                .env_remove("RUST_BACKTRACE")
+                .env_remove("RUST_LIB_BACKTRACE")
                 .env("OOMCHECK_MODE", plan.mode.as_str())
                 .env("OOMCHECK_STRICT", if plan.strict { "1" } else { "0" })
                 .env(
@@ -275,9 +280,9 @@ fn died(
 }
 
 fn crash_message(stderr: Option<&str>, signal: Option<i32>, status: ExitStatus) -> String {
+    // The first such line: allocations made while reporting the failure may fail in turn.
     if let Some(line) = stderr.and_then(|s| {
         s.lines()
-            .rev()
             .find(|l| l.contains("memory allocation of") || l.contains("has overflowed its stack"))
     }) {
         return line.trim().to_string();

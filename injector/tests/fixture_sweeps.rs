@@ -94,7 +94,18 @@ fn run_fixture(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
 
 fn swept() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| run_fixture("swept", &[("OOMCHECK", "1"), ("OOMCHECK_JOBS", "2")], &[]))
+    // RUST_BACKTRACE=1 in the tests' environment must not leak into the crash reports.
+    RUN.get_or_init(|| {
+        run_fixture(
+            "swept",
+            &[
+                ("OOMCHECK", "1"),
+                ("OOMCHECK_JOBS", "2"),
+                ("RUST_BACKTRACE", "1"),
+            ],
+            &[],
+        )
+    })
 }
 
 fn record(test: &str) -> &'static Value {
