@@ -75,6 +75,8 @@
 //!   process and a hang is not interrupted.
 //! - Sites are found from debug info; without it (`debug = false`) findings have no site.
 
+#![warn(missing_docs)]
+
 mod alloc;
 mod child;
 mod config;
