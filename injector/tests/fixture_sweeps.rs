@@ -399,3 +399,32 @@ fn a_malformed_variable_is_a_clear_panic() {
     );
     assert!(run.records.is_empty());
 }
+
+#[test]
+fn outcomes_do_not_depend_on_the_number_of_jobs() {
+    let serial = run_fixture(
+        "serial",
+        &[("OOMCHECK", "1"), ("OOMCHECK_JOBS", "1")],
+        &["--test", "outcomes"],
+    );
+    let sequences = |run: &Run| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = run
+            .records
+            .iter()
+            .flat_map(|(test, recs)| {
+                recs.iter().map(move |r| {
+                    (
+                        test.clone(),
+                        r["sequence"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+            })
+            .filter(|(test, _)| test != "missing_allocator")
+            .collect();
+        v.sort();
+        v
+    };
+    let parallel = sequences(swept());
+    assert!(parallel.len() >= 14, "{parallel:?}");
+    assert_eq!(sequences(&serial), parallel);
+}
