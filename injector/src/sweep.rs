@@ -154,15 +154,38 @@ pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified 
             )
         }
     };
+    truncate(&mut message, MAX_MESSAGE);
     if let Some(note) = not_reached {
         message.push_str(&note);
     }
+    let diff = diff.map(|mut d| {
+        truncate(&mut d, MAX_DIFF);
+        d
+    });
     Classified {
         alloc,
         outcome,
         message,
         diff,
         frames: run.first,
+    }
+}
+
+/// Longest error or panic text kept in a report (a huge Debug output would bloat every record).
+const MAX_MESSAGE: usize = 4_000;
+/// Longest diff kept in a report.
+const MAX_DIFF: usize = 32_000;
+
+/// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.
+fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dropped = s.len() - cut;
+        s.truncate(cut);
+        s.push_str(&format!("… ({dropped} more bytes)"));
     }
 }
 
@@ -266,7 +289,17 @@ fn camel_parts(word: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
-    use super::default_no_memory;
+    use super::{default_no_memory, truncate};
+
+    #[test]
+    fn long_texts_are_cut_at_a_char_boundary() {
+        let mut s = "é".repeat(10);
+        truncate(&mut s, 5);
+        assert_eq!(s, "éé… (16 more bytes)");
+        let mut short = "ok".to_string();
+        truncate(&mut short, 5);
+        assert_eq!(short, "ok");
+    }
 
     #[test]
     fn default_predicate_recognises_oom_names() {
