@@ -72,33 +72,25 @@ fn main() {
     }
     let cores = cores();
     println!("oomcheck-injector sweep benchmark ({cores} cores)");
+    println!("wall clock (what a user waits; noisy on a shared machine):");
     println!(
-        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}  {:>9}  {:>13}",
-        "n",
-        "body",
-        "floor n/2",
-        "ours j=1",
-        "ours j=all",
-        "alloc-chaos",
-        "j1/floor",
-        "j1/jall",
-        "child cpu 1/all"
+        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}  {:>9}",
+        "n", "body", "floor n/2", "ours j=1", "ours j=all", "alloc-chaos", "j1/floor", "j1/jall"
     );
+    let mut cpu_rows = Vec::new();
     for n in SIZES {
-        let body_time = time_body(n);
-        let floor = body_time.mul_f64(n as f64 / 2.0);
+        let (body_wall, body_cpu) = time_body(n);
+        let floor = body_wall.mul_f64(n as f64 / 2.0);
         let reps = if quick || n >= 3000 { 1 } else { 3 };
-        let cpu0 = children_cpu();
         let ours1 = best_of(reps, || timed_sweep(n, 1));
-        let cpu1 = children_cpu();
         let oursj = best_of(reps, || timed_sweep(n, cores));
-        let cpuj = children_cpu();
         let chaos = best_of(reps, || {
-            let start = Instant::now();
-            let report = alloc_chaos::check(move || {
-                let _ = black_box(body(n));
+            let (wall, cpu) = measure(|| {
+                alloc_chaos::check(move || {
+                    let _ = black_box(body(n));
+                })
             });
-            let t = start.elapsed();
+            let report = wall.1;
             // alloc-chaos's installation probe (an unused 1-byte allocation) is optimised away in
             // release builds, so `is_success()` is false here; judge the attempts themselves.
             assert!(
@@ -106,78 +98,119 @@ fn main() {
                 "alloc-chaos: {report}"
             );
             assert_eq!(report.baseline_allocations(), n);
-            t
+            (wall.0, cpu)
         });
         println!(
-            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x  {:>8.2}x  {:>6} / {:<6}",
+            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x  {:>8.2}x",
             n,
-            fmt(body_time),
+            fmt(body_wall),
+            fmt(floor),
+            fmt(ours1.0),
+            fmt(oursj.0),
+            fmt(chaos.0),
+            ours1.0.as_secs_f64() / floor.as_secs_f64(),
+            ours1.0.as_secs_f64() / oursj.0.as_secs_f64(),
+        );
+        cpu_rows.push((n, body_cpu, ours1.1, oursj.1, chaos.1));
+    }
+    println!("CPU time (all processes of the sweep; robust to other load):");
+    println!(
+        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}",
+        "n", "body", "floor n/2", "ours j=1", "ours j=all", "alloc-chaos", "j1/floor"
+    );
+    for (n, body_cpu, ours1, oursj, chaos) in cpu_rows {
+        let floor = body_cpu.mul_f64(n as f64 / 2.0);
+        println!(
+            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x",
+            n,
+            fmt(body_cpu),
             fmt(floor),
             fmt(ours1),
             fmt(oursj),
             fmt(chaos),
             ours1.as_secs_f64() / floor.as_secs_f64(),
-            ours1.as_secs_f64() / oursj.as_secs_f64(),
-            fmt((cpu1 - cpu0) / reps as u32),
-            fmt((cpuj - cpu1) / reps as u32),
         );
     }
     disarmed_overhead(quick);
 }
 
-/// User + system CPU time of all reaped child processes so far: on a loaded machine the wall-clock
-/// speed-up of more jobs is capped by the free cores, the CPU time shows whether work was added.
-fn children_cpu() -> Duration {
-    // SAFETY: `getrusage` fills the zeroed struct it is given.
-    let usage = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
-        u
+/// User + system CPU time of this process and of its reaped children so far: on a loaded machine
+/// wall-clock figures mostly measure the other load, CPU time measures the work.
+fn process_cpu() -> Duration {
+    let usage = |who| {
+        // SAFETY: `getrusage` fills the zeroed struct it is given.
+        let u = unsafe {
+            let mut u: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut u);
+            u
+        };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        tv(u.ru_utime) + tv(u.ru_stime)
     };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    usage(libc::RUSAGE_SELF) + usage(libc::RUSAGE_CHILDREN)
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    // SAFETY: `clock_gettime` fills the zeroed struct it is given.
+    let ts = unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        ts
+    };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `f`, returning its result with the wall time, and the CPU time of this process and its
+/// children.
+fn measure<R>(f: impl FnOnce() -> R) -> ((Duration, R), Duration) {
+    let cpu = process_cpu();
+    let start = Instant::now();
+    let r = f();
+    let wall = start.elapsed();
+    ((wall, r), process_cpu().saturating_sub(cpu))
 }
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// One sweep on a fresh thread (each thread numbers its checks from 1, as a test thread does).
-fn timed_sweep(n: usize, jobs: usize) -> Duration {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let start = Instant::now();
-            let report = sweep(n, jobs);
-            let t = start.elapsed();
-            assert!(report.passed(), "{}", report.summary());
-            assert_eq!(report.nalloc, n as u64);
-            assert_eq!(report.count(oomcheck_injector::Outcome::NoMemory), n as u64);
-            t
-        })
-        .join()
-        .expect("sweep thread")
-    })
+/// One sweep on a fresh thread (each thread numbers its checks from 1, as a test thread does):
+/// wall time and CPU time.
+fn timed_sweep(n: usize, jobs: usize) -> (Duration, Duration) {
+    let ((wall, report), cpu) = measure(|| {
+        std::thread::scope(|s| s.spawn(|| sweep(n, jobs)).join().expect("sweep thread"))
+    });
+    assert!(report.passed(), "{}", report.summary());
+    assert_eq!(report.nalloc, n as u64);
+    assert_eq!(report.count(oomcheck_injector::Outcome::NoMemory), n as u64);
+    (wall, cpu)
 }
 
-fn time_body(n: usize) -> Duration {
+/// Best wall time and best thread CPU time of one body run.
+fn time_body(n: usize) -> (Duration, Duration) {
     let runs = (200_000 / n).max(20);
-    let mut best = Duration::MAX;
+    let mut best = (Duration::MAX, Duration::MAX);
     for _ in 0..5 {
+        let cpu = thread_cpu();
         let start = Instant::now();
         for _ in 0..runs {
             let _ = black_box(body(black_box(n)));
         }
-        best = best.min(start.elapsed() / runs as u32);
+        best.0 = best.0.min(start.elapsed() / runs as u32);
+        best.1 = best.1.min(thread_cpu().saturating_sub(cpu) / runs as u32);
     }
     best
 }
 
-fn best_of(reps: usize, mut f: impl FnMut() -> Duration) -> Duration {
+/// The best (wall, CPU) pair of `reps` runs, by wall time.
+fn best_of(reps: usize, mut f: impl FnMut() -> (Duration, Duration)) -> (Duration, Duration) {
     (0..reps).map(|_| f()).min().unwrap_or_default()
 }
 
 /// Allocation-heavy loop straight on each allocator: the disarmed `FailingAllocator` against
-/// `System`, in many short interleaved rounds (alternating which goes first), best round of each.
+/// `System`, in many short interleaved rounds (alternating which goes first), best round of each,
+/// in thread CPU time.
 fn disarmed_overhead(quick: bool) {
     static FAILING: FailingAllocator = FailingAllocator::system();
     let ops = 1_000_000;
@@ -207,7 +240,7 @@ fn churn<A: GlobalAlloc>(a: &A, ops: usize) -> Duration {
     const WINDOW: usize = 64;
     let mut live: [(*mut u8, Layout); WINDOW] =
         [(std::ptr::null_mut(), Layout::new::<u8>()); WINDOW];
-    let start = Instant::now();
+    let start = thread_cpu();
     for i in 0..ops {
         let slot = i % WINDOW;
         let (p, l) = live[slot];
@@ -221,7 +254,7 @@ fn churn<A: GlobalAlloc>(a: &A, ops: usize) -> Duration {
         let p = unsafe { a.alloc(black_box(layout)) };
         live[slot] = (black_box(p), layout);
     }
-    let t = start.elapsed();
+    let t = thread_cpu().saturating_sub(start);
     for (p, l) in live {
         if !p.is_null() {
             // SAFETY: as above.

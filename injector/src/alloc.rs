@@ -46,6 +46,8 @@ struct State {
     fail_at: Cell<u64>,
     /// Fail `fail_at` and every later attempt.
     persistent: Cell<bool>,
+    /// Capture the stack of failed allocations (costly: tens of µs each).
+    capture: Cell<bool>,
     /// Attempts failed since arming.
     failed: Cell<u64>,
     /// Bytes allocated minus bytes freed while armed or tracking frees.
@@ -66,6 +68,7 @@ thread_local! {
             count: Cell::new(0),
             fail_at: Cell::new(0),
             persistent: Cell::new(false),
+            capture: Cell::new(false),
             failed: Cell::new(0),
             live: Cell::new(0),
         }
@@ -79,6 +82,9 @@ pub(crate) static CHILD_MODE: AtomicBool = AtomicBool::new(false);
 /// Stack of the latest failed allocation of a sweep child.
 pub(crate) static CHILD_FRAMES: [AtomicUsize; MAX_FRAMES] =
     [const { AtomicUsize::new(0) }; MAX_FRAMES];
+/// Set by a sweep child's watchdog when an iteration runs long: capture stacks from now on, so that
+/// a hang is reported with the latest failed allocation.
+pub(crate) static FORCE_CAPTURE: AtomicBool = AtomicBool::new(false);
 /// Number of valid entries of [`CHILD_FRAMES`].
 pub(crate) static CHILD_NFRAMES: AtomicUsize = AtomicUsize::new(0);
 
@@ -145,7 +151,9 @@ fn armed_attempt(s: &State) -> Attempt {
     if at != 0 && (n == at || (n > at && s.persistent.get())) {
         s.failed.set(s.failed.get() + 1);
         s.set_flag(BUSY, true);
-        record_failure(s.failed.get() == 1);
+        if s.capture.get() || FORCE_CAPTURE.load(Ordering::Relaxed) {
+            record_failure(s.failed.get() == 1);
+        }
         s.set_flag(BUSY, false);
         Attempt::Fail
     } else {
@@ -270,8 +278,8 @@ pub(crate) struct Stats {
 }
 
 /// Starts counting this thread's allocations, failing attempt `fail_at` (1-based, 0 = none) and,
-/// when `persistent`, every later one.
-pub(crate) fn arm(fail_at: u64, persistent: bool) {
+/// when `persistent`, every later one; with `capture`, failed allocations record their stack.
+pub(crate) fn arm(fail_at: u64, persistent: bool, capture: bool) {
     FIRST_FAILED.with(|f| f.set(RawFrames::EMPTY));
     STATE.with(|s| {
         s.count.set(0);
@@ -279,6 +287,7 @@ pub(crate) fn arm(fail_at: u64, persistent: bool) {
         s.live.set(0);
         s.fail_at.set(fail_at);
         s.persistent.set(persistent);
+        s.capture.set(capture);
         s.flags.set(ARMED);
     });
 }
@@ -314,7 +323,7 @@ pub(crate) fn failed_frames() -> RawFrames {
 /// Whether the global allocator of this process is a [`FailingAllocator`]: arms this thread,
 /// makes one allocation and looks whether it was counted.
 pub(crate) fn installed() -> bool {
-    arm(0, false);
+    arm(0, false, false);
     let b = std::hint::black_box(Box::new(std::hint::black_box(0x5eed_u64)));
     drop(std::hint::black_box(b));
     disarm().count > 0

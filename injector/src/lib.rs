@@ -316,7 +316,7 @@ impl<P> Check<P> {
         if in_child || !(env.enabled || self.always) {
             // Not swept: one plain run (a sibling check of a sweep child runs like this too).
             // The body is called directly so that a panic unwinds through the test as usual.
-            alloc::arm(0, false);
+            alloc::arm(0, false, false);
             let guard = DisarmOnDrop;
             let result = body();
             let stats = alloc::disarm();
@@ -510,7 +510,7 @@ fn in_process(
 ) -> BTreeMap<u64, supervise::Done> {
     (lo..=hi)
         .map(|index| {
-            let c = sweep::iterate(exec, index, persistent, base);
+            let c = sweep::iterate(exec, index, persistent, strict, base);
             let (site, stack) = if c.outcome.is_finding(strict) {
                 stack::site_of(stack::symbolize(c.frames.as_slice(), 0))
             } else {

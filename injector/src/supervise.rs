@@ -1,7 +1,9 @@
 //! The supervisor: runs a sweep in child processes that re-execute the test binary for one test,
 //! `jobs` at a time, and turns a child that died into one `abort` (or `hang`) outcome.
 
-use crate::child::{ChildResult, IndexSet, Journal, ENV_CHECK, ENV_JOURNAL, ENV_SET, ENV_TEST};
+use crate::child::{
+    ChildResult, IndexSet, Journal, ENV_CAPTURE, ENV_CHECK, ENV_JOURNAL, ENV_SET, ENV_TEST,
+};
 use crate::config::Mode;
 use crate::report::Outcome;
 use std::collections::BTreeMap;
@@ -34,6 +36,8 @@ pub(crate) struct Plan<'a> {
 struct Running {
     child: Child,
     set: IndexSet,
+    /// This child re-runs a crashed first index capturing stacks.
+    capture: bool,
     journal: PathBuf,
     stderr: PathBuf,
     last_len: u64,
@@ -77,13 +81,19 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
 
     let n = plan.hi - plan.lo + 1;
     let jobs = (plan.jobs.max(1) as u64).min(n);
-    let mut pending: Vec<IndexSet> = (0..jobs)
-        .map(|k| IndexSet {
-            start: plan.lo + k,
-            end: plan.hi,
-            step: jobs,
+    // Sets of indices waiting for a child; `true` re-runs a crashed first index capturing stacks.
+    let mut pending: Vec<(IndexSet, bool)> = (0..jobs)
+        .map(|k| {
+            let set = IndexSet {
+                start: plan.lo + k,
+                end: plan.hi,
+                step: jobs,
+            };
+            (set, false)
         })
         .collect();
+    // Crashes waiting for their re-run with stack capture.
+    let mut awaiting: BTreeMap<u64, Done> = BTreeMap::new();
     let mut running: Vec<Running> = Vec::new();
     let mut done: BTreeMap<u64, Done> = BTreeMap::new();
     let mut spawned = 0u64;
@@ -93,7 +103,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
     let stall = plan.timeout * 2 + Duration::from_secs(10);
 
     while !pending.is_empty() || !running.is_empty() {
-        while let Some(set) = pending.pop() {
+        while let Some((set, capture)) = pending.pop() {
             spawned += 1;
             let journal = scratch.0.join(format!("journal-{spawned}"));
             let stderr = scratch.0.join(format!("stderr-{spawned}"));
@@ -105,6 +115,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 .env(ENV_TEST, plan.test)
                 .env(ENV_CHECK, plan.ordinal.to_string())
                 .env(ENV_SET, set.encode())
+                .env(ENV_CAPTURE, if capture { "1" } else { "0" })
                 // std's allocation-error hook reads RUST_BACKTRACE on first use; a set value is
                 // copied into a new allocation, which fails too under persistent exhaustion and
                 // muddles the crash report. Children need no std backtraces: we capture our own.
@@ -124,6 +135,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             running.push(Running {
                 child,
                 set,
+                capture,
                 journal,
                 stderr,
                 last_len: 0,
@@ -152,13 +164,15 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             let mut next: Option<u64> = None;
             for res in journal.results.iter().cloned() {
                 next = Some(res.alloc);
-                done.insert(
-                    res.alloc,
-                    Done {
+                let d = match awaiting.remove(&res.alloc) {
+                    // The crash did not repeat: keep it, with the site the re-run found.
+                    Some(crash) => with_site_of(crash, res),
+                    None => Done {
                         result: res,
                         stderr: None,
                     },
-                );
+                };
+                done.insert(d.result.alloc, d);
             }
             if journal.done {
                 continue;
@@ -166,10 +180,29 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             if let Some(index) = journal.in_flight {
                 let stderr = tail(&r.stderr);
                 let bias = journal.anchor.map_or(0, |a| a.wrapping_sub(my_anchor));
-                done.insert(
-                    index,
-                    died(index, &journal, r.killed, status, &stderr, bias),
-                );
+                let mut d = died(index, &journal, r.killed, status, &stderr, bias);
+                if d.result.outcome == Outcome::Hang {
+                    d.result.message = format!("{} of {:?}", d.result.message, plan.timeout);
+                }
+                if let Some(crash) = awaiting.remove(&index) {
+                    d = with_site_of(crash, d.result);
+                } else if d.result.outcome == Outcome::Abort
+                    && d.result.stack.is_empty()
+                    && !r.capture
+                {
+                    // Stacks are not captured in a first run (too costly for every index): run
+                    // this index again, capturing them, in a child that then carries on.
+                    awaiting.insert(index, d);
+                    pending.push((
+                        IndexSet {
+                            start: index,
+                            ..r.set
+                        },
+                        true,
+                    ));
+                    continue;
+                }
+                done.insert(index, d);
                 next = Some(index);
             }
             let rest = match next {
@@ -196,6 +229,10 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 });
                 let stderr = tail(&r.stderr);
                 for index in rest.iter() {
+                    if let Some(crash) = awaiting.remove(&index) {
+                        done.insert(index, crash);
+                        continue;
+                    }
                     done.insert(
                         index,
                         Done {
@@ -212,14 +249,24 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                     );
                 }
             } else {
-                pending.push(rest);
+                pending.push((rest, false));
             }
         }
         if !any_exited {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+    for (index, crash) in awaiting {
+        done.entry(index).or_insert(crash);
+    }
     Ok(done)
+}
+
+/// A crash with the site and stack found by the re-run of its index.
+fn with_site_of(mut crash: Done, rerun: ChildResult) -> Done {
+    crash.result.site = rerun.site;
+    crash.result.stack = rerun.stack;
+    crash
 }
 
 /// Kills a child that stopped journaling for longer than `stall`.
