@@ -2,7 +2,8 @@
 //! allocator. Not a timed test: it prints figures.
 //!
 //! Run: `cargo bench -p oomcheck-injector --bench sweep` (add `-- --quick` for fewer repetitions,
-//! `-- --alloc-only` for the allocator comparison alone).
+//! `-- --alloc-only` for the allocator comparison alone, `-- --in-process` for our sweep without
+//! child processes against alloc-chaos).
 //!
 //! The body makes exactly `n` allocations (a `Vec` reservation, then `n - 1` small strings built
 //! with fallible reservations) and returns a NoMemory error at the first failure, so the sweep's
@@ -66,6 +67,31 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "--in-process") {
+        // Our per-iteration cost without processes: an unnamed thread sweeps in-process.
+        for n in SIZES {
+            let ((ours, _), ours_cpu) = measure(|| {
+                std::thread::scope(|s| {
+                    s.spawn(|| Check::new().always().run(move || body(n)))
+                        .join()
+                        .expect("sweep thread")
+                })
+            });
+            let ((chaos, _), chaos_cpu) = measure(|| {
+                alloc_chaos::check(move || {
+                    let _ = black_box(body(n));
+                })
+            });
+            println!(
+                "in-process n={n}: ours {} (cpu {}), alloc-chaos {} (cpu {})",
+                fmt(ours),
+                fmt(ours_cpu),
+                fmt(chaos),
+                fmt(chaos_cpu)
+            );
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--alloc-only") {
         disarmed_overhead(quick);
         return;
