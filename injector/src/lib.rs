@@ -568,3 +568,72 @@ fn finish(report: &Report, env: &EnvSettings, ordinal: u32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alloc_range_accepts_every_range_form() {
+        let r = |c: Check| c.range.expect("range set");
+        assert_eq!(
+            r(Check::new().alloc_range(7..=10)),
+            AllocRange {
+                lo: 7,
+                hi: Some(10)
+            }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(2..5)),
+            AllocRange { lo: 2, hi: Some(4) }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(5..)),
+            AllocRange { lo: 5, hi: None }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(..=3)),
+            AllocRange { lo: 1, hi: Some(3) }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(0..=2)),
+            AllocRange { lo: 1, hi: Some(2) }
+        );
+        assert_eq!(r(Check::new().alloc_range(..)), AllocRange::ALL);
+    }
+
+    #[test]
+    fn repro_replays_one_iteration_with_the_same_settings() {
+        assert_eq!(
+            repro("m::t", 17, Mode::Transient, false),
+            "OOMCHECK=1 OOMCHECK_ALLOC=17 cargo test -- m::t --exact"
+        );
+        assert_eq!(
+            repro("t", 3, Mode::Persistent, true),
+            "OOMCHECK=1 OOMCHECK_ALLOC=3 OOMCHECK_MODE=persistent OOMCHECK_STRICT=1 cargo test -- t --exact"
+        );
+    }
+
+    #[test]
+    fn builder_keeps_settings_across_a_predicate_change() {
+        let c = Check::new()
+            .mode(Mode::Persistent)
+            .jobs(0)
+            .strict(true)
+            .timeout(Duration::from_secs(2))
+            .always()
+            .no_memory(|e: &u8| *e == 0);
+        assert_eq!(c.mode, Some(Mode::Persistent));
+        assert_eq!(c.jobs, Some(1));
+        assert_eq!(c.strict, Some(true));
+        assert_eq!(c.timeout, Some(Duration::from_secs(2)));
+        assert!(c.always);
+        assert!(c.predicate.is_no_memory(&0, ""));
+        assert!(!c.predicate.is_no_memory(&1, "OutOfMemory"));
+        assert!(NoMemoryPredicate::<u8>::is_no_memory(
+            &DefaultNoMemory,
+            &1,
+            "OutOfMemory"
+        ));
+    }
+}
