@@ -50,6 +50,13 @@
 //! share of indices in-process. A child killed by an aborting allocation costs one index, recorded
 //! as `abort` with the failed allocation's stack, and a new child carries on.
 //!
+//! Stacks are expensive to capture (tens of microseconds), so iterations run without them; an
+//! iteration whose outcome is a finding is run once more capturing them (a crashed index in a
+//! fresh child), and the site reported is the first frame of the failed allocation's stack
+//! outside std, core, alloc, backtrace and this crate, preferring the test crate's own code over
+//! dependencies downloaded by cargo. A hang is reported with the latest allocation failed after
+//! half its timeout.
+//!
 //! # Environment
 //! `OOMCHECK` (1 to sweep), `OOMCHECK_ALLOC` (`17` or `7-10`), `OOMCHECK_MODE`
 //! (`transient`/`persistent`), `OOMCHECK_JOBS`, `OOMCHECK_TIMEOUT` (seconds per iteration, or
