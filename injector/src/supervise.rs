@@ -186,12 +186,10 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 }
                 if let Some(crash) = awaiting.remove(&index) {
                     d = with_site_of(crash, d.result);
-                } else if d.result.outcome == Outcome::Abort
-                    && d.result.stack.is_empty()
-                    && !r.capture
-                {
+                } else if d.result.stack.is_empty() && !r.capture && !r.killed {
                     // Stacks are not captured in a first run (too costly for every index): run
-                    // this index again, capturing them, in a child that then carries on.
+                    // this index again, capturing them, in a child that then carries on. (A hang
+                    // that kept failing allocations already has the latest one's stack.)
                     awaiting.insert(index, d);
                     pending.push((
                         IndexSet {

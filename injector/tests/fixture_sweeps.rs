@@ -252,6 +252,17 @@ fn endless_retry_hangs() {
 }
 
 #[test]
+fn a_hang_that_stops_allocating_still_has_its_site() {
+    // Transient: the failed reservation is the only failed allocation; the site comes from
+    // re-running the index with stacks captured.
+    let v = assert_swept("waits_forever", ".HHH", &[("no-memory", 1), ("hang", 3)]);
+    assert_eq!(v["mode"], "transient");
+    assert_sites(v, "hang", site_line("transient hang"));
+    let m = v["findings"][0]["message"].as_str().unwrap();
+    assert_eq!(m, "ran past the per-iteration timeout of 1s");
+}
+
+#[test]
 fn forgotten_records_leak() {
     let v = assert_swept(
         "forgotten_records",
@@ -425,6 +436,6 @@ fn outcomes_do_not_depend_on_the_number_of_jobs() {
         v
     };
     let parallel = sequences(swept());
-    assert!(parallel.len() >= 14, "{parallel:?}");
+    assert!(parallel.len() >= 15, "{parallel:?}");
     assert_eq!(sequences(&serial), parallel);
 }
