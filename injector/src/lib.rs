@@ -54,8 +54,8 @@
 //! iteration whose outcome is a finding is run once more capturing them (a crashed index in a
 //! fresh child), and the site reported is the first frame of the failed allocation's stack
 //! outside std, core, alloc, backtrace and this crate, preferring the test crate's own code over
-//! dependencies downloaded by cargo. A hang is reported with the latest allocation failed after
-//! half its timeout.
+//! dependencies downloaded by cargo. A hang that keeps failing allocations (a retry loop) is
+//! reported with the latest one failed after half its timeout, without a re-run.
 //!
 //! # Environment
 //! `OOMCHECK` (1 to sweep), `OOMCHECK_ALLOC` (`17` or `7-10`), `OOMCHECK_MODE`
