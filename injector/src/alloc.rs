@@ -30,35 +30,45 @@ impl RawFrames {
     }
 }
 
-/// Injection state of one thread.
+/// `State::flags`: counting (and possibly failing) this thread's allocations.
+const ARMED: u8 = 1;
+/// `State::flags`: counting frees without counting allocations (leak check of a result's drop).
+const TRACK_FREES: u8 = 2;
+/// `State::flags`: re-entrancy guard, set while the allocator itself captures a stack.
+const BUSY: u8 = 4;
+
+/// Injection state of one thread. The disarmed fast path reads `flags` only.
 struct State {
-    /// Counting (and possibly failing) allocations of this thread.
-    armed: Cell<bool>,
-    /// Counting frees of this thread without counting allocations (leak check of a result's drop).
-    track_frees: Cell<bool>,
-    /// Re-entrancy guard: set while the allocator itself captures a stack.
-    busy: Cell<bool>,
+    flags: Cell<u8>,
     /// Allocation attempts seen since arming.
     count: Cell<u64>,
     /// 1-based index of the attempt to fail; 0 fails nothing.
     fail_at: Cell<u64>,
     /// Fail `fail_at` and every later attempt.
     persistent: Cell<bool>,
+    /// Capture the stack of failed allocations (costly: tens of µs each).
+    capture: Cell<bool>,
     /// Attempts failed since arming.
     failed: Cell<u64>,
     /// Bytes allocated minus bytes freed while armed or tracking frees.
     live: Cell<i64>,
 }
 
+impl State {
+    fn set_flag(&self, flag: u8, on: bool) {
+        let f = self.flags.get();
+        self.flags.set(if on { f | flag } else { f & !flag });
+    }
+}
+
 thread_local! {
     static STATE: State = const {
         State {
-            armed: Cell::new(false),
-            track_frees: Cell::new(false),
-            busy: Cell::new(false),
+            flags: Cell::new(0),
             count: Cell::new(0),
             fail_at: Cell::new(0),
             persistent: Cell::new(false),
+            capture: Cell::new(false),
             failed: Cell::new(0),
             live: Cell::new(0),
         }
@@ -72,6 +82,9 @@ pub(crate) static CHILD_MODE: AtomicBool = AtomicBool::new(false);
 /// Stack of the latest failed allocation of a sweep child.
 pub(crate) static CHILD_FRAMES: [AtomicUsize; MAX_FRAMES] =
     [const { AtomicUsize::new(0) }; MAX_FRAMES];
+/// Set by a sweep child's watchdog when an iteration runs long: capture stacks from now on, so that
+/// a hang is reported with the latest failed allocation.
+pub(crate) static FORCE_CAPTURE: AtomicBool = AtomicBool::new(false);
 /// Number of valid entries of [`CHILD_FRAMES`].
 pub(crate) static CHILD_NFRAMES: AtomicUsize = AtomicUsize::new(0);
 
@@ -81,9 +94,10 @@ pub(crate) static CHILD_NFRAMES: AtomicUsize = AtomicUsize::new(0);
 /// differently on a thread where [`check`](crate::check) or [`Check::run`](crate::Check::run) is
 /// sweeping:
 ///
-/// ```ignore
+/// ```
 /// #[global_allocator]
 /// static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
+/// # fn main() {}
 /// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FailingAllocator<A = System> {
@@ -115,27 +129,36 @@ enum Attempt {
     Fail,
 }
 
-#[inline]
+#[inline(always)]
 fn attempt() -> Attempt {
     STATE
         .try_with(|s| {
-            if !s.armed.get() || s.busy.get() {
-                return Attempt::Pass;
-            }
-            let n = s.count.get() + 1;
-            s.count.set(n);
-            let at = s.fail_at.get();
-            if at != 0 && (n == at || (n > at && s.persistent.get())) {
-                s.failed.set(s.failed.get() + 1);
-                s.busy.set(true);
-                record_failure(s.failed.get() == 1);
-                s.busy.set(false);
-                Attempt::Fail
+            if s.flags.get() & (ARMED | BUSY) != ARMED {
+                Attempt::Pass
             } else {
-                Attempt::Counted
+                armed_attempt(s)
             }
         })
         .unwrap_or(Attempt::Pass)
+}
+
+/// Counts an attempt of an armed thread and decides whether to fail it.
+#[inline(never)]
+fn armed_attempt(s: &State) -> Attempt {
+    let n = s.count.get() + 1;
+    s.count.set(n);
+    let at = s.fail_at.get();
+    if at != 0 && (n == at || (n > at && s.persistent.get())) {
+        s.failed.set(s.failed.get() + 1);
+        s.set_flag(BUSY, true);
+        if s.capture.get() || FORCE_CAPTURE.load(Ordering::Relaxed) {
+            record_failure(s.failed.get() == 1);
+        }
+        s.set_flag(BUSY, false);
+        Attempt::Fail
+    } else {
+        Attempt::Counted
+    }
 }
 
 /// Captures the return addresses of the allocation being failed, without allocating.
@@ -168,10 +191,10 @@ fn add_live(delta: i64) {
     let _ = STATE.try_with(|s| s.live.set(s.live.get().wrapping_add(delta)));
 }
 
-#[inline]
+#[inline(always)]
 fn freed(size: usize) {
     let _ = STATE.try_with(|s| {
-        if s.armed.get() || s.track_frees.get() {
+        if s.flags.get() & (ARMED | TRACK_FREES) != 0 {
             s.live.set(s.live.get().wrapping_sub(size as i64));
         }
     });
@@ -180,7 +203,7 @@ fn freed(size: usize) {
 // SAFETY: every method forwards to the inner allocator with the caller's arguments, or returns
 // null (always allowed for `alloc`, `alloc_zeroed` and `realloc`, which leaves the block intact).
 unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match attempt() {
             Attempt::Fail => null_mut(),
@@ -195,7 +218,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         match attempt() {
             Attempt::Fail => null_mut(),
@@ -210,13 +233,13 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         freed(layout.size());
         self.inner.dealloc(ptr, layout)
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         match attempt() {
             Attempt::Fail => null_mut(),
@@ -227,7 +250,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
                     // result of a run is dropped under free tracking.
                     freed(layout.size());
                     let _ = STATE.try_with(|s| {
-                        if s.track_frees.get() {
+                        if s.flags.get() & TRACK_FREES != 0 {
                             s.live.set(s.live.get().wrapping_add(new_size as i64));
                         }
                     });
@@ -255,8 +278,8 @@ pub(crate) struct Stats {
 }
 
 /// Starts counting this thread's allocations, failing attempt `fail_at` (1-based, 0 = none) and,
-/// when `persistent`, every later one.
-pub(crate) fn arm(fail_at: u64, persistent: bool) {
+/// when `persistent`, every later one; with `capture`, failed allocations record their stack.
+pub(crate) fn arm(fail_at: u64, persistent: bool, capture: bool) {
     FIRST_FAILED.with(|f| f.set(RawFrames::EMPTY));
     STATE.with(|s| {
         s.count.set(0);
@@ -264,15 +287,15 @@ pub(crate) fn arm(fail_at: u64, persistent: bool) {
         s.live.set(0);
         s.fail_at.set(fail_at);
         s.persistent.set(persistent);
-        s.track_frees.set(false);
-        s.armed.set(true);
+        s.capture.set(capture);
+        s.flags.set(ARMED);
     });
 }
 
 /// Stops counting and failing on this thread (idempotent) and returns what the run did.
 pub(crate) fn disarm() -> Stats {
     STATE.with(|s| {
-        s.armed.set(false);
+        s.set_flag(ARMED, false);
         Stats {
             count: s.count.get(),
             failed: s.failed.get(),
@@ -283,10 +306,10 @@ pub(crate) fn disarm() -> Stats {
 /// Runs `f` (dropping a run's result) while counting frees, and returns the live bytes left over
 /// from the last armed run afterwards.
 pub(crate) fn live_after(f: impl FnOnce()) -> i64 {
-    STATE.with(|s| s.track_frees.set(true));
+    STATE.with(|s| s.set_flag(TRACK_FREES, true));
     f();
     STATE.with(|s| {
-        s.track_frees.set(false);
+        s.set_flag(TRACK_FREES, false);
         s.live.get()
     })
 }
@@ -300,7 +323,7 @@ pub(crate) fn failed_frames() -> RawFrames {
 /// Whether the global allocator of this process is a [`FailingAllocator`]: arms this thread,
 /// makes one allocation and looks whether it was counted.
 pub(crate) fn installed() -> bool {
-    arm(0, false);
+    arm(0, false, false);
     let b = std::hint::black_box(Box::new(std::hint::black_box(0x5eed_u64)));
     drop(std::hint::black_box(b));
     disarm().count > 0

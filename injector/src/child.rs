@@ -6,7 +6,7 @@
 //! signal handler) · `H <index> <ip>…` (from the watchdog) · `X <text>` (the child cannot sweep) ·
 //! `D` (done). Addresses are hexadecimal.
 
-use crate::alloc::{CHILD_FRAMES, CHILD_MODE, CHILD_NFRAMES, MAX_FRAMES};
+use crate::alloc::{CHILD_FRAMES, CHILD_MODE, CHILD_NFRAMES, FORCE_CAPTURE, MAX_FRAMES};
 use crate::report::{Frame, Outcome};
 use crate::sweep::{self, Exec};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,8 @@ pub(crate) const ENV_JOURNAL: &str = "OOMCHECK_CHILD_JOURNAL";
 pub(crate) const ENV_TEST: &str = "OOMCHECK_CHILD_TEST";
 pub(crate) const ENV_CHECK: &str = "OOMCHECK_CHILD_CHECK";
 pub(crate) const ENV_SET: &str = "OOMCHECK_CHILD_SET";
+/// Set to `1` to capture stacks in the first index (re-running a crash to find its site).
+pub(crate) const ENV_CAPTURE: &str = "OOMCHECK_CHILD_CAPTURE";
 
 /// An arithmetic set of indices: `start, start + step, …` up to `end` inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub(crate) struct ChildSpec {
     pub(crate) test: String,
     pub(crate) ordinal: u32,
     pub(crate) set: IndexSet,
+    /// Capture stacks while running the first index.
+    pub(crate) capture_first: bool,
 }
 
 impl ChildSpec {
@@ -80,6 +84,7 @@ impl ChildSpec {
             test: std::env::var(ENV_TEST).ok()?,
             ordinal: std::env::var(ENV_CHECK).ok()?.parse().ok()?,
             set: IndexSet::decode(&std::env::var(ENV_SET).ok()?)?,
+            capture_first: std::env::var_os(ENV_CAPTURE).is_some_and(|v| v == "1"),
         })
     }
 }
@@ -237,12 +242,21 @@ pub(crate) fn run_child(
 
     let epoch = Instant::now();
     start_watchdog(epoch, timeout);
+    // The result of one index goes out with the in-flight mark of the next: one write each.
+    let mut pending = String::new();
     for index in spec.set.iter() {
-        write_line(&format!("I {index}"));
+        pending.push_str(&format!("I {index}\n"));
+        write_raw(pending.as_bytes());
+        pending.clear();
         CHILD_NFRAMES.store(0, Ordering::Release);
+        FORCE_CAPTURE.store(false, Ordering::Relaxed);
         IN_FLIGHT_SINCE_MS.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         IN_FLIGHT.store(index, Ordering::Release);
-        let c = sweep::iterate(exec, index, persistent, &base);
+        let c = if spec.capture_first && index == spec.set.start {
+            sweep::classify(index, exec(index, persistent, true), &base)
+        } else {
+            sweep::iterate(exec, index, persistent, strict, &base)
+        };
         IN_FLIGHT.store(0, Ordering::Release);
         let (site, stack) = if c.outcome.is_finding(strict) {
             crate::stack::site_of(crate::stack::symbolize(c.frames.as_slice(), 0))
@@ -258,10 +272,14 @@ pub(crate) fn run_child(
             stack,
         };
         match serde_json::to_string(&result) {
-            Ok(json) => write_line(&format!("R {json}")),
-            Err(e) => write_line(&format!("X cannot encode result: {e}")),
+            Ok(json) => pending.push_str(&format!("R {json}\n")),
+            Err(e) => pending.push_str(&format!(
+                "X cannot encode result: {}\n",
+                one_line(&e.to_string())
+            )),
         }
     }
+    write_raw(pending.as_bytes());
     let _ = (&journal).flush();
     exit_with("D")
 }
@@ -289,6 +307,11 @@ fn start_watchdog(epoch: Instant, timeout: Duration) {
             }
             let since = IN_FLIGHT_SINCE_MS.load(Ordering::Relaxed);
             let now = epoch.elapsed().as_millis() as u64;
+            // Past half the timeout, capture the stacks of further failed allocations, so that
+            // a hang that keeps failing allocations (a retry loop) is reported with its site.
+            if now.saturating_sub(since) > limit / 2 {
+                FORCE_CAPTURE.store(true, Ordering::Relaxed);
+            }
             if now.saturating_sub(since) > limit && IN_FLIGHT.load(Ordering::Acquire) == index {
                 let mut line = RawLine::new(b'H');
                 line.hex(index as usize);

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 /// Which allocations a sweep iteration fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Fail only allocation *i*; later allocations succeed (a failure the code may recover from).

@@ -1,22 +1,41 @@
 //! oomcheck's allocation-failure injector: a failing global allocator and a crash-proof harness
 //! that re-runs a test body failing its 1st, 2nd, … *n*th allocation and classifies each run.
 //!
-//! ```ignore
+//! ```
+//! use std::collections::TryReserveError;
+//!
 //! #[global_allocator]
 //! static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
 //!
-//! #[test]
-//! fn parse_survives_oom() {
-//!     oomcheck_injector::check(|| parse(INPUT)); // Fn() -> Result<T, E>, T: Debug, E: Debug
+//! #[derive(Debug)]
+//! enum Error {
+//!     OutOfMemory,
+//!     Invalid,
 //! }
 //!
-//! #[test]
-//! fn read_survives_oom() {
-//!     oomcheck_injector::Check::new()
-//!         .no_memory(|e: &my::Error| matches!(e, my::Error::OutOfMemory))
-//!         .run(|| my::read(DATA))
-//!         .assert();
+//! fn parse(input: &str) -> Result<Vec<u8>, TryReserveError> {
+//!     let mut out = Vec::new();
+//!     out.try_reserve_exact(input.len())?;
+//!     out.extend_from_slice(input.as_bytes());
+//!     Ok(out)
 //! }
+//!
+//! fn read(input: &str) -> Result<Vec<u8>, Error> {
+//!     let mut out = Vec::new();
+//!     out.try_reserve(input.len()).map_err(|_| Error::OutOfMemory)?;
+//!     out.extend(input.bytes().filter(u8::is_ascii_digit));
+//!     if out.is_empty() { Err(Error::Invalid) } else { Ok(out) }
+//! }
+//!
+//! # fn main() {
+//! // In a #[test]: Fn() -> Result<T, E> with T: Debug, E: Debug.
+//! oomcheck_injector::check(|| parse("a=1"));
+//!
+//! oomcheck_injector::Check::new()
+//!     .no_memory(|e: &Error| matches!(e, Error::OutOfMemory))
+//!     .run(|| read("12"))
+//!     .assert(); // panics with a readable summary on findings
+//! # }
 //! ```
 //!
 //! Without `OOMCHECK=1` (and without [`Check::always`]) the body runs once and the check passes
@@ -30,6 +49,13 @@
 //! (`NAME --exact --nocapture --test-threads=1`), `jobs` of them in parallel, each running its
 //! share of indices in-process. A child killed by an aborting allocation costs one index, recorded
 //! as `abort` with the failed allocation's stack, and a new child carries on.
+//!
+//! Stacks are expensive to capture (tens of microseconds), so iterations run without them; an
+//! iteration whose outcome is a finding is run once more capturing them (a crashed index in a
+//! fresh child), and the site reported is the first frame of the failed allocation's stack
+//! outside std, core, alloc, backtrace and this crate, preferring the test crate's own code over
+//! dependencies downloaded by cargo. A hang that keeps failing allocations (a retry loop) is
+//! reported with the latest one failed after half its timeout, without a re-run.
 //!
 //! # Environment
 //! `OOMCHECK` (1 to sweep), `OOMCHECK_ALLOC` (`17` or `7-10`), `OOMCHECK_MODE`
@@ -46,11 +72,17 @@
 //!   globals) must be reset by the body. A count that differs between runs is reported as
 //!   `unstable-count`.
 //! - `leak` compares live bytes: it is only judged when the normal run leaves no bytes of its own
-//!   live after its result is dropped.
+//!   live after its result is dropped, and memory the body hands to another thread (freed there)
+//!   counts as live.
+//! - The panic hook that keeps the body's panics quiet and disarms before the panic runtime
+//!   allocates is installed on the first check; a test that replaces the panic hook afterwards may
+//!   see persistent-mode panics reported as `abort`.
 //! - Crash isolation needs a libtest harness (the test thread is named after the test). Called
 //!   elsewhere (a thread named `main`, no name) the sweep runs in-process: an abort then ends the
 //!   process and a hang is not interrupted.
 //! - Sites are found from debug info; without it (`debug = false`) findings have no site.
+
+#![warn(missing_docs)]
 
 mod alloc;
 mod child;
@@ -275,6 +307,9 @@ impl<P> Check<P> {
             trace: env.trace,
         };
 
+        // In a sweep child, only the check being swept sweeps; anything else (a sibling check of
+        // the same test, or a malformed child request) runs plainly and never starts children.
+        let in_child = std::env::var_os(child::ENV_JOURNAL).is_some();
         let child = child::ChildSpec::from_env().filter(|c| c.test == test);
         if let Some(spec) = &child {
             if spec.ordinal == ordinal {
@@ -285,10 +320,10 @@ impl<P> Check<P> {
                 child::run_child(spec, &exec, persistent, strict, timeout);
             }
         }
-        if child.is_some() || !(env.enabled || self.always) {
+        if in_child || !(env.enabled || self.always) {
             // Not swept: one plain run (a sibling check of a sweep child runs like this too).
             // The body is called directly so that a panic unwinds through the test as usual.
-            alloc::arm(0, false);
+            alloc::arm(0, false, false);
             let guard = DisarmOnDrop;
             let result = body();
             let stats = alloc::disarm();
@@ -301,7 +336,7 @@ impl<P> Check<P> {
             }
             drop(result);
             report.elapsed_ms = started.elapsed().as_millis() as u64;
-            if child.is_none() {
+            if !in_child {
                 finish(&report, &env, ordinal);
             }
             return report;
@@ -399,45 +434,66 @@ impl<P> Check<P> {
             in_process(&exec, lo, hi, persistent, strict, &base)
         };
 
-        let mut sequence = String::new();
-        let mut iterations = Vec::new();
-        for index in lo..=hi {
-            let Some(done) = results.get(&index) else {
-                continue;
-            };
-            let r = &done.result;
-            sequence.push(r.outcome.symbol());
-            *report.outcomes.entry(r.outcome).or_insert(0) += 1;
-            if env.debug {
-                iterations.push(Iteration {
-                    alloc: index,
-                    outcome: r.outcome,
-                    message: r.message.clone(),
-                });
-            }
-            if r.outcome.is_finding(strict) {
-                report.findings.push(Finding {
-                    alloc: index,
-                    outcome: r.outcome,
-                    site: r.site.clone(),
-                    stack: r.stack.clone(),
-                    message: r.message.clone(),
-                    diff: r.diff.clone(),
-                    stderr: done.stderr.clone(),
-                    repro: repro(&test, index, mode, strict),
-                });
-            }
-        }
-        report.sequence = sequence;
-        if env.debug {
-            report.iterations = Some(iterations);
-        }
+        tally(&mut report, &results, lo, hi, env.debug);
         if !notes.is_empty() {
             report.message = Some(notes.join("; "));
         }
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         finish(&report, &env, ordinal);
         report
+    }
+}
+
+/// Fills the sequence, counts, findings and (with `debug`) iterations of a swept report.
+fn tally(
+    report: &mut Report,
+    results: &BTreeMap<u64, supervise::Done>,
+    lo: u64,
+    hi: u64,
+    debug: bool,
+) {
+    let mut iterations = Vec::new();
+    for index in lo..=hi {
+        let lost;
+        let (r, stderr) = match results.get(&index) {
+            Some(done) => (&done.result, &done.stderr),
+            None => {
+                // Cannot happen by construction; still, no index may go uncounted.
+                lost = child::ChildResult {
+                    alloc: index,
+                    outcome: Outcome::Abort,
+                    message: "no outcome was recorded for this index".to_string(),
+                    diff: None,
+                    site: None,
+                    stack: Vec::new(),
+                };
+                (&lost, &None)
+            }
+        };
+        report.sequence.push(r.outcome.symbol());
+        *report.outcomes.entry(r.outcome).or_insert(0) += 1;
+        if debug {
+            iterations.push(Iteration {
+                alloc: index,
+                outcome: r.outcome,
+                message: r.message.clone(),
+            });
+        }
+        if r.outcome.is_finding(report.strict) {
+            report.findings.push(Finding {
+                alloc: index,
+                outcome: r.outcome,
+                site: r.site.clone(),
+                stack: r.stack.clone(),
+                message: r.message.clone(),
+                diff: r.diff.clone(),
+                stderr: stderr.clone(),
+                repro: repro(&report.test, index, report.mode, report.strict),
+            });
+        }
+    }
+    if debug {
+        report.iterations = Some(iterations);
     }
 }
 
@@ -461,7 +517,7 @@ fn in_process(
 ) -> BTreeMap<u64, supervise::Done> {
     (lo..=hi)
         .map(|index| {
-            let c = sweep::iterate(exec, index, persistent, base);
+            let c = sweep::iterate(exec, index, persistent, strict, base);
             let (site, stack) = if c.outcome.is_finding(strict) {
                 stack::site_of(stack::symbolize(c.frames.as_slice(), 0))
             } else {
@@ -517,5 +573,74 @@ fn finish(report: &Report, env: &EnvSettings, ordinal: u32) {
                 dir.display()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alloc_range_accepts_every_range_form() {
+        let r = |c: Check| c.range.expect("range set");
+        assert_eq!(
+            r(Check::new().alloc_range(7..=10)),
+            AllocRange {
+                lo: 7,
+                hi: Some(10)
+            }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(2..5)),
+            AllocRange { lo: 2, hi: Some(4) }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(5..)),
+            AllocRange { lo: 5, hi: None }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(..=3)),
+            AllocRange { lo: 1, hi: Some(3) }
+        );
+        assert_eq!(
+            r(Check::new().alloc_range(0..=2)),
+            AllocRange { lo: 1, hi: Some(2) }
+        );
+        assert_eq!(r(Check::new().alloc_range(..)), AllocRange::ALL);
+    }
+
+    #[test]
+    fn repro_replays_one_iteration_with_the_same_settings() {
+        assert_eq!(
+            repro("m::t", 17, Mode::Transient, false),
+            "OOMCHECK=1 OOMCHECK_ALLOC=17 cargo test -- m::t --exact"
+        );
+        assert_eq!(
+            repro("t", 3, Mode::Persistent, true),
+            "OOMCHECK=1 OOMCHECK_ALLOC=3 OOMCHECK_MODE=persistent OOMCHECK_STRICT=1 cargo test -- t --exact"
+        );
+    }
+
+    #[test]
+    fn builder_keeps_settings_across_a_predicate_change() {
+        let c = Check::new()
+            .mode(Mode::Persistent)
+            .jobs(0)
+            .strict(true)
+            .timeout(Duration::from_secs(2))
+            .always()
+            .no_memory(|e: &u8| *e == 0);
+        assert_eq!(c.mode, Some(Mode::Persistent));
+        assert_eq!(c.jobs, Some(1));
+        assert_eq!(c.strict, Some(true));
+        assert_eq!(c.timeout, Some(Duration::from_secs(2)));
+        assert!(c.always);
+        assert!(c.predicate.is_no_memory(&0, ""));
+        assert!(!c.predicate.is_no_memory(&1, "OutOfMemory"));
+        assert!(NoMemoryPredicate::<u8>::is_no_memory(
+            &DefaultNoMemory,
+            &1,
+            "OutOfMemory"
+        ));
     }
 }

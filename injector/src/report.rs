@@ -152,8 +152,9 @@ pub struct Iteration {
     pub message: String,
 }
 
-/// The result of one check, also written as its JSON record with `OOMCHECK_REPORT=DIR`.
-#[derive(Debug, Clone, Serialize)]
+/// The result of one check, also written as its JSON record with `OOMCHECK_REPORT=DIR` (and
+/// read back from it with `serde_json::from_str::<Report>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The test's path as libtest names it (`module::name`).
     pub test: String,
@@ -178,7 +179,7 @@ pub struct Report {
     /// Why the body was not swept, or a note about the sweep.
     pub message: Option<String>,
     /// Every iteration (only with `OOMCHECK_DEBUG=1`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<Vec<Iteration>>,
     /// Whether `tolerated` counted as a finding.
     #[serde(skip)]
@@ -395,6 +396,16 @@ mod tests {
         assert!(v["message"].is_null());
         assert!(v.get("iterations").is_none());
         assert!(v.get("strict").is_none());
+    }
+
+    #[test]
+    fn records_read_back() {
+        let text = serde_json::to_string(&report()).unwrap();
+        let back: Report = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.count(Outcome::Abort), 1);
+        assert_eq!(back.findings, report().findings);
+        assert_eq!(back.status, Status::Swept);
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
     }
 
     #[test]

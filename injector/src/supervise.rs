@@ -1,7 +1,9 @@
 //! The supervisor: runs a sweep in child processes that re-execute the test binary for one test,
 //! `jobs` at a time, and turns a child that died into one `abort` (or `hang`) outcome.
 
-use crate::child::{ChildResult, IndexSet, Journal, ENV_CHECK, ENV_JOURNAL, ENV_SET, ENV_TEST};
+use crate::child::{
+    ChildResult, IndexSet, Journal, ENV_CAPTURE, ENV_CHECK, ENV_JOURNAL, ENV_SET, ENV_TEST,
+};
 use crate::config::Mode;
 use crate::report::Outcome;
 use std::collections::BTreeMap;
@@ -34,11 +36,24 @@ pub(crate) struct Plan<'a> {
 struct Running {
     child: Child,
     set: IndexSet,
+    /// This child re-runs a crashed first index capturing stacks.
+    capture: bool,
     journal: PathBuf,
     stderr: PathBuf,
     last_len: u64,
     last_change: Instant,
     killed: bool,
+}
+
+impl Drop for Running {
+    /// A child still running when the supervisor gives up (an error, an unwinding panic) is
+    /// killed and reaped rather than left orphaned.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// A temporary directory removed on drop.
@@ -66,13 +81,19 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
 
     let n = plan.hi - plan.lo + 1;
     let jobs = (plan.jobs.max(1) as u64).min(n);
-    let mut pending: Vec<IndexSet> = (0..jobs)
-        .map(|k| IndexSet {
-            start: plan.lo + k,
-            end: plan.hi,
-            step: jobs,
+    // Sets of indices waiting for a child; `true` re-runs a crashed first index capturing stacks.
+    let mut pending: Vec<(IndexSet, bool)> = (0..jobs)
+        .map(|k| {
+            let set = IndexSet {
+                start: plan.lo + k,
+                end: plan.hi,
+                step: jobs,
+            };
+            (set, false)
         })
         .collect();
+    // Crashes waiting for their re-run with stack capture.
+    let mut awaiting: BTreeMap<u64, Done> = BTreeMap::new();
     let mut running: Vec<Running> = Vec::new();
     let mut done: BTreeMap<u64, Done> = BTreeMap::new();
     let mut spawned = 0u64;
@@ -82,7 +103,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
     let stall = plan.timeout * 2 + Duration::from_secs(10);
 
     while !pending.is_empty() || !running.is_empty() {
-        while let Some(set) = pending.pop() {
+        while let Some((set, capture)) = pending.pop() {
             spawned += 1;
             let journal = scratch.0.join(format!("journal-{spawned}"));
             let stderr = scratch.0.join(format!("stderr-{spawned}"));
@@ -94,6 +115,12 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 .env(ENV_TEST, plan.test)
                 .env(ENV_CHECK, plan.ordinal.to_string())
                 .env(ENV_SET, set.encode())
+                .env(ENV_CAPTURE, if capture { "1" } else { "0" })
+                // std's allocation-error hook reads RUST_BACKTRACE on first use; a set value is
+                // copied into a new allocation, which fails too under persistent exhaustion and
+                // muddles the crash report. Children need no std backtraces: we capture our own.
+                .env_remove("RUST_BACKTRACE")
+                .env_remove("RUST_LIB_BACKTRACE")
                 .env("OOMCHECK_MODE", plan.mode.as_str())
                 .env("OOMCHECK_STRICT", if plan.strict { "1" } else { "0" })
                 .env(
@@ -108,6 +135,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             running.push(Running {
                 child,
                 set,
+                capture,
                 journal,
                 stderr,
                 last_len: 0,
@@ -136,13 +164,15 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             let mut next: Option<u64> = None;
             for res in journal.results.iter().cloned() {
                 next = Some(res.alloc);
-                done.insert(
-                    res.alloc,
-                    Done {
+                let d = match awaiting.remove(&res.alloc) {
+                    // The crash did not repeat: keep it, with the site the re-run found.
+                    Some(crash) => with_site_of(crash, res),
+                    None => Done {
                         result: res,
                         stderr: None,
                     },
-                );
+                };
+                done.insert(d.result.alloc, d);
             }
             if journal.done {
                 continue;
@@ -150,10 +180,27 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             if let Some(index) = journal.in_flight {
                 let stderr = tail(&r.stderr);
                 let bias = journal.anchor.map_or(0, |a| a.wrapping_sub(my_anchor));
-                done.insert(
-                    index,
-                    died(index, &journal, r.killed, status, &stderr, bias),
-                );
+                let mut d = died(index, &journal, r.killed, status, &stderr, bias);
+                if d.result.outcome == Outcome::Hang {
+                    d.result.message = format!("{} of {:?}", d.result.message, plan.timeout);
+                }
+                if let Some(crash) = awaiting.remove(&index) {
+                    d = with_site_of(crash, d.result);
+                } else if d.result.stack.is_empty() && !r.capture && !r.killed {
+                    // Stacks are not captured in a first run (too costly for every index): run
+                    // this index again, capturing them, in a child that then carries on. (A hang
+                    // that kept failing allocations already has the latest one's stack.)
+                    awaiting.insert(index, d);
+                    pending.push((
+                        IndexSet {
+                            start: index,
+                            ..r.set
+                        },
+                        true,
+                    ));
+                    continue;
+                }
+                done.insert(index, d);
                 next = Some(index);
             }
             let rest = match next {
@@ -180,6 +227,10 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 });
                 let stderr = tail(&r.stderr);
                 for index in rest.iter() {
+                    if let Some(crash) = awaiting.remove(&index) {
+                        done.insert(index, crash);
+                        continue;
+                    }
                     done.insert(
                         index,
                         Done {
@@ -196,14 +247,24 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                     );
                 }
             } else {
-                pending.push(rest);
+                pending.push((rest, false));
             }
         }
         if !any_exited {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+    for (index, crash) in awaiting {
+        done.entry(index).or_insert(crash);
+    }
     Ok(done)
+}
+
+/// A crash with the site and stack found by the re-run of its index.
+fn with_site_of(mut crash: Done, rerun: ChildResult) -> Done {
+    crash.result.site = rerun.site;
+    crash.result.stack = rerun.stack;
+    crash
 }
 
 /// Kills a child that stopped journaling for longer than `stall`.
@@ -264,9 +325,9 @@ fn died(
 }
 
 fn crash_message(stderr: Option<&str>, signal: Option<i32>, status: ExitStatus) -> String {
+    // The first such line: allocations made while reporting the failure may fail in turn.
     if let Some(line) = stderr.and_then(|s| {
         s.lines()
-            .rev()
             .find(|l| l.contains("memory allocation of") || l.contains("has overflowed its stack"))
     }) {
         return line.trim().to_string();
@@ -314,4 +375,65 @@ fn tail(path: &Path) -> Option<String> {
         .collect();
     let keep = &lines[lines.len().saturating_sub(20)..];
     (!keep.is_empty()).then(|| keep.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn a_crash_is_named_by_the_allocation_failure_line() {
+        let status = ExitStatus::from_raw(libc::SIGABRT);
+        let stderr = "running 1 test\nmemory allocation of 24 bytes failed\n";
+        assert_eq!(
+            crash_message(Some(stderr), Some(libc::SIGABRT), status),
+            "memory allocation of 24 bytes failed"
+        );
+        assert_eq!(
+            crash_message(Some("boom"), Some(libc::SIGSEGV), status),
+            "the process was killed by SIGSEGV"
+        );
+        assert_eq!(
+            crash_message(None, None, ExitStatus::from_raw(3 << 8)),
+            "the process ended during the run (exit status 3)"
+        );
+    }
+
+    #[test]
+    fn the_index_in_flight_is_an_abort_or_a_hang() {
+        let status = ExitStatus::from_raw(libc::SIGABRT);
+        let crashed = Journal::parse("B 0\nI 4\nA 6\n");
+        let d = died(4, &crashed, false, status, &None, 0);
+        assert_eq!(d.result.outcome, Outcome::Abort);
+        assert_eq!(d.result.message, "the process was killed by SIGABRT");
+        let hung = Journal::parse("B 0\nI 5\nH 5\n");
+        let d = died(5, &hung, false, ExitStatus::from_raw(86 << 8), &None, 0);
+        assert_eq!(d.result.outcome, Outcome::Hang);
+        let wedged = Journal::parse("I 6\n");
+        let d = died(
+            6,
+            &wedged,
+            true,
+            ExitStatus::from_raw(libc::SIGKILL),
+            &None,
+            0,
+        );
+        assert_eq!(d.result.outcome, Outcome::Hang);
+    }
+
+    #[test]
+    fn the_stderr_tail_drops_libtest_chatter() {
+        let path = std::env::temp_dir().join(format!("oomcheck-tail-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "running 1 test\n\nmemory allocation of 8 bytes failed\n",
+        )
+        .unwrap();
+        assert_eq!(
+            tail(&path).as_deref(),
+            Some("memory allocation of 8 bytes failed")
+        );
+        let _ = std::fs::remove_file(&path);
+    }
 }

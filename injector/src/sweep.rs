@@ -25,8 +25,9 @@ pub(crate) struct RunData {
     pub(crate) elapsed: Duration,
 }
 
-/// The body with its types erased: runs it failing allocation `fail_at` (0 = none).
-pub(crate) type Exec<'a> = dyn Fn(u64, bool) -> RunData + 'a;
+/// The body with its types erased: runs it failing allocation `fail_at` (0 = none), in persistent
+/// mode or not, capturing the failed allocations' stacks or not.
+pub(crate) type Exec<'a> = dyn Fn(u64, bool, bool) -> RunData + 'a;
 
 /// What the normal runs established.
 pub(crate) struct Baseline {
@@ -50,12 +51,12 @@ pub(crate) enum NotSwept {
 
 /// Runs the prime run, then counting runs until two agree.
 pub(crate) fn prepare(exec: &Exec<'_>) -> Result<Baseline, NotSwept> {
-    let prime = exec(0, false);
+    let prime = exec(0, false, false);
     normal_ok(&prime)?;
     let mut previous = prime.stats.count;
     let mut last = None;
     for _ in 0..5 {
-        let run = exec(0, false);
+        let run = exec(0, false, false);
         let debug = normal_ok(&run)?;
         if run.stats.count == previous {
             return Ok(Baseline {
@@ -95,13 +96,22 @@ pub(crate) struct Classified {
 }
 
 /// Runs iteration `alloc` and classifies it.
+///
+/// Stacks are not captured in the first run (it costs tens of microseconds per failed
+/// allocation, more than the rest of a typical iteration): an iteration whose outcome is a finding
+/// runs a second time capturing them.
 pub(crate) fn iterate(
     exec: &Exec<'_>,
     alloc: u64,
     persistent: bool,
+    strict: bool,
     base: &Baseline,
 ) -> Classified {
-    classify(alloc, exec(alloc, persistent), base)
+    let mut c = classify(alloc, exec(alloc, persistent, false), base);
+    if c.outcome.is_finding(strict) {
+        c.frames = exec(alloc, persistent, true).first;
+    }
+    c
 }
 
 /// Classifies one armed run against the normal run.
@@ -154,9 +164,14 @@ pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified 
             )
         }
     };
+    truncate(&mut message, MAX_MESSAGE);
     if let Some(note) = not_reached {
         message.push_str(&note);
     }
+    let diff = diff.map(|mut d| {
+        truncate(&mut d, MAX_DIFF);
+        d
+    });
     Classified {
         alloc,
         outcome,
@@ -166,22 +181,40 @@ pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified 
     }
 }
 
+/// Longest error or panic text kept in a report (a huge Debug output would bloat every record).
+const MAX_MESSAGE: usize = 4_000;
+/// Longest diff kept in a report.
+const MAX_DIFF: usize = 32_000;
+
+/// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.
+fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dropped = s.len() - cut;
+        s.truncate(cut);
+        s.push_str(&format!("… ({dropped} more bytes)"));
+    }
+}
+
 /// Wraps a typed body and NoMemory predicate into an [`Exec`].
 pub(crate) fn exec_of<'a, T, E, F, P>(
     body: &'a F,
     is_no_memory: &'a P,
-) -> impl Fn(u64, bool) -> RunData + 'a
+) -> impl Fn(u64, bool, bool) -> RunData + 'a
 where
     F: Fn() -> Result<T, E>,
     T: std::fmt::Debug,
     E: std::fmt::Debug,
     P: Fn(&E, &str) -> bool,
 {
-    move |fail_at, persistent| {
+    move |fail_at, persistent, capture| {
         crate::panics::install_hook();
         crate::panics::enter_body();
         let start = Instant::now();
-        alloc::arm(fail_at, persistent);
+        alloc::arm(fail_at, persistent, capture);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
         let stats = alloc::disarm();
         let elapsed = start.elapsed();
@@ -266,7 +299,17 @@ fn camel_parts(word: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
-    use super::default_no_memory;
+    use super::{default_no_memory, truncate};
+
+    #[test]
+    fn long_texts_are_cut_at_a_char_boundary() {
+        let mut s = "é".repeat(10);
+        truncate(&mut s, 5);
+        assert_eq!(s, "éé… (16 more bytes)");
+        let mut short = "ok".to_string();
+        truncate(&mut short, 5);
+        assert_eq!(short, "ok");
+    }
 
     #[test]
     fn default_predicate_recognises_oom_names() {

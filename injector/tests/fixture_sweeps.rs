@@ -94,7 +94,18 @@ fn run_fixture(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
 
 fn swept() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| run_fixture("swept", &[("OOMCHECK", "1"), ("OOMCHECK_JOBS", "2")], &[]))
+    // RUST_BACKTRACE=1 in the tests' environment must not leak into the crash reports.
+    RUN.get_or_init(|| {
+        run_fixture(
+            "swept",
+            &[
+                ("OOMCHECK", "1"),
+                ("OOMCHECK_JOBS", "2"),
+                ("RUST_BACKTRACE", "1"),
+            ],
+            &[],
+        )
+    })
 }
 
 fn record(test: &str) -> &'static Value {
@@ -238,6 +249,17 @@ fn endless_retry_hangs() {
     let v = assert_swept("endless_retry", ".HHH", &[("no-memory", 1), ("hang", 3)]);
     assert_eq!(v["mode"], "persistent");
     assert_sites(v, "hang", site_line("hang"));
+}
+
+#[test]
+fn a_hang_that_stops_allocating_still_has_its_site() {
+    // Transient: the failed reservation is the only failed allocation; the site comes from
+    // re-running the index with stacks captured.
+    let v = assert_swept("waits_forever", ".HHH", &[("no-memory", 1), ("hang", 3)]);
+    assert_eq!(v["mode"], "transient");
+    assert_sites(v, "hang", site_line("transient hang"));
+    let m = v["findings"][0]["message"].as_str().unwrap();
+    assert_eq!(m, "ran past the per-iteration timeout of 1s");
 }
 
 #[test]
@@ -387,4 +409,33 @@ fn a_malformed_variable_is_a_clear_panic() {
         run.output
     );
     assert!(run.records.is_empty());
+}
+
+#[test]
+fn outcomes_do_not_depend_on_the_number_of_jobs() {
+    let serial = run_fixture(
+        "serial",
+        &[("OOMCHECK", "1"), ("OOMCHECK_JOBS", "1")],
+        &["--test", "outcomes"],
+    );
+    let sequences = |run: &Run| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = run
+            .records
+            .iter()
+            .flat_map(|(test, recs)| {
+                recs.iter().map(move |r| {
+                    (
+                        test.clone(),
+                        r["sequence"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+            })
+            .filter(|(test, _)| test != "missing_allocator")
+            .collect();
+        v.sort();
+        v
+    };
+    let parallel = sequences(swept());
+    assert!(parallel.len() >= 15, "{parallel:?}");
+    assert_eq!(sequences(&serial), parallel);
 }

@@ -1,0 +1,302 @@
+//! Sweep speed, side by side with the floor and with `alloc-chaos`, plus the cost of the disarmed
+//! allocator. Not a timed test: it prints figures.
+//!
+//! Run: `cargo bench -p oomcheck-injector --bench sweep` (add `-- --quick` for fewer repetitions,
+//! `-- --alloc-only` for the allocator comparison alone, `-- --in-process` for our sweep without
+//! child processes against alloc-chaos).
+//!
+//! The body makes exactly `n` allocations (a `Vec` reservation, then `n - 1` small strings built
+//! with fallible reservations) and returns a NoMemory error at the first failure, so the sweep's
+//! iteration *i* re-runs a prefix of *i* allocations: the floor of any re-run sweep is
+//! body time × n / 2.
+//!
+//! The bench binary is its own sweep child: the supervisor re-executes it with the check's name
+//! as first argument, which `main` recognises.
+
+use oomcheck_injector::{Check, FailingAllocator};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::TryReserveError;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+// alloc-chaos needs its own allocator installed: ours wraps it, and each passes allocations through
+// untouched while the other one's check runs.
+#[global_allocator]
+static ALLOC: FailingAllocator<alloc_chaos::ChaosAllocator> =
+    FailingAllocator::new(alloc_chaos::ChaosAllocator::system());
+
+const SIZES: [usize; 3] = [100, 1000, 3000];
+
+/// A string-building body with exactly `n` allocations.
+fn body(n: usize) -> Result<usize, TryReserveError> {
+    let mut parts: Vec<String> = Vec::new();
+    parts.try_reserve_exact(n - 1)?;
+    for i in 0..n - 1 {
+        let mut s = String::new();
+        s.try_reserve_exact(24)?;
+        let _ = write!(s, "item-{i}-{}", i * 7);
+        parts.push(s);
+    }
+    Ok(parts.iter().map(String::len).sum())
+}
+
+fn sweep_name(n: usize, jobs: usize) -> String {
+    format!("sweep-n{n}-j{jobs}")
+}
+
+fn sweep(n: usize, jobs: usize) -> oomcheck_injector::Report {
+    Check::new()
+        .always()
+        .jobs(jobs)
+        .test_name(&sweep_name(n, jobs))
+        .run(move || body(n))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // A sweep child: the supervisor started us with the check's name.
+    if let Some(name) = args.first().filter(|a| a.starts_with("sweep-n")) {
+        for n in SIZES {
+            for jobs in [1, cores()] {
+                if *name == sweep_name(n, jobs) {
+                    sweep(n, jobs);
+                }
+            }
+        }
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "--in-process") {
+        // Our per-iteration cost without processes: an unnamed thread sweeps in-process.
+        for n in SIZES {
+            let ((ours, _), ours_cpu) = measure(|| {
+                std::thread::scope(|s| {
+                    s.spawn(|| Check::new().always().run(move || body(n)))
+                        .join()
+                        .expect("sweep thread")
+                })
+            });
+            let ((chaos, _), chaos_cpu) = measure(|| {
+                alloc_chaos::check(move || {
+                    let _ = black_box(body(n));
+                })
+            });
+            println!(
+                "in-process n={n}: ours {} (cpu {}), alloc-chaos {} (cpu {})",
+                fmt(ours),
+                fmt(ours_cpu),
+                fmt(chaos),
+                fmt(chaos_cpu)
+            );
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--alloc-only") {
+        disarmed_overhead(quick);
+        return;
+    }
+    let cores = cores();
+    println!("oomcheck-injector sweep benchmark ({cores} cores)");
+    println!("wall clock (what a user waits; noisy on a shared machine):");
+    println!(
+        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}  {:>9}",
+        "n", "body", "floor n/2", "ours j=1", "ours j=all", "alloc-chaos", "j1/floor", "j1/jall"
+    );
+    let mut cpu_rows = Vec::new();
+    for n in SIZES {
+        let (body_wall, body_cpu) = time_body(n);
+        let floor = body_wall.mul_f64(n as f64 / 2.0);
+        let reps = if quick || n >= 3000 { 1 } else { 3 };
+        let ours1 = best_of(reps, || timed_sweep(n, 1));
+        let oursj = best_of(reps, || timed_sweep(n, cores));
+        let chaos = best_of(reps, || {
+            let (wall, cpu) = measure(|| {
+                alloc_chaos::check(move || {
+                    let _ = black_box(body(n));
+                })
+            });
+            let report = wall.1;
+            // alloc-chaos's installation probe (an unused 1-byte allocation) is optimised away in
+            // release builds, so `is_success()` is false here; judge the attempts themselves.
+            assert!(
+                report.tested_failures() == n && report.attempts().iter().all(|a| a.is_success()),
+                "alloc-chaos: {report}"
+            );
+            assert_eq!(report.baseline_allocations(), n);
+            (wall.0, cpu)
+        });
+        println!(
+            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x  {:>8.2}x",
+            n,
+            fmt(body_wall),
+            fmt(floor),
+            fmt(ours1.0),
+            fmt(oursj.0),
+            fmt(chaos.0),
+            ours1.0.as_secs_f64() / floor.as_secs_f64(),
+            ours1.0.as_secs_f64() / oursj.0.as_secs_f64(),
+        );
+        cpu_rows.push((n, body_cpu, ours1.1, oursj.1, chaos.1));
+    }
+    println!("CPU time (all processes of the sweep; robust to other load):");
+    println!(
+        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}",
+        "n", "body", "floor n/2", "ours j=1", "ours j=all", "alloc-chaos", "j1/floor"
+    );
+    for (n, body_cpu, ours1, oursj, chaos) in cpu_rows {
+        let floor = body_cpu.mul_f64(n as f64 / 2.0);
+        println!(
+            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x",
+            n,
+            fmt(body_cpu),
+            fmt(floor),
+            fmt(ours1),
+            fmt(oursj),
+            fmt(chaos),
+            ours1.as_secs_f64() / floor.as_secs_f64(),
+        );
+    }
+    disarmed_overhead(quick);
+}
+
+/// User + system CPU time of this process and of its reaped children so far: on a loaded machine
+/// wall-clock figures mostly measure the other load, CPU time measures the work.
+fn process_cpu() -> Duration {
+    let usage = |who| {
+        // SAFETY: `getrusage` fills the zeroed struct it is given.
+        let u = unsafe {
+            let mut u: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut u);
+            u
+        };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        tv(u.ru_utime) + tv(u.ru_stime)
+    };
+    usage(libc::RUSAGE_SELF) + usage(libc::RUSAGE_CHILDREN)
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    // SAFETY: `clock_gettime` fills the zeroed struct it is given.
+    let ts = unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        ts
+    };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `f`, returning its result with the wall time, and the CPU time of this process and its
+/// children.
+fn measure<R>(f: impl FnOnce() -> R) -> ((Duration, R), Duration) {
+    let cpu = process_cpu();
+    let start = Instant::now();
+    let r = f();
+    let wall = start.elapsed();
+    ((wall, r), process_cpu().saturating_sub(cpu))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// One sweep on a fresh thread (each thread numbers its checks from 1, as a test thread does):
+/// wall time and CPU time.
+fn timed_sweep(n: usize, jobs: usize) -> (Duration, Duration) {
+    let ((wall, report), cpu) = measure(|| {
+        std::thread::scope(|s| s.spawn(|| sweep(n, jobs)).join().expect("sweep thread"))
+    });
+    assert!(report.passed(), "{}", report.summary());
+    assert_eq!(report.nalloc, n as u64);
+    assert_eq!(report.count(oomcheck_injector::Outcome::NoMemory), n as u64);
+    (wall, cpu)
+}
+
+/// Best wall time and best thread CPU time of one body run.
+fn time_body(n: usize) -> (Duration, Duration) {
+    let runs = (200_000 / n).max(20);
+    let mut best = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        let cpu = thread_cpu();
+        let start = Instant::now();
+        for _ in 0..runs {
+            let _ = black_box(body(black_box(n)));
+        }
+        best.0 = best.0.min(start.elapsed() / runs as u32);
+        best.1 = best.1.min(thread_cpu().saturating_sub(cpu) / runs as u32);
+    }
+    best
+}
+
+/// The best (wall, CPU) pair of `reps` runs, by wall time.
+fn best_of(reps: usize, mut f: impl FnMut() -> (Duration, Duration)) -> (Duration, Duration) {
+    (0..reps).map(|_| f()).min().unwrap_or_default()
+}
+
+/// Allocation-heavy loop straight on each allocator: the disarmed `FailingAllocator` against
+/// `System`, in many short interleaved rounds (alternating which goes first), best round of each,
+/// in thread CPU time.
+fn disarmed_overhead(quick: bool) {
+    static FAILING: FailingAllocator = FailingAllocator::system();
+    let ops = 1_000_000;
+    let rounds = if quick { 11 } else { 41 };
+    let mut best_sys = Duration::MAX;
+    let mut best_ours = Duration::MAX;
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            best_sys = best_sys.min(churn(&System, ops));
+            best_ours = best_ours.min(churn(&FAILING, ops));
+        } else {
+            best_ours = best_ours.min(churn(&FAILING, ops));
+            best_sys = best_sys.min(churn(&System, ops));
+        }
+    }
+    let ns = |d: Duration| d.as_secs_f64() * 1e9 / ops as f64;
+    println!(
+        "disarmed allocator: {:.2} ns/op vs System {:.2} ns/op: {:+.1}%",
+        ns(best_ours),
+        ns(best_sys),
+        (best_ours.as_secs_f64() / best_sys.as_secs_f64() - 1.0) * 100.0
+    );
+}
+
+/// `ops` allocations and frees of mixed sizes, keeping a small window of live blocks.
+fn churn<A: GlobalAlloc>(a: &A, ops: usize) -> Duration {
+    const WINDOW: usize = 64;
+    let mut live: [(*mut u8, Layout); WINDOW] =
+        [(std::ptr::null_mut(), Layout::new::<u8>()); WINDOW];
+    let start = thread_cpu();
+    for i in 0..ops {
+        let slot = i % WINDOW;
+        let (p, l) = live[slot];
+        if !p.is_null() {
+            // SAFETY: `p` was allocated by `a` with layout `l`.
+            unsafe { a.dealloc(p, l) };
+        }
+        let size = 8 + (i * 37) % 240;
+        let layout = Layout::from_size_align(size, 8).expect("layout");
+        // SAFETY: non-zero size.
+        let p = unsafe { a.alloc(black_box(layout)) };
+        live[slot] = (black_box(p), layout);
+    }
+    let t = thread_cpu().saturating_sub(start);
+    for (p, l) in live {
+        if !p.is_null() {
+            // SAFETY: as above.
+            unsafe { a.dealloc(p, l) };
+        }
+    }
+    t
+}
+
+fn fmt(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.1} µs", s * 1e6)
+    }
+}
