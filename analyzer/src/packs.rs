@@ -71,7 +71,9 @@ pub struct Pack {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiverMethods {
-    /// Receiver type names (last path segment, generics ignored).
+    /// Receiver type names (last path segment, generics ignored); empty: any receiver (the
+    /// method is then told apart by its argument count alone).
+    #[serde(default)]
     pub types: Vec<String>,
     /// Method names.
     pub methods: Vec<String>,
@@ -207,6 +209,9 @@ impl ActivePacks {
                 // A receiver-typed call needs its type named in the file (a local or parameter
                 // declaration) unless the receiver is a field declared elsewhere.
                 needles.extend(group.types.iter().cloned());
+                if group.types.is_empty() {
+                    needles.extend(group.methods.iter().cloned());
+                }
             }
             needles.extend(pack.error_types.iter().cloned());
             needles.extend(pack.raw_functions.iter().map(|p| last_segment(p)));

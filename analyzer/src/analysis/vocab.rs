@@ -56,26 +56,13 @@ pub(crate) struct Vocab {
     pub wrappers: Wrappers,
 }
 
-/// Method names so common that a wrapper method of the same name only counts on a receiver
-/// whose type is known to be the wrapper's `impl` type.
-const COMMON_METHODS: [&str; 16] = [
-    "new",
-    "with_capacity",
-    "get",
-    "get_mut",
-    "insert",
-    "push",
-    "remove",
-    "extend",
-    "clone",
-    "from",
-    "into",
-    "append",
-    "reserve",
-    "resize",
-    "write",
-    "read",
-];
+/// A wrapper method is matched on any receiver only when its name says it is fallible
+/// (`try_grow_pool`); otherwise (`push`, `reserve`, `next`, `insert`) only on a receiver whose
+/// type is known to be the wrapper's `impl` type, so that a wrapper named like a std method
+/// does not turn every call of that method into an allocation.
+fn needs_receiver_type(name: &str) -> bool {
+    !name.starts_with("try_")
+}
 
 impl Vocab {
     pub(crate) fn new(settings: &Settings) -> Vocab {
@@ -150,6 +137,9 @@ impl Vocab {
         let mut known: Option<Vec<String>> = None;
         for group in &self.receivers {
             if group.methods.contains(name) && group.args.is_none_or(|n| n == nargs) {
+                if group.types.is_empty() {
+                    return true;
+                }
                 let t = known.get_or_insert_with(&mut *types);
                 if t.iter().any(|t| group.types.contains(t)) {
                     return true;
@@ -157,7 +147,7 @@ impl Vocab {
             }
         }
         if let Some(owners) = self.wrappers.methods.get(name) {
-            if !self.is_common_method(name) {
+            if !needs_receiver_type(name) {
                 return true;
             }
             let t = known.get_or_insert_with(&mut *types);
@@ -186,7 +176,7 @@ impl Vocab {
             return true;
         }
         if let Some(owners) = self.wrappers.methods.get(last) {
-            if !self.is_common_method(last) {
+            if !needs_receiver_type(last) {
                 return true;
             }
             if segs.len() >= 2 {
@@ -202,8 +192,4 @@ impl Vocab {
         false
     }
 
-    /// Must a wrapper method of this name be matched by receiver type?
-    pub(crate) fn is_common_method(&self, name: &str) -> bool {
-        COMMON_METHODS.contains(&name) || self.infallible_methods.contains(name)
-    }
 }
