@@ -1,6 +1,5 @@
 //! The cross-file index: struct field types and allocation wrappers (discovered to a fixed
 //! point).
-use std::collections::{HashMap, HashSet};
 
 use syn::visit::{self, Visit};
 
@@ -22,7 +21,9 @@ struct Candidate<'a> {
 struct Collector<'a, 'v> {
     vocab: &'v Vocab,
     include_tests: bool,
-    fields: HashMap<String, HashSet<String>>,
+    /// `(struct, field, type)`.
+    fields: Vec<(String, String, String)>,
+    diverging: Vec<String>,
     candidates: Vec<Candidate<'a>>,
     owners: Vec<Option<String>>,
     in_impl: usize,
@@ -30,6 +31,11 @@ struct Collector<'a, 'v> {
 
 impl<'a> Collector<'a, '_> {
     fn candidate(&mut self, sig: &'a syn::Signature, block: &'a syn::Block, in_impl: bool) {
+        if let syn::ReturnType::Type(_, ty) = &sig.output {
+            if matches!(**ty, syn::Type::Never(_)) {
+                self.diverging.push(sig.ident.to_string());
+            }
+        }
         let Some(err) = result_error_type(&sig.output) else {
             return;
         };
@@ -65,7 +71,8 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
     fn visit_item_struct(&mut self, s: &'a syn::ItemStruct) {
         for field in &s.fields {
             if let (Some(name), Some(ty)) = (&field.ident, type_name(&field.ty)) {
-                self.fields.entry(name.to_string()).or_default().insert(ty);
+                self.fields
+                    .push((s.ident.to_string(), name.to_string(), ty));
             }
         }
     }
@@ -103,8 +110,14 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
     }
 
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
-        if let Some(block) = &f.default {
-            self.candidate(&f.sig, block, true);
+        match &f.default {
+            Some(block) => self.candidate(&f.sig, block, true),
+            None => {
+                if matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(**t, syn::Type::Never(_)))
+                {
+                    self.diverging.push(f.sig.ident.to_string());
+                }
+            }
         }
         visit::visit_trait_item_fn(self, f);
     }
@@ -129,14 +142,17 @@ struct CandidateSummary {
 /// their syntax trees dropped.
 #[derive(Clone, Debug, Default)]
 pub struct FileSummary {
-    fields: Vec<(String, String)>,
+    /// `(struct, field, type)`.
+    fields: Vec<(String, String, String)>,
+    /// Functions that never return.
+    diverging: Vec<String>,
     candidates: Vec<CandidateSummary>,
 }
 
 impl FileSummary {
     /// Nothing in this file matters to other files.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.candidates.is_empty()
+        self.fields.is_empty() && self.candidates.is_empty() && self.diverging.is_empty()
     }
 }
 
@@ -148,19 +164,14 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
     let mut c = Collector {
         vocab,
         include_tests,
-        fields: HashMap::new(),
+        fields: Vec::new(),
+        diverging: Vec::new(),
         candidates: Vec::new(),
         owners: Vec::new(),
         in_impl: 0,
     };
     c.visit_file(&file.syntax);
-    let mut fields: Vec<(String, String)> = c
-        .fields
-        .iter()
-        .flat_map(|(k, v)| v.iter().map(move |t| (k.clone(), t.clone())))
-        .collect();
-    fields.sort();
-    let index = Index { fields: c.fields };
+    let index = index_of(std::iter::once(&c.fields[..]));
     let candidates = c
         .candidates
         .iter()
@@ -177,7 +188,11 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
             }
         })
         .collect();
-    FileSummary { fields, candidates }
+    FileSummary {
+        fields: c.fields,
+        diverging: c.diverging,
+        candidates,
+    }
 }
 
 /// Merge the summaries: the field index, and the wrappers (to a fixed point) into `vocab`.
@@ -185,13 +200,13 @@ pub(crate) fn resolve<'a>(
     vocab: &mut Vocab,
     summaries: impl IntoIterator<Item = &'a FileSummary>,
 ) -> Index {
-    let mut fields: HashMap<String, HashSet<String>> = HashMap::new();
+    let summaries: Vec<&FileSummary> = summaries.into_iter().collect();
+    let index = index_of(summaries.iter().map(|s| &s.fields[..]));
+    let fields = &index.fields;
     let mut candidates: Vec<&CandidateSummary> = Vec::new();
-    for s in summaries {
-        for (k, t) in &s.fields {
-            fields.entry(k.clone()).or_default().insert(t.clone());
-        }
+    for s in &summaries {
         candidates.extend(s.candidates.iter());
+        vocab.diverging.extend(s.diverging.iter().cloned());
     }
     let mut found = vec![false; candidates.len()];
     loop {
@@ -241,5 +256,25 @@ pub(crate) fn resolve<'a>(
             break;
         }
     }
-    Index { fields }
+    index
+}
+
+/// The field index of some files' `(struct, field, type)` lists.
+fn index_of<'a>(lists: impl Iterator<Item = &'a [(String, String, String)]>) -> Index {
+    let mut index = Index::default();
+    for list in lists {
+        for (st, field, ty) in list {
+            index
+                .fields
+                .entry(field.clone())
+                .or_default()
+                .insert(ty.clone());
+            index
+                .struct_fields
+                .entry(st.clone())
+                .or_default()
+                .insert(field.clone(), ty.clone());
+        }
+    }
+    index
 }

@@ -134,8 +134,10 @@ const ADAPTERS: [&str; 9] = [
 /// Cross-file facts the visitor consults.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    /// Struct field name → declared type names.
+    /// Struct field name → declared type names (over all structs).
     pub fields: HashMap<String, HashSet<String>>,
+    /// Struct name → field name → declared type name.
+    pub struct_fields: HashMap<String, HashMap<String, String>>,
 }
 
 /// The visitor over one file (or over one function body during wrapper discovery).
@@ -349,12 +351,23 @@ impl<'v> FileVisitor<'v> {
                 .map(|id| self.local_types(&id))
                 .unwrap_or_default(),
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(n) => self
-                    .index
-                    .fields
-                    .get(&n.to_string())
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default(),
+                syn::Member::Named(n) => {
+                    let field = n.to_string();
+                    // `self.field` in an `impl` of a known struct: that struct's field only.
+                    let own = (ident_of(&f.base).as_deref() == Some("self"))
+                        .then(|| self.impl_types.last().cloned().flatten())
+                        .flatten()
+                        .and_then(|ty| self.index.struct_fields.get(&ty));
+                    match own {
+                        Some(fields) => fields.get(&field).cloned().into_iter().collect(),
+                        None => self
+                            .index
+                            .fields
+                            .get(&field)
+                            .map(|s| s.iter().cloned().collect())
+                            .unwrap_or_default(),
+                    }
+                }
                 syn::Member::Unnamed(_) => Vec::new(),
             },
             Expr::MethodCall(m)

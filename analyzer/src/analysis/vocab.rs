@@ -54,15 +54,34 @@ pub(crate) struct Vocab {
     pub extra_names: HashSet<String>,
     pub extra_paths: Vec<Vec<String>>,
     pub wrappers: Wrappers,
+    /// Functions of the scanned code that never return (`-> !`), by name.
+    pub diverging: HashSet<String>,
 }
 
-/// A wrapper method is matched on any receiver only when its name says it is fallible
-/// (`try_grow_pool`); otherwise (`push`, `reserve`, `next`, `insert`) only on a receiver whose
-/// type is known to be the wrapper's `impl` type, so that a wrapper named like a std method
-/// does not turn every call of that method into an allocation.
-fn needs_receiver_type(name: &str) -> bool {
-    !name.starts_with("try_")
-}
+/// `try_` names so common outside allocation that a wrapper method of that name is matched only
+/// on a receiver whose type is known to be the wrapper's `impl` type. Other wrapper methods
+/// named `try_…` also match receivers of unknown type; wrapper methods with other names
+/// (`push`, `reserve`, `next`) only match known receiver types.
+const AMBIGUOUS_TRY: [&str; 18] = [
+    "try_new",
+    "try_from",
+    "try_into",
+    "try_insert",
+    "try_push",
+    "try_send",
+    "try_recv",
+    "try_lock",
+    "try_read",
+    "try_write",
+    "try_get",
+    "try_borrow",
+    "try_borrow_mut",
+    "try_wait",
+    "try_clone",
+    "try_fold",
+    "try_for_each",
+    "try_extend",
+];
 
 impl Vocab {
     pub(crate) fn new(settings: &Settings) -> Vocab {
@@ -147,13 +166,15 @@ impl Vocab {
             }
         }
         if let Some(owners) = self.wrappers.methods.get(name) {
-            if !needs_receiver_type(name) {
+            let t = known.get_or_insert_with(&mut *types);
+            if owners
+                .iter()
+                .any(|o| o.as_ref().is_some_and(|o| t.contains(o)))
+            {
                 return true;
             }
-            let t = known.get_or_insert_with(&mut *types);
-            return owners
-                .iter()
-                .any(|o| o.as_ref().is_some_and(|o| t.contains(o)));
+            // Receiver type unknown: trust a name that says it is fallible.
+            return t.is_empty() && name.starts_with("try_") && !AMBIGUOUS_TRY.contains(&name);
         }
         false
     }
@@ -175,21 +196,15 @@ impl Vocab {
         if self.wrappers.functions.contains(last) {
             return true;
         }
-        if let Some(owners) = self.wrappers.methods.get(last) {
-            if !needs_receiver_type(last) {
-                return true;
-            }
-            if segs.len() >= 2 {
-                let ty = &segs[segs.len() - 2];
-                let ty = if ty == "Self" {
-                    self_ty.map(str::to_string)
-                } else {
-                    Some(ty.clone())
-                };
-                return owners.contains(&ty);
-            }
+        if let (Some(owners), [.., ty, _]) = (self.wrappers.methods.get(last), segs) {
+            // `Type::name(..)` / `Self::name(..)`: the wrapper's own type.
+            let ty = if ty == "Self" {
+                self_ty.map(str::to_string)
+            } else {
+                Some(ty.clone())
+            };
+            return ty.is_some() && owners.contains(&ty);
         }
         false
     }
-
 }
