@@ -83,3 +83,19 @@ impl Rows {
         self.rows.push(1);
     }
 }
+
+// A wrapper named like a pack method does not widen that method: `try_reserve()` without an
+// argument on an unknown receiver stays a non-allocation.
+struct Pool(Vec<u8>);
+
+impl Pool {
+    fn try_reserve(&mut self, n: usize) -> Result<(), std::collections::TryReserveError> {
+        self.0.try_reserve(n)
+    }
+}
+
+fn channel_permit() {
+    let (tx, _rx) = tokio::sync::mpsc::channel::<u8>(1);
+    let permit = tx.try_reserve().unwrap();
+    let _ = permit;
+}

@@ -173,8 +173,12 @@ impl Vocab {
             {
                 return true;
             }
-            // Receiver type unknown: trust a name that says it is fallible.
-            return t.is_empty() && name.starts_with("try_") && !AMBIGUOUS_TRY.contains(&name);
+            // Receiver type unknown: trust a name that says it is fallible, unless a pack
+            // already decides calls of that name (`try_reserve` with its arity).
+            return t.is_empty()
+                && name.starts_with("try_")
+                && !AMBIGUOUS_TRY.contains(&name)
+                && !self.receivers.iter().any(|g| g.methods.contains(name));
         }
         false
     }
