@@ -344,7 +344,9 @@ mod tests {
             "TryReserveError",
             "KBox",
             "TryVec",
-            "malloc",
+            "malloc(",
+            "alloc(",
+            "alloc_zeroed(",
             "grow_buffer",
             "oomcheck:allow",
         ] {
