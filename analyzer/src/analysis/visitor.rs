@@ -607,7 +607,7 @@ impl<'v> FileVisitor<'v> {
         if let Some(val) = self.eval(e) {
             let how = match val.kind {
                 Kind::Option => format!("{how} after `ok()`"),
-                Kind::Probe { .. } => format!("{how} after a check that is ignored"),
+                Kind::Probe { .. } => format!("{how} (its `is_ok()`/`is_err()` is not used)"),
                 Kind::Result => how.to_string(),
             };
             self.flag(RuleId::DiscardedAllocResult, &val, &how);
