@@ -74,3 +74,9 @@ impl From<TryReserveError> for Message {
         Message(e.to_string()) //~ remapped-alloc-error
     }
 }
+
+fn unit_error(v: &mut Vec<u8>) -> Result<(), ()> {
+    v.try_reserve(1).map_err(|_| ())?; //~ remapped-alloc-error
+    v.try_reserve(1).ok().ok_or(())?; //~ remapped-alloc-error
+    Ok(())
+}

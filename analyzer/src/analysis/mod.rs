@@ -170,7 +170,7 @@ fn analyze_one(
         if !seen.insert((f.rule, f.span)) {
             continue;
         }
-        if unused_allow::suppress(&mut allows, f.rule, f.span.start_line) {
+        if unused_allow::suppress(&mut allows, f.rule, f.span.start_line, f.stmt_line) {
             continue;
         }
         out.push(Finding {

@@ -88,6 +88,8 @@ enum Step {
 pub(crate) struct RawFinding {
     pub rule: RuleId,
     pub span: Span,
+    /// First line of the enclosing statement (for allow comments above a multi-line one).
+    pub stmt_line: usize,
     pub message: String,
     pub help: &'static str,
 }
@@ -156,6 +158,8 @@ pub(crate) struct FileVisitor<'v> {
     pub skipped: Vec<(usize, usize)>,
     scopes: Vec<Scope>,
     impl_types: Vec<Option<String>>,
+    /// First lines of the statements being visited.
+    stmt_lines: Vec<usize>,
     depth: usize,
 }
 
@@ -178,6 +182,7 @@ impl<'v> FileVisitor<'v> {
             skipped: Vec::new(),
             scopes: vec![Scope::default()],
             impl_types: Vec::new(),
+            stmt_lines: Vec::new(),
             depth: 0,
         }
     }
@@ -293,9 +298,11 @@ impl<'v> FileVisitor<'v> {
             RuleId::InfallibleAlloc => rules::infallible_alloc::HELP,
             RuleId::UnusedAllow => rules::unused_allow::HELP,
         };
+        let stmt_line = self.stmt_lines.last().copied().unwrap_or(span.start_line);
         self.findings.push(RawFinding {
             rule,
             span,
+            stmt_line,
             message,
             help,
         });
@@ -1012,10 +1019,12 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_stmt(&mut self, s: &'ast Stmt) {
+        self.stmt_lines.push(s.span().start().line);
         if let Stmt::Expr(e, Some(_)) = s {
             self.discarded(e, "as a statement");
         }
         visit::visit_stmt(self, s);
+        self.stmt_lines.pop();
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
