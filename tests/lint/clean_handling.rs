@@ -130,3 +130,20 @@ fn struct_error(v: &mut Vec<u8>) -> Result<(), KindError> {
     v.try_reserve(1).map_err(|_| KindError::Memory { kind: MemKind::Oom })?;
     Ok(())
 }
+
+#[derive(Debug)]
+enum AppError {
+    Memory,
+    OutOfMemoryError(String),
+}
+
+fn memory_words(v: &mut Vec<u8>) -> Result<(), AppError> {
+    v.try_reserve(1).map_err(|_| AppError::Memory)?;
+    v.try_reserve(1).map_err(|e| AppError::OutOfMemoryError(e.to_string()))?;
+    Ok(())
+}
+
+fn reports(v: &mut Vec<u8>) -> anyhow::Result<()> {
+    v.try_reserve(1).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(())
+}

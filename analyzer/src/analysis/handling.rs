@@ -184,6 +184,18 @@ fn error_value_depth(v: &Vocab, e: &Expr, bound: &[String], depth: usize) -> Err
                 ErrVal::Unknown
             }
         }
+        // `anyhow!(e)`, `eyre!(e)`: the error is kept as the report's source.
+        Expr::Macro(m)
+            if matches!(
+                last_segment(&m.mac.path).as_str(),
+                "anyhow" | "eyre" | "report"
+            ) && m
+                .mac
+                .parse_body::<Expr>()
+                .is_ok_and(|arg| is_bound(&arg, bound)) =>
+        {
+            ErrVal::Propagated
+        }
         Expr::Struct(_) | Expr::Macro(_) | Expr::Lit(_) => ErrVal::Remapped(describe(e)),
         // `map_err(|_| ())`: the caller can no longer tell what failed.
         Expr::Tuple(t) if t.elems.is_empty() => ErrVal::Remapped("`()`".to_string()),

@@ -130,9 +130,18 @@ impl Vocab {
         v
     }
 
-    /// Is `name` (an identifier) NoMemory-like?
+    /// Is `name` (an identifier) NoMemory-like? Equal (ignoring case) to a pack's or the
+    /// configuration's name, or made of words one of which is `memory`, `mem` after `no`/`of`,
+    /// or `oom` (`OutOfMemoryError`, `NoMemoryLeft`, `OOM_KILLED`).
     pub(crate) fn is_no_memory(&self, name: &str) -> bool {
-        self.no_memory.contains(&name.to_lowercase())
+        if self.no_memory.contains(&name.to_lowercase()) {
+            return true;
+        }
+        let words = words(name);
+        words.iter().any(|w| w == "memory" || w == "oom")
+            || words
+                .windows(2)
+                .any(|w| (w[0] == "no" || w[0] == "of") && w[1] == "mem")
     }
 
     /// Is a method call named `name` with `nargs` arguments a fallible allocation? `types`
@@ -210,5 +219,65 @@ impl Vocab {
             return ty.is_some() && owners.contains(&ty);
         }
         false
+    }
+}
+
+/// Lower-case words of an identifier, split at `_` and at lower-to-upper case changes.
+fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if (c == '_' || (c.is_uppercase() && prev_lower)) && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if c != '_' {
+            cur.extend(c.to_lowercase());
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_memory_names_by_list_and_by_words() {
+        let v = Vocab::new(&Settings {
+            packs: crate::packs::ActivePacks::named(&[]),
+            extra_no_memory_names: vec!["my::Exhausted".to_string()],
+            ..Settings::default()
+        });
+        for yes in [
+            "OutOfMemory",
+            "out_of_memory",
+            "OutOfMemoryError",
+            "NoMemoryLeft",
+            "OOM",
+            "oom",
+            "ENOMEM",
+            "Alloc",
+            "TryReserveError",
+            "Exhausted",
+            "NoMem",
+        ] {
+            assert!(v.is_no_memory(yes), "{yes}");
+        }
+        for no in [
+            "Parse",
+            "InvalidData",
+            "Allocator",
+            "Room",
+            "Zoom",
+            "Memo",
+            "Io",
+        ] {
+            assert!(!v.is_no_memory(no), "{no}");
+        }
     }
 }
