@@ -353,7 +353,23 @@ impl<'v> FileVisitor<'v> {
 
     /// The possible type names of a receiver expression, syntactically.
     fn type_of(&self, recv: &Expr) -> Vec<String> {
-        match peel_refs(recv) {
+        // Through `.as_mut()`-like calls iteratively (no recursion on long chains).
+        let mut recv = peel_refs(recv);
+        for _ in 0..64 {
+            match recv {
+                Expr::MethodCall(m)
+                    if m.args.is_empty()
+                        && matches!(
+                            m.method.to_string().as_str(),
+                            "as_mut" | "as_ref" | "borrow_mut" | "borrow" | "get_mut"
+                        ) =>
+                {
+                    recv = peel_refs(&m.receiver);
+                }
+                _ => break,
+            }
+        }
+        match recv {
             e @ Expr::Path(_) => ident_of(e)
                 .map(|id| self.local_types(&id))
                 .unwrap_or_default(),
@@ -377,14 +393,6 @@ impl<'v> FileVisitor<'v> {
                 }
                 syn::Member::Unnamed(_) => Vec::new(),
             },
-            Expr::MethodCall(m)
-                if matches!(
-                    m.method.to_string().as_str(),
-                    "as_mut" | "as_ref" | "borrow_mut" | "borrow" | "get_mut"
-                ) && m.args.is_empty() =>
-            {
-                self.type_of(&m.receiver)
-            }
             e => infer_type(e).into_iter().collect(),
         }
     }
