@@ -344,3 +344,30 @@ fn files_with_findings_contain_a_prefilter_needle() {
         }
     }
 }
+
+/// Files that summarize to something contain one of the summary needles (so a driver may skip
+/// summarizing the others).
+#[test]
+fn non_empty_summaries_need_a_summary_needle() {
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let needles = fx.settings.packs.summary_needles();
+        let summaries: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .map(|f| summarize(f, &fx.settings))
+            .collect();
+        let ctx = Context::new(&fx.settings, &summaries);
+        let wrappers = ctx.cross_file_needles();
+        for (file, summary) in fx.files.iter().zip(&summaries) {
+            if summary.is_empty() || wrappers.is_empty() {
+                continue;
+            }
+            assert!(
+                needles.iter().any(|n| file.text.contains(n.as_str())),
+                "{}: a summary but no summary needle",
+                fx.name
+            );
+        }
+    }
+}

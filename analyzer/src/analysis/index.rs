@@ -1,6 +1,8 @@
 //! The cross-file index: struct field types and allocation wrappers (discovered to a fixed
 //! point).
 
+use std::collections::HashSet;
+
 use syn::visit::{self, Visit};
 
 use super::syntax::{is_test_code, result_error_type, type_name};
@@ -16,6 +18,26 @@ struct Candidate<'a> {
     owner: Option<Option<String>>,
     sig: &'a syn::Signature,
     block: &'a syn::Block,
+    /// Returns `Alias<T>` (`AllocResult<T>`): a wrapper only if that alias turns out to be
+    /// `Result<T, E>` with E an allocation error type (aliases may live in another file).
+    alias: Option<String>,
+}
+
+/// `Name<T>` with a single generic argument and a name ending in `Result` (`AllocResult<T>`,
+/// `Result<T>` of a crate alias): the alias name.
+fn result_alias(ret: &syn::ReturnType) -> Option<String> {
+    let syn::ReturnType::Type(_, ty) = ret else {
+        return None;
+    };
+    let syn::Type::Path(p) = &**ty else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let name = last.ident.to_string();
+    (name.ends_with("Result") && args.args.len() == 1).then_some(name)
 }
 
 struct Collector<'a, 'v> {
@@ -24,6 +46,7 @@ struct Collector<'a, 'v> {
     /// `(struct, field, type)`.
     fields: Vec<(String, String, String)>,
     diverging: Vec<String>,
+    aliases: Vec<String>,
     candidates: Vec<Candidate<'a>>,
     owners: Vec<Option<String>>,
     in_impl: usize,
@@ -36,18 +59,21 @@ impl<'a> Collector<'a, '_> {
                 self.diverging.push(sig.ident.to_string());
             }
         }
-        let Some(err) = result_error_type(&sig.output) else {
-            return;
+        let alias = match result_error_type(&sig.output) {
+            Some(err) if self.vocab.error_types.contains(&err) => None,
+            Some(_) => return,
+            None => match result_alias(&sig.output) {
+                Some(alias) => Some(alias),
+                None => return,
+            },
         };
-        if !self.vocab.error_types.contains(&err) {
-            return;
-        }
         let owner = in_impl.then(|| self.owners.last().cloned().flatten());
         self.candidates.push(Candidate {
             name: sig.ident.to_string(),
             owner,
             sig,
             block,
+            alias,
         });
     }
 }
@@ -66,6 +92,14 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
             return;
         }
         visit::visit_item(self, i);
+    }
+
+    fn visit_item_type(&mut self, t: &'a syn::ItemType) {
+        // `type AllocResult<T> = Result<T, TryReserveError>;`
+        let ret = syn::ReturnType::Type(Default::default(), t.ty.clone());
+        if result_error_type(&ret).is_some_and(|e| self.vocab.error_types.contains(&e)) {
+            self.aliases.push(t.ident.to_string());
+        }
     }
 
     fn visit_item_struct(&mut self, s: &'a syn::ItemStruct) {
@@ -135,6 +169,8 @@ struct CandidateSummary {
     direct: bool,
     /// Other propagated calls, wrappers if they resolve to allocations.
     calls: Vec<PropCall>,
+    /// The return type is this alias (see `Candidate::alias`).
+    alias: Option<String>,
 }
 
 /// What one file contributes to the cross-file index: its struct field types and its
@@ -146,13 +182,18 @@ pub struct FileSummary {
     fields: Vec<(String, String, String)>,
     /// Functions that never return.
     diverging: Vec<String>,
+    /// Type aliases of `Result<T, E>` with E an allocation error type.
+    aliases: Vec<String>,
     candidates: Vec<CandidateSummary>,
 }
 
 impl FileSummary {
     /// Nothing in this file matters to other files.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.candidates.is_empty() && self.diverging.is_empty()
+        self.fields.is_empty()
+            && self.candidates.is_empty()
+            && self.diverging.is_empty()
+            && self.aliases.is_empty()
     }
 }
 
@@ -166,6 +207,7 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
         include_tests,
         fields: Vec::new(),
         diverging: Vec::new(),
+        aliases: Vec::new(),
         candidates: Vec::new(),
         owners: Vec::new(),
         in_impl: 0,
@@ -185,12 +227,14 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
                 owner: cand.owner.clone(),
                 direct: v.propagates,
                 calls: v.prop_calls,
+                alias: cand.alias.clone(),
             }
         })
         .collect();
     FileSummary {
         fields: c.fields,
         diverging: c.diverging,
+        aliases: c.aliases,
         candidates,
     }
 }
@@ -203,9 +247,14 @@ pub(crate) fn resolve<'a>(
     let summaries: Vec<&FileSummary> = summaries.into_iter().collect();
     let index = index_of(summaries.iter().map(|s| &s.fields[..]));
     let fields = &index.fields;
+    let aliases: HashSet<&String> = summaries.iter().flat_map(|s| s.aliases.iter()).collect();
     let mut candidates: Vec<&CandidateSummary> = Vec::new();
     for s in &summaries {
-        candidates.extend(s.candidates.iter());
+        candidates.extend(
+            s.candidates
+                .iter()
+                .filter(|c| c.alias.as_ref().is_none_or(|a| aliases.contains(a))),
+        );
         vocab.diverging.extend(s.diverging.iter().cloned());
     }
     let mut found = vec![false; candidates.len()];
