@@ -147,3 +147,13 @@ fn reports(v: &mut Vec<u8>) -> anyhow::Result<()> {
     v.try_reserve(1).map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }
+
+// A unit error says nothing either way (hashbrown's `do_alloc` uses `Err(())` for "allocation
+// failed"): not judged.
+fn unit_error(v: &mut Vec<u8>) -> Result<(), ()> {
+    v.try_reserve(1).map_err(|_| ())?;
+    match v.try_reserve(2) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(()),
+    }
+}

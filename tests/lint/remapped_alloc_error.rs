@@ -75,8 +75,3 @@ impl From<TryReserveError> for Message {
     }
 }
 
-fn unit_error(v: &mut Vec<u8>) -> Result<(), ()> {
-    v.try_reserve(1).map_err(|_| ())?; //~ remapped-alloc-error
-    v.try_reserve(1).ok().ok_or(())?; //~ remapped-alloc-error
-    Ok(())
-}

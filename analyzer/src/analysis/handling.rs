@@ -197,8 +197,8 @@ fn error_value_depth(v: &Vocab, e: &Expr, bound: &[String], depth: usize) -> Err
             ErrVal::Propagated
         }
         Expr::Struct(_) | Expr::Macro(_) | Expr::Lit(_) => ErrVal::Remapped(describe(e)),
-        // `map_err(|_| ())`: the caller can no longer tell what failed.
-        Expr::Tuple(t) if t.elems.is_empty() => ErrVal::Remapped("`()`".to_string()),
+        // `map_err(|_| ())`: a unit error says nothing either way (hashbrown's `do_alloc`
+        // uses it to mean "allocation failed"), so it is not judged.
         Expr::Try(t) => error_value_depth(v, &t.expr, bound, depth + 1),
         Expr::Block(b) => match tail(&b.block) {
             Some(t) => error_value_depth(v, t, bound, depth + 1),
