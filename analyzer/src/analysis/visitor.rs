@@ -1022,13 +1022,15 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_block(&mut self, b: &'ast syn::Block) {
-        self.check_raw_block(b);
+        if !self.discover {
+            self.check_raw_block(b);
+        }
         visit::visit_block(self, b);
     }
 
     fn visit_stmt(&mut self, s: &'ast Stmt) {
         self.stmt_lines.push(s.span().start().line);
-        if let Stmt::Expr(e, Some(_)) = s {
+        if let (Stmt::Expr(e, Some(_)), false) = (s, self.discover) {
             self.discarded(e, "as a statement");
         }
         visit::visit_stmt(self, s);
@@ -1036,7 +1038,9 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        self.check_local(l);
+        if !self.discover {
+            self.check_local(l);
+        }
         visit::visit_local(self, l);
         self.record_local(l);
     }
@@ -1057,6 +1061,10 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast ExprMethodCall) {
+        if self.discover {
+            visit::visit_expr_method_call(self, m);
+            return;
+        }
         if let Some(val) = self.eval(&m.receiver) {
             if let Step::Flag(rule, how) = self.step(&val, m) {
                 self.flag(rule, &val, &how);
@@ -1077,7 +1085,7 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if let Expr::Path(p) = peel(&c.func) {
+        if let (Expr::Path(p), false) = (peel(&c.func), self.discover) {
             let segs = segments(&p.path);
             let last = segs.last().map(String::as_str).unwrap_or("");
             if last == "drop" && c.args.len() == 1 {
@@ -1104,7 +1112,7 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_unary(&mut self, u: &'ast syn::ExprUnary) {
-        if matches!(u.op, syn::UnOp::Deref(_)) {
+        if matches!(u.op, syn::UnOp::Deref(_)) && !self.discover {
             self.raw_direct_use(&u.expr, "by a dereference");
         }
         visit::visit_expr_unary(self, u);
@@ -1131,17 +1139,23 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
-        self.check_if(i);
+        if !self.discover {
+            self.check_if(i);
+        }
         visit::visit_expr_if(self, i);
     }
 
     fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
-        self.check_match(m);
+        if !self.discover {
+            self.check_match(m);
+        }
         visit::visit_expr_match(self, m);
     }
 
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        if matches!(peel(&a.left), Expr::Infer(_)) || ident_of(&a.left).is_some_and(|n| n == "_") {
+        let underscore =
+            matches!(peel(&a.left), Expr::Infer(_)) || ident_of(&a.left).is_some_and(|n| n == "_");
+        if underscore && !self.discover {
             self.discarded(&a.right, "by `_ =`");
         }
         visit::visit_expr_assign(self, a);
@@ -1152,7 +1166,8 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
         if self.infallible && self.vocab.infallible_macros.contains(&name) {
             self.infallible(&format!("{name}!"), span_of(mac));
         }
-        if !EXPR_MACROS.contains(&name.as_str()) || self.depth >= MAX_EXPR_DEPTH {
+        // Discovery looks for `?` and `return` only; macro arguments hold neither (in practice).
+        if self.discover || !EXPR_MACROS.contains(&name.as_str()) || self.depth >= MAX_EXPR_DEPTH {
             return;
         }
         let Ok(args) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
