@@ -158,8 +158,8 @@ pub(crate) struct FileVisitor<'v> {
     pub skipped: Vec<(usize, usize)>,
     scopes: Vec<Scope>,
     impl_types: Vec<Option<String>>,
-    /// First lines of the statements being visited.
-    stmt_lines: Vec<usize>,
+    /// First tokens of the statements being visited (lines computed only for findings).
+    stmt_starts: Vec<proc_macro2::Span>,
     depth: usize,
 }
 
@@ -182,7 +182,7 @@ impl<'v> FileVisitor<'v> {
             skipped: Vec::new(),
             scopes: vec![Scope::default()],
             impl_types: Vec::new(),
-            stmt_lines: Vec::new(),
+            stmt_starts: Vec::new(),
             depth: 0,
         }
     }
@@ -298,7 +298,11 @@ impl<'v> FileVisitor<'v> {
             RuleId::InfallibleAlloc => rules::infallible_alloc::HELP,
             RuleId::UnusedAllow => rules::unused_allow::HELP,
         };
-        let stmt_line = self.stmt_lines.last().copied().unwrap_or(span.start_line);
+        let stmt_line = self
+            .stmt_starts
+            .last()
+            .map(|s| s.start().line)
+            .unwrap_or(span.start_line);
         self.findings.push(RawFinding {
             rule,
             span,
@@ -1029,12 +1033,12 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_stmt(&mut self, s: &'ast Stmt) {
-        self.stmt_lines.push(s.span().start().line);
+        self.stmt_starts.push(super::syntax::stmt_start(s));
         if let (Stmt::Expr(e, Some(_)), false) = (s, self.discover) {
             self.discarded(e, "as a statement");
         }
         visit::visit_stmt(self, s);
-        self.stmt_lines.pop();
+        self.stmt_starts.pop();
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
