@@ -82,3 +82,9 @@ fn diverging_helpers(v: &mut Vec<u8>) {
         oom_abort("v");
     }
 }
+
+fn asserted_local(v: &mut Vec<u8>) {
+    let reserved = v.try_reserve(8); //~ panic-on-alloc-failure
+    assert!(reserved.is_ok(), "room for 8");
+    println!("{}", v.len());
+}

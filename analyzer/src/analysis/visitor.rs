@@ -620,6 +620,37 @@ impl<'v> FileVisitor<'v> {
         }
     }
 
+    /// Does a token stream name an allocation call, a wrapper, a raw allocator or a local
+    /// bound to an allocation value? (Iterative over nested groups, bounded.)
+    fn tokens_may_matter(&self, tokens: &proc_macro2::TokenStream) -> bool {
+        let mut stack = vec![tokens.clone()];
+        let mut seen = 0usize;
+        while let Some(ts) = stack.pop() {
+            for tt in ts {
+                seen += 1;
+                if seen > 100_000 {
+                    return true;
+                }
+                match tt {
+                    proc_macro2::TokenTree::Ident(i) => {
+                        let name = i.to_string();
+                        if self.vocab.may_start_allocation(&name)
+                            || self
+                                .scopes
+                                .iter()
+                                .any(|s| s.alloc_locals.contains_key(&name))
+                        {
+                            return true;
+                        }
+                    }
+                    proc_macro2::TokenTree::Group(g) => stack.push(g.stream()),
+                    _ => {}
+                }
+            }
+        }
+        false
+    }
+
     // ----- contexts that consume an allocation value -----
 
     fn discarded(&mut self, e: &Expr, how: &str) {
@@ -1172,6 +1203,11 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
         }
         // Discovery looks for `?` and `return` only; macro arguments hold neither (in practice).
         if self.discover || !EXPR_MACROS.contains(&name.as_str()) || self.depth >= MAX_EXPR_DEPTH {
+            return;
+        }
+        // Parsing a macro body costs about as much as the rest of the analysis: only do it
+        // when one of its identifiers can start an allocation value.
+        if !self.infallible && !self.tokens_may_matter(&mac.tokens) {
             return;
         }
         let Ok(args) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)

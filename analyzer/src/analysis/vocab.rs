@@ -56,6 +56,9 @@ pub(crate) struct Vocab {
     pub wrappers: Wrappers,
     /// Functions of the scanned code that never return (`-> !`), by name.
     pub diverging: HashSet<String>,
+    /// Last segments of `alloc_paths`, `extra_paths` and `raw_functions`, and the methods of
+    /// the receiver groups: identifiers that can name an allocation.
+    pub call_names: HashSet<String>,
 }
 
 /// `try_` names so common outside allocation that a wrapper method of that name is matched only
@@ -117,6 +120,14 @@ impl Vocab {
                 .iter()
                 .map(|n| n.rsplit("::").next().unwrap_or(n).to_lowercase()),
         );
+        v.call_names = v
+            .alloc_paths
+            .iter()
+            .chain(v.raw_functions.iter())
+            .filter_map(|p| p.last().cloned())
+            .chain(v.receivers.iter().flat_map(|g| g.methods.iter().cloned()))
+            .chain(v.raw_methods.iter().cloned())
+            .collect();
         for f in &settings.extra_alloc_functions {
             let segs = split(f);
             match segs.len() {
@@ -124,10 +135,23 @@ impl Vocab {
                 1 => {
                     v.extra_names.extend(segs);
                 }
-                _ => v.extra_paths.push(segs),
+                _ => {
+                    v.call_names.extend(segs.last().cloned());
+                    v.extra_paths.push(segs);
+                }
             }
         }
         v
+    }
+
+    /// Can an identifier name an allocation call (pack, configuration, wrapper or raw)?
+    pub(crate) fn may_start_allocation(&self, name: &str) -> bool {
+        self.alloc_methods.contains(name)
+            || self.call_names.contains(name)
+            || self.alloc_macros.contains(name)
+            || self.extra_names.contains(name)
+            || self.wrappers.functions.contains(name)
+            || self.wrappers.methods.contains_key(name)
     }
 
     /// Is `name` (an identifier) NoMemory-like? Equal (ignoring case) to a pack's or the
