@@ -304,3 +304,70 @@ fn cross_file_needles_name_receiver_typed_fields() {
     assert!(needles.iter().any(|n| n == "rows"), "{needles:?}");
     assert!(!needles.iter().any(|n| n == "names"), "{needles:?}");
 }
+
+/// The text prefilter is sound on the fixtures: a file with findings contains a needle (pack
+/// needles and configured functions, the names `cross_file_needles` adds, and the infallible
+/// needles where that rule is on). Comments are left out, so rule ids in markers do not count.
+#[test]
+fn files_with_findings_contain_a_prefilter_needle() {
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let mut needles = fx
+            .settings
+            .packs
+            .prefilter_needles(&fx.settings.extra_alloc_functions);
+        needles.extend(cross_file_needles(&fx.files, &fx.settings));
+        for file in &fx.files {
+            let findings: Vec<Finding> = analyze(&fx.files, &fx.settings)
+                .into_iter()
+                .filter(|f| f.path == file.path && f.rule != RuleId::UnusedAllow)
+                .collect();
+            if findings.is_empty() {
+                continue;
+            }
+            let code: String = file
+                .text
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let mut all = needles.clone();
+            if file.infallible_alloc_checked {
+                all.extend(fx.settings.packs.infallible_needles());
+            }
+            assert!(
+                all.iter().any(|n| code.contains(n.as_str())),
+                "{}: {} findings but no needle",
+                fx.name,
+                findings.len()
+            );
+        }
+    }
+}
+
+/// Files that summarize to something contain one of the summary needles (so a driver may skip
+/// summarizing the others).
+#[test]
+fn non_empty_summaries_need_a_summary_needle() {
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let needles = fx.settings.packs.summary_needles();
+        let summaries: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .map(|f| summarize(f, &fx.settings))
+            .collect();
+        let ctx = Context::new(&fx.settings, &summaries);
+        let wrappers = ctx.cross_file_needles();
+        for (file, summary) in fx.files.iter().zip(&summaries) {
+            if summary.is_empty() || wrappers.is_empty() {
+                continue;
+            }
+            assert!(
+                needles.iter().any(|n| file.text.contains(n.as_str())),
+                "{}: a summary but no summary needle",
+                fx.name
+            );
+        }
+    }
+}

@@ -70,3 +70,21 @@ impl Parser {
         }
     }
 }
+
+// A function of the scanned code that never returns counts as an abort.
+fn oom_abort(what: &str) -> ! {
+    panic!("out of memory: {what}")
+}
+
+fn diverging_helpers(v: &mut Vec<u8>) {
+    v.try_reserve(1).unwrap_or_else(|_| oom_abort("v")); //~ panic-on-alloc-failure
+    if v.try_reserve(2).is_err() { //~ panic-on-alloc-failure
+        oom_abort("v");
+    }
+}
+
+fn asserted_local(v: &mut Vec<u8>) {
+    let reserved = v.try_reserve(8); //~ panic-on-alloc-failure
+    assert!(reserved.is_ok(), "room for 8");
+    println!("{}", v.len());
+}
