@@ -3,6 +3,14 @@ use serde::Serialize;
 
 use crate::finding::Level;
 
+pub mod discarded_alloc_result;
+pub mod infallible_alloc;
+pub mod panic_on_alloc_failure;
+pub mod remapped_alloc_error;
+pub mod swallowed_alloc_failure;
+pub mod unchecked_raw_alloc;
+pub mod unused_allow;
+
 /// Stable rule identifiers (kebab-case on the command line and in output).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -69,6 +77,51 @@ pub struct RuleDoc {
 impl RuleId {
     /// The rule's documentation.
     pub fn doc(self) -> RuleDoc {
-        todo!("lint-core: one module per rule, doc from its doc comment")
+        match self {
+            RuleId::DiscardedAllocResult => discarded_alloc_result::DOC,
+            RuleId::SwallowedAllocFailure => swallowed_alloc_failure::DOC,
+            RuleId::PanicOnAllocFailure => panic_on_alloc_failure::DOC,
+            RuleId::RemappedAllocError => remapped_alloc_error::DOC,
+            RuleId::UncheckedRawAlloc => unchecked_raw_alloc::DOC,
+            RuleId::InfallibleAlloc => infallible_alloc::DOC,
+            RuleId::UnusedAllow => unused_allow::DOC,
+        }
+    }
+
+    /// The level a finding of this rule gets before configuration: the default level, or
+    /// `warn` for an opt-in rule that was enabled without a level.
+    pub fn default_finding_level(self) -> Level {
+        self.doc().default_level.unwrap_or(Level::Warn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_a_complete_doc() {
+        for rule in RuleId::ALL {
+            let doc = rule.doc();
+            assert_eq!(doc.id, rule);
+            assert_eq!(RuleId::from_id(rule.as_str()), Some(rule));
+            assert!(
+                !doc.summary.is_empty() && !doc.summary.contains('\n'),
+                "{rule}"
+            );
+            for section in [
+                "### What it does",
+                "### Why is this bad?",
+                "### Example",
+                "Use instead:",
+            ] {
+                assert!(doc.explanation.contains(section), "{rule} lacks {section}");
+            }
+        }
+        assert_eq!(RuleId::InfallibleAlloc.doc().default_level, None);
+        assert_eq!(
+            RuleId::DiscardedAllocResult.doc().default_level,
+            Some(Level::Error)
+        );
     }
 }

@@ -1,0 +1,43 @@
+//! `panic-on-alloc-failure`: an allocation failure becomes a panic or an abort.
+use super::{RuleDoc, RuleId};
+use crate::finding::Level;
+
+/// The rule's documentation (shown by `oomcheck explain panic-on-alloc-failure`).
+pub const DOC: RuleDoc = RuleDoc {
+    id: RuleId::PanicOnAllocFailure,
+    default_level: Some(Level::Error),
+    summary: "an allocation failure is turned into a panic or an abort",
+    explanation: r#"### What it does
+Flags a fallible allocation whose failure ends in a panic or an abort: `.unwrap()`,
+`.expect(..)`, `.unwrap_or_else(|e| panic!(..))`, `Err(_) => panic!(..)`,
+`Err(_) => unreachable!()`, `Err(e) => handle_alloc_error(..)`,
+`if ….is_err() { unreachable!() }`, `if let Err(_) = … { handle_alloc_error(..) }`,
+`assert!(….is_ok())`.
+
+### Why is this bad?
+Using the fallible API and then panicking on failure costs the same as the infallible API
+while hiding the crash behind a `try_` name. The process (or the thread) dies instead of the
+caller getting an error it could recover from.
+
+### Example
+```rust
+let mut v = Vec::new();
+v.try_reserve(n).expect("out of memory");
+```
+
+Use instead:
+```rust
+let mut v = Vec::new();
+v.try_reserve(n)?;
+```
+"#,
+};
+
+/// The finding's message.
+pub(crate) fn message(call: &str, how: &str) -> String {
+    format!("failure of `{call}` becomes a panic through {how}")
+}
+
+/// The help line.
+pub(crate) const HELP: &str =
+    "propagate the error with `?` or map it to a NoMemory variant instead of panicking";

@@ -1,0 +1,97 @@
+//! `remapped-alloc-error`: an allocation failure becomes an error that is not NoMemory.
+use syn::{Block, Expr, Stmt};
+
+use super::{RuleDoc, RuleId};
+use crate::finding::Level;
+
+/// The rule's documentation (shown by `oomcheck explain remapped-alloc-error`).
+pub const DOC: RuleDoc = RuleDoc {
+    id: RuleId::RemappedAllocError,
+    default_level: Some(Level::Error),
+    summary: "an allocation failure is turned into an error that does not say out of memory",
+    explanation: r#"### What it does
+Flags a fallible allocation whose error is replaced by an error that is not NoMemory-like:
+`.map_err(|_| Error::InvalidData(..))`, `.map_err(|e| format!(..))`, `.ok().ok_or(Error::X)`,
+`.or(Err(Error::X))`, `Err(_) => return Err(Error::X)`, `if ….is_err() { return Err(Error::X) }`,
+and `impl From<TryReserveError> for E` whose `from` builds a non-NoMemory value. NoMemory-like
+is decided by name (`NoMemory`, `OutOfMemory`, `Oom`, `Alloc`, `ENOMEM`…, plus the configured
+extra names). Conversions the analysis cannot see through (`map_err(Error::from)`,
+`map_err(Into::into)`, `?`) are not flagged at the call; the `From` impl itself is checked.
+
+### Why is this bad?
+The caller is told the input was bad (or something else went wrong) when the machine simply
+ran out of memory: it may reject valid data, retry forever, or report a misleading error.
+Out-of-memory testing reports such runs as `wrong-error`.
+
+### Example
+```rust
+let mut table = Vec::new();
+table.try_reserve(count).map_err(|_| Error::InvalidData("table too large"))?;
+```
+
+Use instead:
+```rust
+let mut table = Vec::new();
+table.try_reserve(count).map_err(|_| Error::OutOfMemory)?;
+```
+"#,
+};
+
+/// The finding's message at a call.
+pub(crate) fn message(call: &str, to: &str) -> String {
+    format!("failure of `{call}` is remapped to {to}, which is not a NoMemory error")
+}
+
+/// The finding's message at a `From` impl.
+pub(crate) fn from_impl_message(source: &str, target: &str, to: &str) -> String {
+    format!("conversion `From<{source}>` for `{target}` builds {to}, which is not a NoMemory error")
+}
+
+/// The help line.
+pub(crate) const HELP: &str =
+    "map the allocation error to a NoMemory variant (for example `Error::OutOfMemory`) or keep it as the source";
+
+/// The values a `from` body can produce: its tail (through `match` arms, `if` branches and
+/// blocks) and its `return`s at statement level.
+pub(crate) fn from_values<'a>(block: &'a Block, out: &mut Vec<&'a Expr>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    for stmt in &block.stmts {
+        if let Stmt::Expr(Expr::Return(r), _) = stmt {
+            if let Some(e) = &r.expr {
+                out.push(e);
+            }
+        }
+    }
+    if let Some(Stmt::Expr(e, None)) = block.stmts.last() {
+        expr_values(e, out, depth + 1);
+    }
+}
+
+fn expr_values<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    match e {
+        Expr::Block(b) => from_values(&b.block, out, depth + 1),
+        Expr::Match(m) => {
+            for arm in &m.arms {
+                expr_values(&arm.body, out, depth + 1);
+            }
+        }
+        Expr::If(i) => {
+            from_values(&i.then_branch, out, depth + 1);
+            if let Some((_, e)) = &i.else_branch {
+                expr_values(e, out, depth + 1);
+            }
+        }
+        Expr::Paren(p) => expr_values(&p.expr, out, depth + 1),
+        Expr::Return(r) => {
+            if let Some(e) = &r.expr {
+                out.push(e);
+            }
+        }
+        other => out.push(other),
+    }
+}

@@ -1,0 +1,306 @@
+//! Runs every fixture of `tests/lint/` (at the repository root) through `analyze` and compares
+//! the findings with the `//~ rule-id` markers on the fixture lines, both ways.
+//!
+//! Fixture directives (lines starting with `//@`):
+//! - `//@ include-tests`: analyse test code too;
+//! - `//@ test-file`: the file is test code as a whole (`is_test_file`);
+//! - `//@ infallible-alloc`: the opt-in `infallible-alloc` rule is enabled for the file;
+//! - `//@ extra-alloc-functions: a, b::c` and `//@ extra-no-memory-names: X`: configuration;
+//! - `//@ aux: aux_name.rs`: analyse another file together with this one (its markers count).
+//!
+//! Packs are activated by the files' own `use` lines (no dependencies are passed).
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use oomcheck_analyzer::analysis::{
+    analyze, analyze_file, cross_file_needles, summarize, Context, FileSummary, Settings,
+    SourceFile,
+};
+use oomcheck_analyzer::packs::activate;
+use oomcheck_analyzer::{Finding, RuleId};
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lint")
+}
+
+struct Fixture {
+    name: String,
+    settings: Settings,
+    files: Vec<SourceFile>,
+}
+
+fn directive<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("//@")?.trim();
+        let rest = rest.strip_prefix(key)?;
+        Some(rest.trim_start_matches(':').trim())
+    })
+}
+
+fn list(text: &str, key: &str) -> Vec<String> {
+    directive(text, key)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn source(path: &Path) -> SourceFile {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let syntax =
+        syn::parse_file(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+    SourceFile {
+        path: PathBuf::from(path.file_name().unwrap_or_default()),
+        is_test_file: directive(&text, "test-file").is_some(),
+        infallible_alloc_checked: directive(&text, "infallible-alloc").is_some(),
+        text,
+        syntax,
+    }
+}
+
+fn load(path: &Path) -> Fixture {
+    let main = source(path);
+    let mut files = vec![];
+    for aux in list(&main.text, "aux") {
+        files.push(source(&fixture_dir().join(aux)));
+    }
+    let settings = Settings {
+        packs: activate(
+            &[],
+            std::iter::once(main.text.as_str()).chain(files.iter().map(|f| f.text.as_str())),
+        ),
+        extra_alloc_functions: list(&main.text, "extra-alloc-functions"),
+        extra_no_memory_names: list(&main.text, "extra-no-memory-names"),
+        include_tests: directive(&main.text, "include-tests").is_some(),
+    };
+    files.insert(0, main);
+    Fixture {
+        name: path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+        settings,
+        files,
+    }
+}
+
+/// `(file, line, rule)` → count, from the `//~` markers.
+fn expected(files: &[SourceFile]) -> BTreeMap<(String, usize, String), usize> {
+    let mut out = BTreeMap::new();
+    for file in files {
+        for (i, line) in file.text.lines().enumerate() {
+            for part in line.split("//~").skip(1) {
+                for rule in part.split_whitespace() {
+                    *out.entry((file.path.display().to_string(), i + 1, rule.to_string()))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn actual(findings: &[Finding]) -> BTreeMap<(String, usize, String), usize> {
+    let mut out = BTreeMap::new();
+    for f in findings {
+        *out.entry((
+            f.path.display().to_string(),
+            f.span.start_line,
+            f.rule.to_string(),
+        ))
+        .or_insert(0) += 1;
+    }
+    out
+}
+
+fn fixture_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixture_dir())
+        .unwrap_or_else(|e| panic!("{}: {e}", fixture_dir().display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .starts_with("aux_")
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn check_wording(f: &Finding) -> Option<String> {
+    let m = &f.message;
+    let bad = m.is_empty()
+        || m.chars().next().is_some_and(char::is_uppercase)
+        || m.ends_with('.')
+        || m.contains('\n')
+        || f.help.is_empty()
+        || f.help.contains('\n');
+    bad.then(|| {
+        format!(
+            "{}:{}: badly worded {}: {m:?} / help {:?}",
+            f.path.display(),
+            f.span.start_line,
+            f.rule,
+            f.help
+        )
+    })
+}
+
+#[test]
+fn fixtures_produce_exactly_the_marked_findings() {
+    let mut problems = Vec::new();
+    let paths = fixture_paths();
+    assert!(
+        paths.len() >= 10,
+        "fixtures missing under {}",
+        fixture_dir().display()
+    );
+    let mut total = 0;
+    for path in &paths {
+        let fx = load(path);
+        let findings = analyze(&fx.files, &fx.settings);
+        total += findings.len();
+        let want = expected(&fx.files);
+        let got = actual(&findings);
+        for (key, n) in &want {
+            let have = got.get(key).copied().unwrap_or(0);
+            if have < *n {
+                problems.push(format!(
+                    "{}:{}: missed {} ({} of {n} found) [{}]",
+                    key.0, key.1, key.2, have, fx.name
+                ));
+            }
+        }
+        for (key, n) in &got {
+            let wanted = want.get(key).copied().unwrap_or(0);
+            if *n > wanted {
+                let msgs: Vec<&str> = findings
+                    .iter()
+                    .filter(|f| f.span.start_line == key.1 && f.rule.to_string() == key.2)
+                    .map(|f| f.message.as_str())
+                    .collect();
+                problems.push(format!(
+                    "{}:{}: unexpected {} {msgs:?} [{}]",
+                    key.0, key.1, key.2, fx.name
+                ));
+            }
+        }
+        problems.extend(findings.iter().filter_map(check_wording));
+        if fx.name.starts_with("clean_") && !want.is_empty() {
+            problems.push(format!(
+                "{}: a clean fixture must not carry markers",
+                fx.name
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "fixture mismatches:\n{}",
+        problems.join("\n")
+    );
+    assert!(total > 100, "only {total} findings over all fixtures");
+}
+
+#[test]
+fn every_rule_has_a_fixture_with_its_findings() {
+    for rule in RuleId::ALL {
+        let path = fixture_dir().join(format!("{}.rs", rule.as_str().replace('-', "_")));
+        assert!(path.exists(), "missing fixture {}", path.display());
+        let fx = load(&path);
+        let want = expected(&fx.files);
+        let n = want.keys().filter(|k| k.2 == rule.as_str()).count();
+        assert!(n >= 2, "{} marks only {n} findings of {rule}", fx.name);
+    }
+}
+
+#[test]
+fn clean_fixtures_exist_and_are_finding_free() {
+    let clean: Vec<PathBuf> = fixture_paths()
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .starts_with("clean_")
+        })
+        .collect();
+    assert!(clean.len() >= 3, "expected several clean fixtures");
+    for path in clean {
+        let fx = load(&path);
+        let findings = analyze(&fx.files, &fx.settings);
+        assert!(findings.is_empty(), "{}: {findings:#?}", fx.name);
+    }
+}
+
+#[test]
+fn markers_are_valid_rule_ids() {
+    for path in fixture_paths() {
+        let fx = load(&path);
+        for (file, line, rule) in expected(&fx.files).keys() {
+            assert!(
+                RuleId::from_id(rule).is_some(),
+                "{file}:{line}: unknown rule in marker: {rule}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cross_file_needles_name_wrappers_defined_elsewhere() {
+    let fx = load(&fixture_dir().join("wrappers_cross_file.rs"));
+    let needles = cross_file_needles(&fx.files[1..], &fx.settings);
+    assert!(needles.iter().any(|n| n == "grow_buffer"), "{needles:?}");
+    assert!(needles.iter().any(|n| n == "reserve_twice"), "{needles:?}");
+    assert!(!needles.iter().any(|n| n == "not_a_wrapper"), "{needles:?}");
+    // The caller file has no pack needle of its own: only the wrapper names let it through.
+    // (Comments are left out: the fixture's markers name rules, which contain "alloc".)
+    let code: String = fx.files[0]
+        .text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let pack_needles = fx.settings.packs.prefilter_needles(&[]);
+    let hits: Vec<&String> = pack_needles
+        .iter()
+        .filter(|n| code.contains(n.as_str()))
+        .collect();
+    assert!(hits.is_empty(), "{hits:?}");
+    assert!(needles.iter().any(|n| code.contains(n.as_str())));
+}
+
+#[test]
+fn phased_api_matches_analyze() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Context>();
+    send_sync::<FileSummary>();
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let summaries: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .map(|f| summarize(f, &fx.settings))
+            .collect();
+        let ctx = Context::new(&fx.settings, &summaries);
+        let phased: Vec<Finding> = fx
+            .files
+            .iter()
+            .flat_map(|f| analyze_file(f, &fx.settings, &ctx))
+            .collect();
+        assert_eq!(phased, analyze(&fx.files, &fx.settings), "{}", fx.name);
+    }
+}
+
+#[test]
+fn cross_file_needles_name_receiver_typed_fields() {
+    let fx = load(&fixture_dir().join("receiver_fields_cross_file.rs"));
+    let needles = cross_file_needles(&fx.files[1..], &fx.settings);
+    assert!(needles.iter().any(|n| n == "rows"), "{needles:?}");
+    assert!(!needles.iter().any(|n| n == "names"), "{needles:?}");
+}
