@@ -661,3 +661,18 @@ fn read_errors_are_reported_with_the_file() {
     );
     assert_eq!(run.stdout.lines().count(), 2, "{run:#?}");
 }
+
+#[test]
+fn overlapping_arguments_check_each_file_once() {
+    let c = bad_crate();
+    let abs = c.path().join("src/lib.rs");
+    let run = c.lint(&[
+        "--format",
+        "short",
+        "src",
+        "./src/lib.rs",
+        abs.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert_eq!(run.stdout.lines().count(), 2, "{run:#?}");
+}
