@@ -178,7 +178,10 @@ pub fn lint(opts: &LintOptions) -> LintReport {
     // Group the files by the configuration that governs them.
     let mut configs = ConfigCache::default();
     let mut roots = CrateRoots::default();
-    let mut groups: Vec<(Arc<LoadedConfig>, Vec<Candidate>)> = Vec::new();
+    // Files are analysed together per configuration and Cargo workspace: allocation wrappers
+    // and packs of one workspace say nothing about an unrelated crate linted in the same run.
+    let mut groups: Vec<(Arc<LoadedConfig>, Option<PathBuf>, Vec<Candidate>)> = Vec::new();
+    let mut manifests = ManifestCache::default();
     let mut bad_configs = BTreeSet::new();
     for file in walked.files {
         let abs = config::normalize(&file.path);
@@ -211,17 +214,24 @@ pub fn lint(opts: &LintOptions) -> LintReport {
             crate_root,
             is_test_file,
         };
-        match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &cfg)) {
-            Some((_, files)) => files.push(cand),
-            None => groups.push((cfg, vec![cand])),
+        let workspace = cand
+            .crate_root
+            .as_deref()
+            .map(|r| manifests.workspace_root(r));
+        match groups
+            .iter_mut()
+            .find(|(c, w, _)| Arc::ptr_eq(c, &cfg) && *w == workspace)
+        {
+            Some((_, _, files)) => files.push(cand),
+            None => groups.push((cfg, workspace, vec![cand])),
         }
     }
 
-    let mut manifests = ManifestCache::default();
-    for (cfg, files) in groups {
+    for (cfg, workspace, files) in groups {
         lint_group(
             &pool,
             &cfg,
+            workspace.as_deref(),
             files,
             opts.include_tests,
             &mut manifests,
@@ -255,10 +265,11 @@ fn error_key(e: &LintError) -> (PathBuf, usize, usize, String) {
     }
 }
 
-/// Lint the files governed by one configuration (wrapper discovery spans all of them).
+/// Lint the files of one configuration and workspace (wrapper discovery spans all of them).
 fn lint_group(
     pool: &rayon::ThreadPool,
     cfg: &LoadedConfig,
+    workspace: Option<&Path>,
     files: Vec<Candidate>,
     include_tests: bool,
     manifests: &mut ManifestCache,
@@ -282,7 +293,8 @@ fn lint_group(
     }
 
     let mut deps = BTreeSet::new();
-    for root in loaded.iter().filter_map(|l| l.cand.crate_root.as_deref()) {
+    let roots = loaded.iter().filter_map(|l| l.cand.crate_root.as_deref());
+    for root in workspace.into_iter().chain(roots) {
         deps.extend(manifests.dependencies(root).iter().cloned());
     }
     let deps: Vec<String> = deps.into_iter().collect();
@@ -762,20 +774,21 @@ impl ConfigCache {
     }
 }
 
-/// Dependencies per crate root, read once; unreadable manifests are reported once.
+/// Cargo.toml facts per crate root, read once; unreadable manifests are reported once.
 #[derive(Default)]
 struct ManifestCache {
-    deps: HashMap<PathBuf, Vec<String>>,
+    info: HashMap<PathBuf, config::ManifestInfo>,
+    workspace_of: HashMap<PathBuf, PathBuf>,
     errors: Vec<FileError>,
 }
 
 impl ManifestCache {
-    fn dependencies(&mut self, root: &Path) -> &[String] {
-        if !self.deps.contains_key(root) {
+    fn info(&mut self, root: &Path) -> &config::ManifestInfo {
+        if !self.info.contains_key(root) {
             let manifest = root.join("Cargo.toml");
-            let deps = match std::fs::read_to_string(&manifest) {
-                Ok(text) => match config::manifest_dependencies(&text) {
-                    Ok(d) => d,
+            let info = match std::fs::read_to_string(&manifest) {
+                Ok(text) => match config::read_manifest(&text) {
+                    Ok(info) => info,
                     Err(e) => {
                         let mut fe = FileError::new(
                             relative_to_cwd(&manifest),
@@ -789,7 +802,7 @@ impl ManifestCache {
                             fe.line = Some(before.matches('\n').count() + 1);
                         }
                         self.errors.push(fe);
-                        Vec::new()
+                        config::ManifestInfo::default()
                     }
                 },
                 Err(e) => {
@@ -797,12 +810,34 @@ impl ManifestCache {
                         relative_to_cwd(&manifest),
                         format!("cannot read: {}", io_message(&e)),
                     ));
-                    Vec::new()
+                    config::ManifestInfo::default()
                 }
             };
-            self.deps.insert(root.to_path_buf(), deps);
+            self.info.insert(root.to_path_buf(), info);
         }
-        self.deps.get(root).map_or(&[], |d| d.as_slice())
+        &self.info[root]
+    }
+
+    fn dependencies(&mut self, root: &Path) -> &[String] {
+        &self.info(root).dependencies
+    }
+
+    /// The workspace a crate belongs to: the nearest folder at or above `crate_root` whose
+    /// Cargo.toml has a `[workspace]` table, else the crate itself.
+    fn workspace_root(&mut self, crate_root: &Path) -> PathBuf {
+        if let Some(ws) = self.workspace_of.get(crate_root) {
+            return ws.clone();
+        }
+        let mut found = crate_root.to_path_buf();
+        for dir in crate_root.ancestors() {
+            if dir.join("Cargo.toml").is_file() && self.info(dir).is_workspace_root {
+                found = dir.to_path_buf();
+                break;
+            }
+        }
+        self.workspace_of
+            .insert(crate_root.to_path_buf(), found.clone());
+        found
     }
 }
 
