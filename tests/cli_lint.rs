@@ -510,7 +510,11 @@ pub fn add(v: &mut Vec<u32>) {
 fn unparsable_file_is_reported_with_line_and_column_and_the_rest_is_checked() {
     let c = Crate::new(&[
         ("src/lib.rs", BAD),
-        ("src/broken.rs", "fn ok() {}\nfn broken( {\n"),
+        // Files the prefilter rules out are never parsed; this one mentions an allocation.
+        (
+            "src/broken.rs",
+            "fn ok(v: &mut Vec<u8>) { v.try_reserve(1).unwrap(); }\nfn broken( {\n",
+        ),
     ]);
     let run = c.lint(&["--format", "short"]);
     assert_eq!(run.code, Some(2), "{run:#?}");
@@ -539,7 +543,7 @@ fn files_that_are_not_utf8_are_reported() {
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(
         run.stderr
-            .contains("src/latin1.rs:1:8: error: not valid UTF-8"),
+            .contains("src/latin1.rs:1:7: error: not valid UTF-8"),
         "{run:#?}"
     );
     assert_eq!(run.stdout.lines().count(), 2, "{run:#?}");
@@ -656,4 +660,75 @@ fn read_errors_are_reported_with_the_file() {
         "{run:#?}"
     );
     assert_eq!(run.stdout.lines().count(), 2, "{run:#?}");
+}
+
+#[test]
+fn overlapping_arguments_check_each_file_once() {
+    let c = bad_crate();
+    let abs = c.path().join("src/lib.rs");
+    let run = c.lint(&[
+        "--format",
+        "short",
+        "src",
+        "./src/lib.rs",
+        abs.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert_eq!(run.stdout.lines().count(), 2, "{run:#?}");
+}
+
+/// Crate `a` defines the allocation wrapper `grow`; `b` calls a `grow` of its own.
+const WRAPPER_A: &str = "\
+use std::collections::TryReserveError;
+pub fn grow(v: &mut Vec<u8>) -> Result<(), TryReserveError> {
+    v.try_reserve(64)?;
+    Ok(())
+}
+";
+
+#[test]
+fn wrappers_do_not_leak_into_unrelated_crates() {
+    let b = "\
+fn grow(n: u8) -> Result<u8, String> {
+    n.checked_add(1).ok_or_else(String::new)
+}
+pub fn user() -> u8 {
+    grow(1).unwrap()
+}
+";
+    let c = Crate::new(&[
+        ("a/Cargo.toml", "[package]\nname = \"a\"\n"),
+        ("a/src/lib.rs", WRAPPER_A),
+    ]);
+    c.write("b/Cargo.toml", "[package]\nname = \"b\"\n");
+    c.write("b/src/lib.rs", b);
+    std::fs::remove_file(c.path().join("Cargo.toml")).expect("rm");
+    let run = c.lint(&["--format", "json", "a", "b"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(run.rules_and_lines(), vec![]);
+}
+
+#[test]
+fn wrappers_cross_crates_of_one_workspace() {
+    let b = "\
+pub fn user(v: &mut Vec<u8>) {
+    a::grow(v).unwrap();
+}
+";
+    let c = Crate::new(&[
+        ("a/Cargo.toml", "[package]\nname = \"a\"\n"),
+        ("a/src/lib.rs", WRAPPER_A),
+    ]);
+    c.write("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n");
+    c.write(
+        "b/Cargo.toml",
+        "[package]\nname = \"b\"\n[dependencies]\na = { path = \"../a\" }\n",
+    );
+    c.write("b/src/lib.rs", b);
+    let run = c.lint(&["--format", "json"]);
+    assert_eq!(
+        run.rules_and_lines(),
+        vec![pair("panic-on-alloc-failure", 2)]
+    );
+    assert_eq!(run.json()["findings"][0]["path"], "b/src/lib.rs");
 }

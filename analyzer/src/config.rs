@@ -392,10 +392,19 @@ struct MetaTable {
     oomcheck: Option<Config>,
 }
 
-/// The dependency names (package names, `-` as written) a Cargo.toml declares in
-/// `[dependencies]`, `[dev-dependencies]`, `[build-dependencies]`, their `[target.*]` forms and
-/// `[workspace.dependencies]`; renamed dependencies contribute both names.
-pub fn manifest_dependencies(text: &str) -> Result<Vec<String>, toml::de::Error> {
+/// What the driver needs from a Cargo.toml.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManifestInfo {
+    /// The dependency names (package names, `-` as written) declared in `[dependencies]`,
+    /// `[dev-dependencies]`, `[build-dependencies]`, their `[target.*]` forms and
+    /// `[workspace.dependencies]`; renamed dependencies contribute both names.
+    pub dependencies: Vec<String>,
+    /// The manifest has a `[workspace]` table (it is a workspace root).
+    pub is_workspace_root: bool,
+}
+
+/// Read the dependencies and the workspace flag of a Cargo.toml.
+pub fn read_manifest(text: &str) -> Result<ManifestInfo, toml::de::Error> {
     let table: toml::Table = toml::from_str(text)?;
     let mut names = Vec::new();
     let mut add_deps = |deps: Option<&toml::Value>| {
@@ -422,7 +431,10 @@ pub fn manifest_dependencies(text: &str) -> Result<Vec<String>, toml::de::Error>
     add_deps(table.get("workspace").and_then(|w| w.get("dependencies")));
     names.sort();
     names.dedup();
-    Ok(names)
+    Ok(ManifestInfo {
+        dependencies: names,
+        is_workspace_root: table.contains_key("workspace"),
+    })
 }
 
 #[cfg(test)]
@@ -507,14 +519,17 @@ mod tests {
 
     #[test]
     fn dependencies_include_renames_targets_and_workspace() {
-        let deps = manifest_dependencies(
+        let info = read_manifest(
             "[dependencies]\nsmallvec = \"1\"\nhb = { package = \"hashbrown\", version = \"0.14\" }\n\
              [target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"\n[workspace.dependencies]\nallocator-api2 = \"0.2\"\n",
         )
         .unwrap();
         assert_eq!(
-            deps,
+            info.dependencies,
             vec!["allocator-api2", "hashbrown", "hb", "libc", "smallvec"]
         );
+        assert!(info.is_workspace_root);
+        let plain = read_manifest("[package]\nname = \"x\"\n").unwrap();
+        assert!(!plain.is_workspace_root);
     }
 }

@@ -3,8 +3,12 @@
 //! Data flow: [`walk`](crate::walk) the paths → find each file's configuration (walking up) and
 //! crate (nearest Cargo.toml) → drop excluded files and test code → read (size limit, UTF-8) →
 //! activate the rule packs from the crates' dependencies and the sources → text prefilter with
-//! the packs' needles → parse in parallel → a second prefilter pass for callers of allocation
-//! wrappers found in the parsed files (to a fixed point) → [`analyze`] → configured levels.
+//! the packs' needles → parse and [`summarize`] in parallel → [`Context`] (allocation wrappers
+//! and field types across files) → parse the files that mention a wrapper or such a field →
+//! [`analyze_file`] on the thread that parsed each file → configured levels → sorted findings.
+//!
+//! A file the prefilter rules out is never parsed, so a syntax error in it is not reported: it
+//! cannot hold an allocation call, and `rustc` reports the error anyway.
 //!
 //! Parsing, analysis and dropping of syntax trees all run on worker threads with a large stack
 //! ([`WORKER_STACK_SIZE`]), so deeply nested expressions do not overflow it.
@@ -13,11 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
-use quote::ToTokens;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::{analyze, Settings, SourceFile};
+use crate::analysis::{analyze_file, summarize, Context, FileSummary, Settings, SourceFile};
 use crate::config::{self, ConfigError, LoadedConfig};
 use crate::finding::Finding;
 use crate::packs;
@@ -175,7 +178,10 @@ pub fn lint(opts: &LintOptions) -> LintReport {
     // Group the files by the configuration that governs them.
     let mut configs = ConfigCache::default();
     let mut roots = CrateRoots::default();
-    let mut groups: Vec<(Arc<LoadedConfig>, Vec<Candidate>)> = Vec::new();
+    // Files are analysed together per configuration and Cargo workspace: allocation wrappers
+    // and packs of one workspace say nothing about an unrelated crate linted in the same run.
+    let mut groups: Vec<(Arc<LoadedConfig>, Option<PathBuf>, Vec<Candidate>)> = Vec::new();
+    let mut manifests = ManifestCache::default();
     let mut bad_configs = BTreeSet::new();
     for file in walked.files {
         let abs = config::normalize(&file.path);
@@ -208,17 +214,24 @@ pub fn lint(opts: &LintOptions) -> LintReport {
             crate_root,
             is_test_file,
         };
-        match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &cfg)) {
-            Some((_, files)) => files.push(cand),
-            None => groups.push((cfg, vec![cand])),
+        let workspace = cand
+            .crate_root
+            .as_deref()
+            .map(|r| manifests.workspace_root(r));
+        match groups
+            .iter_mut()
+            .find(|(c, w, _)| Arc::ptr_eq(c, &cfg) && *w == workspace)
+        {
+            Some((_, _, files)) => files.push(cand),
+            None => groups.push((cfg, workspace, vec![cand])),
         }
     }
 
-    let mut manifests = ManifestCache::default();
-    for (cfg, files) in groups {
+    for (cfg, workspace, files) in groups {
         lint_group(
             &pool,
             &cfg,
+            workspace.as_deref(),
             files,
             opts.include_tests,
             &mut manifests,
@@ -252,10 +265,11 @@ fn error_key(e: &LintError) -> (PathBuf, usize, usize, String) {
     }
 }
 
-/// Lint the files governed by one configuration (wrapper discovery spans all of them).
+/// Lint the files of one configuration and workspace (wrapper discovery spans all of them).
 fn lint_group(
     pool: &rayon::ThreadPool,
     cfg: &LoadedConfig,
+    workspace: Option<&Path>,
     files: Vec<Candidate>,
     include_tests: bool,
     manifests: &mut ManifestCache,
@@ -279,73 +293,44 @@ fn lint_group(
     }
 
     let mut deps = BTreeSet::new();
-    for root in loaded.iter().filter_map(|l| l.cand.crate_root.as_deref()) {
+    let roots = loaded.iter().filter_map(|l| l.cand.crate_root.as_deref());
+    for root in workspace.into_iter().chain(roots) {
         deps.extend(manifests.dependencies(root).iter().cloned());
     }
     let deps: Vec<String> = deps.into_iter().collect();
     let packs = packs::activate(&deps, loaded.iter().map(|l| l.text.as_str()));
-    let mut settings = Settings {
+    let settings = Arc::new(Settings {
         packs,
         extra_alloc_functions: cfg.config.alloc_functions.clone(),
         extra_no_memory_names: cfg.config.no_memory_names.clone(),
         include_tests,
-    };
+    });
     let needles = settings
         .packs
         .prefilter_needles(&settings.extra_alloc_functions);
-    // Allocation error types are the capitalised needles (`TryReserveError`, `AllocError`…);
-    // a function whose return type names one may be an allocation wrapper.
-    let error_types: Vec<String> = needles
-        .iter()
-        .filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
-        .cloned()
-        .collect();
+    let summary_needles = settings.packs.summary_needles();
 
     let workers = pool.current_num_threads().max(1);
     let outcome = std::thread::scope(|scope| {
-        let mut crew = Crew::start(scope, workers, &error_types);
+        let mut crew = Crew::start(scope, workers, &settings, &summary_needles);
         let mut pending: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
-        let mut round_needles = needles.clone();
-        let mut wrappers: BTreeSet<String> = BTreeSet::new();
-        // Round one parses the files that mention an allocation name; later rounds parse the
-        // files that mention an allocation wrapper found in a file parsed before.
-        while !round_needles.is_empty() {
-            let chosen = match AhoCorasick::new(&round_needles) {
-                Ok(m) => pool.install(|| {
-                    let hits: Vec<bool> = pending
-                        .par_iter()
-                        .map(|s| {
-                            // In an OOM-safe scope every aborting allocation is a finding, so
-                            // the file is parsed whatever it mentions.
-                            s.as_ref()
-                                .is_some_and(|l| l.infallible_alloc_checked || m.is_match(&l.text))
-                        })
-                        .collect();
-                    hits
-                }),
-                // Needles that cannot be compiled (absurdly many): parse everything.
-                Err(_) => vec![true; pending.len()],
-            };
-            let batch: Vec<Loaded> = pending
-                .iter_mut()
-                .zip(chosen)
-                .filter(|(_, hit)| *hit)
-                .filter_map(|(slot, _)| slot.take())
-                .collect();
-            if batch.is_empty() {
-                break;
-            }
-            let found = crew.parse(batch);
-            round_needles = found
-                .into_iter()
-                .filter(|w| wrappers.insert(w.clone()))
-                .map(|w| w.rsplit("::").next().unwrap_or(&w).to_string())
-                .collect();
+        // Round one parses the files that mention an allocation name (and every file of an
+        // OOM-safe scope, where any aborting allocation is a finding) and summarizes them;
+        // round two parses the files that mention an allocation wrapper or a receiver-typed
+        // field found in round one. One round of each suffices: every wrapper names an
+        // allocation error type in its signature, which is a round-one needle.
+        let first = take_matching(pool, &mut pending, Prefilter::calls(&needles), true);
+        let summaries = crew.parse(first);
+        let ctx = Context::new(&settings, &summaries);
+        drop(summaries);
+        let second_needles = ctx.cross_file_needles();
+        if !second_needles.is_empty() {
+            let second =
+                take_matching(pool, &mut pending, Prefilter::words(&second_needles), false);
+            // Files without a round-one needle contribute nothing to the context.
+            crew.parse(second);
         }
-        // Wrappers cross files, and files are analysed where they were parsed (syn trees and
-        // their spans are tied to their thread): every worker learns every wrapper's name.
-        settings.extra_alloc_functions.extend(wrappers);
-        crew.analyze(Arc::new(settings))
+        crew.analyze(Arc::new(ctx))
     });
     report.stats.files_parsed += outcome.files_parsed;
     report.stats.bytes_parsed += outcome.bytes_parsed;
@@ -362,6 +347,114 @@ fn lint_group(
     report.sources.extend(outcome.texts);
 }
 
+/// How a prefilter needle must occur for a file to be kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Occurrence {
+    /// Anywhere (type names such as `TryReserveError`, `oomcheck:allow`).
+    Anywhere,
+    /// Inside an identifier that is called: followed (after the rest of the identifier and
+    /// spaces) by `(`, `!` or `::<`. A pack's function and method names only matter as calls,
+    /// and this keeps the needle `alloc` (which stands for `malloc`, `realloc`, `alloc_zeroed`…)
+    /// from selecting every file that says `allocator` or `std::alloc::Layout`.
+    Call,
+    /// As a whole identifier (names of wrappers and fields found in other files).
+    Word,
+}
+
+/// The file-selection test of one prefilter round.
+struct Prefilter {
+    matcher: AhoCorasick,
+    kinds: Vec<Occurrence>,
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl Prefilter {
+    /// Round one: the packs' needles; lower-case identifiers must be called.
+    fn calls(needles: &[String]) -> Option<Prefilter> {
+        let kinds = needles
+            .iter()
+            .map(|n| {
+                let ident = n.bytes().all(|b| is_ident_byte(b) || b == b':');
+                if ident && n.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+                    Occurrence::Call
+                } else {
+                    Occurrence::Anywhere
+                }
+            })
+            .collect();
+        Prefilter::new(needles, kinds)
+    }
+
+    /// Round two: names from other files, as whole identifiers.
+    fn words(needles: &[String]) -> Option<Prefilter> {
+        Prefilter::new(needles, vec![Occurrence::Word; needles.len()])
+    }
+
+    fn new(needles: &[String], kinds: Vec<Occurrence>) -> Option<Prefilter> {
+        let matcher = AhoCorasick::new(needles).ok()?;
+        Some(Prefilter { matcher, kinds })
+    }
+
+    /// Whether `text` has a qualifying occurrence of a needle.
+    fn keeps(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        self.matcher
+            .find_overlapping_iter(text)
+            .any(|m| match self.kinds[m.pattern().as_usize()] {
+                Occurrence::Anywhere => true,
+                Occurrence::Word => {
+                    let before = m.start().checked_sub(1).map(|i| bytes[i]);
+                    let after = bytes.get(m.end()).copied();
+                    !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
+                }
+                Occurrence::Call => {
+                    let mut i = m.end();
+                    while i < bytes.len() && is_ident_byte(bytes[i]) {
+                        i += 1;
+                    }
+                    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                        i += 1;
+                    }
+                    let rest = &bytes[i..];
+                    rest.starts_with(b"(") || rest.starts_with(b"!") || rest.starts_with(b"::<")
+                }
+            })
+    }
+}
+
+/// Take the files of `pending` that `filter` keeps (and, when `with_oom_safe`, every file in
+/// an `infallible-alloc` scope); everything when there is no filter.
+fn take_matching(
+    pool: &rayon::ThreadPool,
+    pending: &mut [Option<Loaded>],
+    filter: Option<Prefilter>,
+    with_oom_safe: bool,
+) -> Vec<Loaded> {
+    let hits: Vec<bool> = match filter {
+        Some(f) => pool.install(|| {
+            pending
+                .par_iter()
+                .map(|s| {
+                    s.as_ref().is_some_and(|l| {
+                        (with_oom_safe && l.infallible_alloc_checked) || f.keeps(&l.text)
+                    })
+                })
+                .collect()
+        }),
+        // Needles that cannot be compiled (absurdly many): take everything.
+        None => vec![true; pending.len()],
+    };
+    pending
+        .iter_mut()
+        .zip(hits)
+        .filter(|(_, hit)| *hit)
+        .filter_map(|(slot, _)| slot.take())
+        .collect()
+}
+
 /// What the workers hand back at the end.
 #[derive(Default)]
 struct CrewOutcome {
@@ -374,23 +467,23 @@ struct CrewOutcome {
 
 enum Command {
     Parse(Vec<Loaded>),
-    Analyze(Arc<Settings>),
+    Analyze(Arc<Context>),
 }
 
 enum Reply {
-    Parsed { wrappers: Vec<String> },
+    Parsed(Vec<FileSummary>),
     Analyzed(CrewOutcome),
 }
 
 /// Worker threads with large stacks that keep the syntax trees of the files they parsed (a
-/// `syn::File` is neither `Send` nor meaningful on another thread: its spans index a
-/// thread-local source map) and analyse them at the end.
+/// `syn::File` is not `Send`, and its spans index a thread-local source map) and analyse them
+/// once the cross-file [`Context`] is known.
 struct Crew {
     commands: Vec<std::sync::mpsc::Sender<Command>>,
     replies: std::sync::mpsc::Receiver<Reply>,
     /// Bytes handed to each worker so far, to balance the load.
     load: Vec<u64>,
-    /// Workers that could not be started or have stopped answering.
+    /// Problems with the workers themselves.
     lost: Vec<String>,
 }
 
@@ -398,18 +491,21 @@ impl Crew {
     fn start<'scope>(
         scope: &'scope std::thread::Scope<'scope, '_>,
         n: usize,
-        error_types: &'scope [String],
+        settings: &'scope Arc<Settings>,
+        summary_needles: &'scope [String],
     ) -> Crew {
         let (reply_tx, replies) = std::sync::mpsc::channel();
         let mut commands = Vec::new();
         let mut lost = Vec::new();
+        let summary_matcher = Arc::new(AhoCorasick::new(summary_needles).ok());
         for i in 0..n {
             let (tx, rx) = std::sync::mpsc::channel::<Command>();
             let reply_tx = reply_tx.clone();
+            let matcher = summary_matcher.clone();
             let spawned = std::thread::Builder::new()
-                .name(format!("oomcheck-parse-{i}"))
+                .name(format!("oomcheck-lint-{i}"))
                 .stack_size(WORKER_STACK_SIZE)
-                .spawn_scoped(scope, move || worker(rx, reply_tx, error_types));
+                .spawn_scoped(scope, move || worker(rx, reply_tx, settings, &matcher));
             match spawned {
                 Ok(_) => commands.push(tx),
                 Err(e) => lost.push(format!("cannot start a worker thread: {e}")),
@@ -423,33 +519,30 @@ impl Crew {
         }
     }
 
-    /// Parse `batch` (spread over the workers by size); the possible wrapper names found.
-    fn parse(&mut self, mut batch: Vec<Loaded>) -> Vec<String> {
-        if self.commands.is_empty() {
+    /// Parse `batch` (spread over the workers by size); the files' summaries.
+    fn parse(&mut self, mut batch: Vec<Loaded>) -> Vec<FileSummary> {
+        if self.commands.is_empty() || batch.is_empty() {
             return Vec::new();
         }
         batch.sort_by_key(|l| std::cmp::Reverse(l.text.len()));
         let mut shares: Vec<Vec<Loaded>> = (0..self.commands.len()).map(|_| Vec::new()).collect();
         for l in batch {
-            let (i, _) = self
-                .load
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, b)| **b)
-                .unwrap_or((0, &0));
+            let i = (0..self.load.len())
+                .min_by_key(|&i| self.load[i])
+                .unwrap_or(0);
             self.load[i] += l.text.len() as u64;
             shares[i].push(l);
         }
         let mut asked = 0;
         for (tx, share) in self.commands.iter().zip(shares) {
-            if tx.send(Command::Parse(share)).is_ok() {
+            if !share.is_empty() && tx.send(Command::Parse(share)).is_ok() {
                 asked += 1;
             }
         }
-        let mut names = Vec::new();
+        let mut summaries = Vec::new();
         for _ in 0..asked {
             match self.replies.recv() {
-                Ok(Reply::Parsed { wrappers }) => names.extend(wrappers),
+                Ok(Reply::Parsed(s)) => summaries.extend(s),
                 Ok(Reply::Analyzed(_)) | Err(_) => {
                     self.lost
                         .push("a worker thread stopped unexpectedly".to_string());
@@ -457,17 +550,15 @@ impl Crew {
                 }
             }
         }
-        names.sort();
-        names.dedup();
-        names
+        summaries
     }
 
     /// Analyse everything parsed, stop the workers, and merge their results.
-    fn analyze(self, settings: Arc<Settings>) -> CrewOutcome {
+    fn analyze(self, ctx: Arc<Context>) -> CrewOutcome {
         let mut out = CrewOutcome::default();
         let mut asked = 0;
         for tx in &self.commands {
-            if tx.send(Command::Analyze(settings.clone())).is_ok() {
+            if tx.send(Command::Analyze(ctx.clone())).is_ok() {
                 asked += 1;
             }
         }
@@ -481,7 +572,7 @@ impl Crew {
                     out.files_parsed += part.files_parsed;
                     out.bytes_parsed += part.bytes_parsed;
                 }
-                Ok(Reply::Parsed { .. }) | Err(_) => {
+                Ok(Reply::Parsed(_)) | Err(_) => {
                     out.errors.push(FileError::new(
                         PathBuf::new(),
                         "internal error: a worker thread stopped unexpectedly".to_string(),
@@ -500,70 +591,82 @@ impl Crew {
     }
 }
 
-/// One worker: parse what it is given, keep the trees, analyse them when told.
+/// The text of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+/// One worker: parse (and summarize) what it is given, keep the trees, analyse them when told.
 fn worker(
     commands: std::sync::mpsc::Receiver<Command>,
     replies: std::sync::mpsc::Sender<Reply>,
-    error_types: &[String],
+    settings: &Settings,
+    summary_matcher: &Option<AhoCorasick>,
 ) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
     let mut files: Vec<SourceFile> = Vec::new();
     let mut errors: Vec<FileError> = Vec::new();
     while let Ok(command) = commands.recv() {
         match command {
             Command::Parse(batch) => {
-                let mut wrappers = Vec::new();
+                let mut summaries = Vec::new();
                 for l in batch {
                     let path = l.cand.path.clone();
-                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse(l))) {
+                    match catch_unwind(AssertUnwindSafe(|| parse(l))) {
                         Ok(Ok(sf)) => {
-                            wrappers.extend(wrapper_candidates(&sf.syntax, error_types));
+                            // Only files naming an error or receiver type can matter to others.
+                            let relevant = summary_matcher
+                                .as_ref()
+                                .is_none_or(|m| m.is_match(&sf.text));
+                            if relevant {
+                                match catch_unwind(AssertUnwindSafe(|| summarize(&sf, settings))) {
+                                    Ok(s) => summaries.push(s),
+                                    Err(p) => errors.push(FileError::new(
+                                        path,
+                                        format!(
+                                            "internal error: the analysis panicked: {}",
+                                            panic_text(&*p)
+                                        ),
+                                    )),
+                                }
+                            }
                             files.push(sf);
                         }
                         Ok(Err(e)) => errors.push(e),
-                        Err(_) => errors.push(FileError::new(
+                        Err(p) => errors.push(FileError::new(
                             path,
-                            "internal error: the parser panicked".to_string(),
+                            format!("internal error: the parser panicked: {}", panic_text(&*p)),
                         )),
                     }
                 }
-                if replies.send(Reply::Parsed { wrappers }).is_err() {
+                if replies.send(Reply::Parsed(summaries)).is_err() {
                     return;
                 }
             }
-            Command::Analyze(settings) => {
+            Command::Analyze(ctx) => {
                 let mut out = CrewOutcome {
                     files_parsed: files.len(),
                     bytes_parsed: files.iter().map(|f| f.text.len() as u64).sum(),
                     ..CrewOutcome::default()
                 };
-                if !files.is_empty() {
-                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        analyze(&files, &settings)
-                    }));
-                    match run {
-                        Ok(findings) => out.findings = findings,
-                        Err(panic) => {
-                            let what = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_default();
-                            for f in &files {
-                                out.errors.push(FileError::new(
-                                    f.path.clone(),
-                                    format!("internal error: the analysis panicked: {what}"),
-                                ));
+                for f in &files {
+                    match catch_unwind(AssertUnwindSafe(|| analyze_file(f, settings, &ctx))) {
+                        Ok(found) => {
+                            if !found.is_empty() {
+                                out.texts.insert(f.path.clone(), Arc::from(f.text.as_str()));
                             }
+                            out.findings.extend(found);
                         }
+                        Err(p) => out.errors.push(FileError::new(
+                            f.path.clone(),
+                            format!("internal error: the analysis panicked: {}", panic_text(&*p)),
+                        )),
                     }
                 }
-                let with_findings: BTreeSet<&Path> =
-                    out.findings.iter().map(|f| f.path.as_path()).collect();
-                out.texts = files
-                    .iter()
-                    .filter(|f| with_findings.contains(f.path.as_path()))
-                    .map(|f| (f.path.clone(), Arc::from(f.text.as_str())))
-                    .collect();
                 out.errors.append(&mut errors);
                 // Syntax trees of deeply nested code drop recursively: drop them on this stack.
                 drop(std::mem::take(&mut files));
@@ -635,86 +738,13 @@ fn parse(l: Loaded) -> Result<SourceFile, FileError> {
     }
 }
 
-/// Functions in `file` whose return type is a `Result` naming one of `error_types` (allocation
-/// error types): possible allocation wrappers. Methods with a receiver are named bare
-/// (`try_grow`, matched as a method call), associated functions as `Type::name`, free
-/// functions bare.
-pub fn wrapper_candidates(file: &syn::File, error_types: &[String]) -> Vec<String> {
-    struct Collect<'a> {
-        error_types: &'a [String],
-        self_ty: Option<String>,
-        out: Vec<String>,
-    }
-    impl Collect<'_> {
-        fn check(&mut self, sig: &syn::Signature) {
-            let syn::ReturnType::Type(_, ty) = &sig.output else {
-                return;
-            };
-            let text = ty.to_token_stream().to_string();
-            if !text.contains("Result")
-                || !self.error_types.iter().any(|n| text.contains(n.as_str()))
-            {
-                return;
-            }
-            let name = sig.ident.to_string();
-            match (&self.self_ty, sig.receiver()) {
-                (Some(ty), None) => self.out.push(format!("{ty}::{name}")),
-                _ => self.out.push(name),
-            }
-        }
-    }
-    impl<'ast> syn::visit::Visit<'ast> for Collect<'_> {
-        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-            let outer = self.self_ty.take();
-            self.check(&f.sig);
-            syn::visit::visit_item_fn(self, f);
-            self.self_ty = outer;
-        }
-        fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-            let outer = self.self_ty.take();
-            if let syn::Type::Path(p) = &*i.self_ty {
-                self.self_ty = p.path.segments.last().map(|s| s.ident.to_string());
-            }
-            syn::visit::visit_item_impl(self, i);
-            self.self_ty = outer;
-        }
-        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-            self.check(&f.sig);
-            syn::visit::visit_impl_item_fn(self, f);
-        }
-        fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-            // Trait methods are called as methods (or `Trait::name`, which ends with `name`).
-            let outer = self.self_ty.take();
-            self.check(&f.sig);
-            syn::visit::visit_trait_item_fn(self, f);
-            self.self_ty = outer;
-        }
-    }
-    let mut c = Collect {
-        error_types,
-        self_ty: None,
-        out: Vec::new(),
-    };
-    syn::visit::visit_file(&mut c, file);
-    c.out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrapper_candidates_are_named_by_how_they_are_called() {
-        let file = syn::parse_file(
-            "fn grow(v: &mut Vec<u8>) -> Result<(), TryReserveError> { v.try_reserve(1) }\n\
-             fn plain() -> Result<(), io::Error> { Ok(()) }\n\
-             impl Buf { fn with_room(n: usize) -> Result<Self, TryReserveError> { todo!() }\n\
-             fn extend(&mut self) -> Result<(), std::collections::TryReserveError> { todo!() } }\n",
-        )
-        .unwrap();
-        let names = wrapper_candidates(&file, &["TryReserveError".to_string()]);
-        assert_eq!(names, vec!["grow", "Buf::with_room", "extend"]);
-    }
+/// `path` relative to the current directory when it is inside it (for messages).
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(config::normalize(&cwd)).ok())
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
 }
 
 /// Configuration lookups, cached per folder (each ancestor is read once).
@@ -734,30 +764,34 @@ impl ConfigCache {
                 Some(parent) => self.get(parent),
                 None => Ok(Arc::new(LoadedConfig::defaults(dir))),
             },
-            Err(e) => Err(e),
+            Err(mut e) => {
+                e.path = relative_to_cwd(&e.path);
+                Err(e)
+            }
         };
         self.by_dir.insert(dir.to_path_buf(), found.clone());
         found
     }
 }
 
-/// Dependencies per crate root, read once; unreadable manifests are reported once.
+/// Cargo.toml facts per crate root, read once; unreadable manifests are reported once.
 #[derive(Default)]
 struct ManifestCache {
-    deps: HashMap<PathBuf, Vec<String>>,
+    info: HashMap<PathBuf, config::ManifestInfo>,
+    workspace_of: HashMap<PathBuf, PathBuf>,
     errors: Vec<FileError>,
 }
 
 impl ManifestCache {
-    fn dependencies(&mut self, root: &Path) -> &[String] {
-        if !self.deps.contains_key(root) {
+    fn info(&mut self, root: &Path) -> &config::ManifestInfo {
+        if !self.info.contains_key(root) {
             let manifest = root.join("Cargo.toml");
-            let deps = match std::fs::read_to_string(&manifest) {
-                Ok(text) => match config::manifest_dependencies(&text) {
-                    Ok(d) => d,
+            let info = match std::fs::read_to_string(&manifest) {
+                Ok(text) => match config::read_manifest(&text) {
+                    Ok(info) => info,
                     Err(e) => {
                         let mut fe = FileError::new(
-                            walk::display_path(&manifest),
+                            relative_to_cwd(&manifest),
                             format!(
                                 "cannot read dependencies: {}",
                                 e.message().trim().replace('\n', " ")
@@ -768,19 +802,71 @@ impl ManifestCache {
                             fe.line = Some(before.matches('\n').count() + 1);
                         }
                         self.errors.push(fe);
-                        Vec::new()
+                        config::ManifestInfo::default()
                     }
                 },
                 Err(e) => {
                     self.errors.push(FileError::new(
-                        walk::display_path(&manifest),
+                        relative_to_cwd(&manifest),
                         format!("cannot read: {}", io_message(&e)),
                     ));
-                    Vec::new()
+                    config::ManifestInfo::default()
                 }
             };
-            self.deps.insert(root.to_path_buf(), deps);
+            self.info.insert(root.to_path_buf(), info);
         }
-        self.deps.get(root).map_or(&[], |d| d.as_slice())
+        &self.info[root]
+    }
+
+    fn dependencies(&mut self, root: &Path) -> &[String] {
+        &self.info(root).dependencies
+    }
+
+    /// The workspace a crate belongs to: the nearest folder at or above `crate_root` whose
+    /// Cargo.toml has a `[workspace]` table, else the crate itself.
+    fn workspace_root(&mut self, crate_root: &Path) -> PathBuf {
+        if let Some(ws) = self.workspace_of.get(crate_root) {
+            return ws.clone();
+        }
+        let mut found = crate_root.to_path_buf();
+        for dir in crate_root.ancestors() {
+            if dir.join("Cargo.toml").is_file() && self.info(dir).is_workspace_root {
+                found = dir.to_path_buf();
+                break;
+            }
+        }
+        self.workspace_of
+            .insert(crate_root.to_path_buf(), found.clone());
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keeps(f: &Option<Prefilter>, text: &str) -> bool {
+        f.as_ref().expect("prefilter").keeps(text)
+    }
+
+    #[test]
+    fn call_needles_must_be_called() {
+        let f = Prefilter::calls(&["alloc".into(), "try_vec".into(), "TryReserveError".into()]);
+        assert!(keeps(&f, "let p = alloc(layout);"));
+        assert!(keeps(&f, "let p = libc::malloc (16);"));
+        assert!(keeps(&f, "let p = std::alloc::alloc_zeroed(l);"));
+        assert!(keeps(&f, "let v = try_vec![0; n]?;"));
+        assert!(keeps(&f, "x.alloc::<u8>()"));
+        assert!(keeps(&f, "fn f() -> Result<(), TryReserveError>"));
+        assert!(!keeps(&f, "use std::alloc::Layout; // allocator"));
+        assert!(!keeps(&f, "extern crate alloc;"));
+    }
+
+    #[test]
+    fn word_needles_are_whole_identifiers() {
+        let f = Prefilter::words(&["grow_buf".into(), "buf".into()]);
+        assert!(keeps(&f, "grow_buf(&mut v)?;"));
+        assert!(keeps(&f, "self.buf.push(1)"));
+        assert!(!keeps(&f, "let buffer = regrow_buffer();"));
     }
 }

@@ -21,7 +21,8 @@ pub struct WalkedFile {
 /// The outcome of walking the given paths.
 #[derive(Debug, Default)]
 pub struct Walked {
-    /// Files, in walk order, without duplicates.
+    /// Files, in walk order, without duplicates (a file reached twice, through overlapping
+    /// arguments such as `src` and `/abs/src/lib.rs`, is listed once, as first reached).
     pub files: Vec<WalkedFile>,
     /// Paths that do not exist, cannot be read, symlink loops…
     pub errors: Vec<FileError>,
@@ -49,7 +50,7 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
         };
         if meta.is_file() {
             let path = display_path(root);
-            if seen.insert(path.clone()) {
+            if seen.insert(crate::config::normalize(&path)) {
                 out.files.push(WalkedFile {
                     path,
                     explicit: true,
@@ -75,7 +76,7 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
                     let is_file = entry.file_type().is_some_and(|t| t.is_file());
                     if is_file && entry.path().extension().is_some_and(|x| x == "rs") {
                         let path = display_path(entry.path());
-                        if seen.insert(path.clone()) {
+                        if seen.insert(crate::config::normalize(&path)) {
                             out.files.push(WalkedFile {
                                 path,
                                 explicit: false,

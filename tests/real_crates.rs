@@ -1,0 +1,171 @@
+//! `oomcheck lint` on real published code: the sources of the dev-dependencies
+//! `fallible_collections`, `hashbrown` and `smallvec`, located with `cargo metadata`.
+//!
+//! Every assertion below was checked by reading the crate's source at the version in
+//! Cargo.lock (the line numbers are of that version; the test fails loudly if another version
+//! is resolved).
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use oomcheck_analyzer::lint::{lint, LintOptions, LintReport};
+
+/// The source folder of the package `name` whose version starts with `version`.
+fn package_dir(name: &str, version: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let packages = meta["packages"].as_array().expect("packages");
+    let pkg = packages
+        .iter()
+        .find(|p| {
+            p["name"] == name
+                && p["version"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with(version))
+        })
+        .unwrap_or_else(|| panic!("{name} {version}* is not in the dependency graph"));
+    let manifest = PathBuf::from(pkg["manifest_path"].as_str().expect("manifest_path"));
+    manifest.parent().expect("package folder").to_path_buf()
+}
+
+fn lint_crate(dir: &Path, include_tests: bool) -> LintReport {
+    let report = lint(&LintOptions {
+        paths: vec![dir.join("src")],
+        include_tests,
+        config: None,
+        jobs: None,
+    });
+    assert!(
+        report.errors.is_empty(),
+        "every file of {} must be checked: {:?}",
+        dir.display(),
+        report.errors
+    );
+    report
+}
+
+/// `(file relative to the crate, line, rule id)` of every finding.
+fn findings(report: &LintReport, dir: &Path) -> Vec<(String, usize, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            let rel = f.path.strip_prefix(dir).unwrap_or(&f.path);
+            (
+                rel.to_string_lossy().replace('\\', "/"),
+                f.span.start_line,
+                f.rule.as_str().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn has(found: &[(String, usize, String)], file: &str, line: usize, rule: &str) -> bool {
+    found
+        .iter()
+        .any(|(f, l, r)| f == file && *l == line && r == rule)
+}
+
+fn any_at(found: &[(String, usize, String)], file: &str, line: usize) -> bool {
+    found.iter().any(|(f, l, _)| f == file && *l == line)
+}
+
+#[test]
+fn fallible_collections() {
+    let dir = package_dir("fallible_collections", "0.5.");
+    let report = lint_crate(&dir, false);
+    let found = findings(&report, &dir);
+
+    // `try_read_up_to`: `buf: &mut TryVec<u8>`; `buf.reserve(additional).map_err(|_|
+    // io::Error::new(io::ErrorKind::Other, "reserve allocation failed"))?` turns an
+    // allocation failure into an `Other` I/O error.
+    assert!(
+        has(&found, "src/vec.rs", 260, "remapped-alloc-error"),
+        "{found:?}"
+    );
+    // `impl Write for TryVec<u8>`: `self.extend_from_slice(buf).map_err(|_|
+    // io::Error::new(io::ErrorKind::Other, "extend_from_slice failed"))?`.
+    assert!(
+        has(&found, "src/vec.rs", 268, "remapped-alloc-error"),
+        "{found:?}"
+    );
+    // `BTreeMap::clone` helper: `node::Root::new_leaf().expect("Out of Mem")`, where
+    // `new_leaf() -> Result<Self, TryReserveError>` propagates `FallibleBox::try_new(..)?`:
+    // a wrapper (defined in another file) whose failure becomes a panic.
+    assert!(
+        has(&found, "src/btree/map.rs", 231, "panic-on-alloc-failure"),
+        "{found:?}"
+    );
+    // Correct propagation with `?` is not flagged: `try_push` (`self.try_reserve(1)?`),
+    // `try_with_capacity` (`FallibleVec::try_reserve(&mut n, capacity)?`), `try_append`,
+    // `try_resize`; and `new_leaf`'s own `try_new(..)?`.
+    for line in [449, 470, 486, 496, 507] {
+        assert!(
+            !any_at(&found, "src/vec.rs", line),
+            "line {line}: {found:?}"
+        );
+    }
+    assert!(!any_at(&found, "src/btree/node.rs", 230), "{found:?}");
+    // `#[cfg(test)] mod tests` (from line 722) is skipped by default…
+    assert!(
+        !found.iter().any(|(f, l, _)| f == "src/vec.rs" && *l > 722),
+        "{found:?}"
+    );
+
+    // …and checked with `--include-tests`: `FallibleVec::try_reserve(&mut vec,
+    // additional).unwrap();` in `fn try_reserve()`.
+    let with_tests = lint_crate(&dir, true);
+    let found = findings(&with_tests, &dir);
+    assert!(
+        has(&found, "src/vec.rs", 809, "panic-on-alloc-failure"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn hashbrown() {
+    let dir = package_dir("hashbrown", "0.17.");
+    let report = lint_crate(&dir, false);
+    let found = findings(&report, &dir);
+    // `HashMap::try_reserve` returns `self.table.try_reserve(..)` (tail propagation) and
+    // `RawTable::try_reserve` returns `self.reserve_rehash(..)`: nothing to flag there.
+    assert!(!any_at(&found, "src/map.rs", 1133), "{found:?}");
+    assert!(!any_at(&found, "src/raw.rs", 935), "{found:?}");
+    // The `let _ = empty_bytes2.try_reserve(MAX_ISIZE / 5);` lines are in `#[cfg(test)] mod
+    // test_map`: skipped by default.
+    assert!(!any_at(&found, "src/map.rs", 6346), "{found:?}");
+
+    let with_tests = lint_crate(&dir, true);
+    let found = findings(&with_tests, &dir);
+    for line in [6346, 6348] {
+        assert!(
+            has(&found, "src/map.rs", line, "discarded-alloc-result"),
+            "line {line}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn smallvec() {
+    let dir = package_dir("smallvec", "1.");
+    let report = lint_crate(&dir, false);
+    let found = findings(&report, &dir);
+    // `try_grow` allocates with `alloc::alloc::alloc(layout)` and checks the pointer with
+    // `NonNull::new(..).ok_or(CollectionAllocErr::AllocErr { layout })?` before use.
+    assert!(
+        !found.iter().any(|(_, _, r)| r == "unchecked-raw-alloc"),
+        "{found:?}"
+    );
+    // `try_reserve` and `try_reserve_exact` end with `self.try_grow(new_cap)`: propagated.
+    assert!(!any_at(&found, "src/lib.rs", 1411), "{found:?}");
+    assert!(!any_at(&found, "src/lib.rs", 1432), "{found:?}");
+}
