@@ -88,3 +88,12 @@ fn asserted_local(v: &mut Vec<u8>) {
     assert!(reserved.is_ok(), "room for 8");
     println!("{}", v.len());
 }
+
+// Methods called in path form.
+fn path_form(v: &mut Vec<u8>, t: &mut fallible_collections::TryVec<u8>) {
+    Vec::try_reserve(v, 8).unwrap(); //~ panic-on-alloc-failure
+    fallible_collections::FallibleVec::try_reserve(v, 8).unwrap(); //~ panic-on-alloc-failure
+    fallible_collections::TryVec::push(t, 1).expect("room"); //~ panic-on-alloc-failure
+    Vec::push(v, 1);
+    Vec::reserve(v, 1);
+}

@@ -415,6 +415,22 @@ impl<'v> FileVisitor<'v> {
         self.vocab.path_is_alloc(segs, self_ty.as_deref())
     }
 
+    /// A method called in path form, `Type::method(recv, args…)` or `Trait::method(recv, …)`
+    /// (`FallibleVec::try_reserve(&mut v, n)`): judged like `recv.method(args…)`.
+    fn is_ufcs_alloc(&self, segs: &[String], c: &syn::ExprCall) -> bool {
+        let ([.., owner, name], Some(recv)) = (segs, c.args.first()) else {
+            return false;
+        };
+        if !owner.chars().next().is_some_and(char::is_uppercase) {
+            return false;
+        }
+        self.vocab.method_is_alloc(name, c.args.len() - 1, &mut || {
+            let mut t = self.type_of(recv);
+            t.push(owner.clone());
+            t
+        })
+    }
+
     /// Is `expr` itself a fallible allocation call? Returns its name and span.
     fn alloc_call(&self, expr: &Expr) -> Option<(String, Span)> {
         match expr {
@@ -424,7 +440,7 @@ impl<'v> FileVisitor<'v> {
             Expr::Call(c) => match peel(&c.func) {
                 Expr::Path(p) => {
                     let segs = segments(&p.path);
-                    self.is_alloc_path(&segs).then(|| {
+                    (self.is_alloc_path(&segs) || self.is_ufcs_alloc(&segs, c)).then(|| {
                         let shown = segs[segs.len().saturating_sub(2)..].join("::");
                         (shown, span_of(expr))
                     })
