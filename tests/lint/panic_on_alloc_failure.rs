@@ -97,3 +97,8 @@ fn path_form(v: &mut Vec<u8>, t: &mut fallible_collections::TryVec<u8>) {
     Vec::push(v, 1);
     Vec::reserve(v, 1);
 }
+
+fn qualified_path() {
+    let b = <Box<_> as fallible_collections::FallibleBox<_>>::try_new(5u8).unwrap(); //~ panic-on-alloc-failure
+    let _ = b;
+}

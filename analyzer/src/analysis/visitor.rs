@@ -223,7 +223,7 @@ impl<'v> FileVisitor<'v> {
                     if let Expr::Path(p) = peel(&c.func) {
                         let self_ty = self.impl_types.last().cloned().flatten();
                         self.prop_calls.push(PropCall::Path {
-                            segs: segments(&p.path),
+                            segs: call_segments(p),
                             self_ty,
                         });
                     }
@@ -439,7 +439,7 @@ impl<'v> FileVisitor<'v> {
             }
             Expr::Call(c) => match peel(&c.func) {
                 Expr::Path(p) => {
-                    let segs = segments(&p.path);
+                    let segs = call_segments(p);
                     (self.is_alloc_path(&segs) || self.is_ufcs_alloc(&segs, c)).then(|| {
                         let shown = segs[segs.len().saturating_sub(2)..].join("::");
                         (shown, span_of(expr))
@@ -950,6 +950,15 @@ impl<'v> FileVisitor<'v> {
                 }
             }
         }
+    }
+}
+
+/// The segments a call's path is matched by: for a qualified path `<Box<_> as FallibleBox<_>>::
+/// try_new`, the self type and the method (`Box::try_new`).
+fn call_segments(p: &syn::ExprPath) -> Vec<String> {
+    match &p.qself {
+        Some(q) => vec![type_name(&q.ty).unwrap_or_default(), last_segment(&p.path)],
+        None => segments(&p.path),
     }
 }
 
