@@ -371,3 +371,43 @@ fn non_empty_summaries_need_a_summary_needle() {
         }
     }
 }
+
+/// Spans: 1-based, character columns, end exclusive, starting at the method name.
+#[test]
+fn spans_point_at_the_call() {
+    let fx = load(&fixture_dir().join("discarded_alloc_result.rs"));
+    let findings = analyze(&fx.files, &fx.settings);
+    let line = "    let _ = v.try_reserve(n); //~ discarded-alloc-result";
+    let n = fx.files[0]
+        .text
+        .lines()
+        .position(|l| l == line)
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("fixture line missing"));
+    let f = findings
+        .iter()
+        .find(|f| f.span.start_line == n)
+        .unwrap_or_else(|| panic!("no finding on line {n}"));
+    let start = line.find("try_reserve").unwrap_or(0) + 1;
+    assert_eq!(
+        (f.span.start_column, f.span.end_line, f.span.end_column),
+        (start, n, start + "try_reserve(n)".len())
+    );
+    // A path call spans the whole call.
+    let line = "    let _ = Box::try_new(5u8); //~ discarded-alloc-result";
+    let n = fx.files[0]
+        .text
+        .lines()
+        .position(|l| l == line)
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("fixture line missing"));
+    let f = findings
+        .iter()
+        .find(|f| f.span.start_line == n)
+        .unwrap_or_else(|| panic!("no finding on line {n}"));
+    let start = line.find("Box").unwrap_or(0) + 1;
+    assert_eq!(
+        (f.span.start_column, f.span.end_column),
+        (start, start + "Box::try_new(5u8)".len())
+    );
+}

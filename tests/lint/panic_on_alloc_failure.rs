@@ -88,3 +88,17 @@ fn asserted_local(v: &mut Vec<u8>) {
     assert!(reserved.is_ok(), "room for 8");
     println!("{}", v.len());
 }
+
+// Methods called in path form.
+fn path_form(v: &mut Vec<u8>, t: &mut fallible_collections::TryVec<u8>) {
+    Vec::try_reserve(v, 8).unwrap(); //~ panic-on-alloc-failure
+    fallible_collections::FallibleVec::try_reserve(v, 8).unwrap(); //~ panic-on-alloc-failure
+    fallible_collections::TryVec::push(t, 1).expect("room"); //~ panic-on-alloc-failure
+    Vec::push(v, 1);
+    Vec::reserve(v, 1);
+}
+
+fn qualified_path() {
+    let b = <Box<_> as fallible_collections::FallibleBox<_>>::try_new(5u8).unwrap(); //~ panic-on-alloc-failure
+    let _ = b;
+}

@@ -223,7 +223,7 @@ impl<'v> FileVisitor<'v> {
                     if let Expr::Path(p) = peel(&c.func) {
                         let self_ty = self.impl_types.last().cloned().flatten();
                         self.prop_calls.push(PropCall::Path {
-                            segs: segments(&p.path),
+                            segs: call_segments(p),
                             self_ty,
                         });
                     }
@@ -415,6 +415,22 @@ impl<'v> FileVisitor<'v> {
         self.vocab.path_is_alloc(segs, self_ty.as_deref())
     }
 
+    /// A method called in path form, `Type::method(recv, args…)` or `Trait::method(recv, …)`
+    /// (`FallibleVec::try_reserve(&mut v, n)`): judged like `recv.method(args…)`.
+    fn is_ufcs_alloc(&self, segs: &[String], c: &syn::ExprCall) -> bool {
+        let ([.., owner, name], Some(recv)) = (segs, c.args.first()) else {
+            return false;
+        };
+        if !owner.chars().next().is_some_and(char::is_uppercase) {
+            return false;
+        }
+        self.vocab.method_is_alloc(name, c.args.len() - 1, &mut || {
+            let mut t = self.type_of(recv);
+            t.push(owner.clone());
+            t
+        })
+    }
+
     /// Is `expr` itself a fallible allocation call? Returns its name and span.
     fn alloc_call(&self, expr: &Expr) -> Option<(String, Span)> {
         match expr {
@@ -423,8 +439,8 @@ impl<'v> FileVisitor<'v> {
             }
             Expr::Call(c) => match peel(&c.func) {
                 Expr::Path(p) => {
-                    let segs = segments(&p.path);
-                    self.is_alloc_path(&segs).then(|| {
+                    let segs = call_segments(p);
+                    (self.is_alloc_path(&segs) || self.is_ufcs_alloc(&segs, c)).then(|| {
                         let shown = segs[segs.len().saturating_sub(2)..].join("::");
                         (shown, span_of(expr))
                     })
@@ -934,6 +950,15 @@ impl<'v> FileVisitor<'v> {
                 }
             }
         }
+    }
+}
+
+/// The segments a call's path is matched by: for a qualified path `<Box<_> as FallibleBox<_>>::
+/// try_new`, the self type and the method (`Box::try_new`).
+fn call_segments(p: &syn::ExprPath) -> Vec<String> {
+    match &p.qself {
+        Some(q) => vec![type_name(&q.ty).unwrap_or_default(), last_segment(&p.path)],
+        None => segments(&p.path),
     }
 }
 
