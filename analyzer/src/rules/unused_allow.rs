@@ -61,19 +61,33 @@ pub(crate) struct Allow {
 
 const MARKER: &str = "oomcheck:allow";
 
-/// Find the allow comments of a file: `oomcheck:allow(` after a `//` on the same line.
+/// Find the allow comments of a file: plain `//` line comments (not doc comments, not text
+/// inside string literals) whose text starts with `oomcheck:allow`.
 pub(crate) fn parse_allows(text: &str) -> Vec<Allow> {
     let mut out = Vec::new();
     if !text.contains(MARKER) {
         return out;
     }
+    let literals = literal_spans(text);
     for (i, line) in text.lines().enumerate() {
-        let Some(at) = line.find(MARKER) else {
+        if !line.contains(MARKER) {
+            continue;
+        }
+        // The line's comment starts at its first `//` outside a literal.
+        let Some(comment) = line.match_indices("//").map(|(b, _)| b).find(|&b| {
+            let col = line[..b].chars().count();
+            !literals.iter().any(|l| l.contains(i + 1, col))
+        }) else {
             continue;
         };
-        let Some(comment) = line[..at].rfind("//") else {
+        // `// oomcheck:allow(..)` and nothing else before the marker: a doc comment (`///`,
+        // `//!`) or prose that mentions the syntax is not a suppression.
+        let body = &line[comment + 2..];
+        if body.starts_with('/') || body.starts_with('!') || !body.trim_start().starts_with(MARKER)
+        {
             continue;
-        };
+        }
+        let at = comment + 2 + (body.len() - body.trim_start().len());
         let rest = &line[at + MARKER.len()..];
         let start_column = line[..comment].chars().count() + 1;
         let span = Span {
@@ -103,6 +117,44 @@ pub(crate) fn parse_allows(text: &str) -> Vec<Allow> {
             entries,
             malformed,
         });
+    }
+    out
+}
+
+/// A string-like literal's extent (1-based lines, 0-based character columns, end exclusive).
+struct LiteralSpan {
+    start: (usize, usize),
+    end: (usize, usize),
+}
+
+impl LiteralSpan {
+    fn contains(&self, line: usize, column: usize) -> bool {
+        (line, column) >= self.start && (line, column) < self.end
+    }
+}
+
+/// The extents of all literals of `text`, so that `//` inside a string is not taken for a
+/// comment. Tokenizing drops comments, so what remains are real tokens. A file that does not
+/// tokenize has no literal extents (the parser reports it anyway).
+fn literal_spans(text: &str) -> Vec<LiteralSpan> {
+    fn walk(stream: proc_macro2::TokenStream, out: &mut Vec<LiteralSpan>) {
+        for tree in stream {
+            match tree {
+                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
+                proc_macro2::TokenTree::Literal(l) => {
+                    let (s, e) = (l.span().start(), l.span().end());
+                    out.push(LiteralSpan {
+                        start: (s.line, s.column),
+                        end: (e.line, e.column),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(stream) = text.parse::<proc_macro2::TokenStream>() {
+        walk(stream, &mut out);
     }
     out
 }
@@ -177,6 +229,27 @@ mod tests {
         );
         assert_eq!(allows[0].entries[1].rule, None);
         assert!(allows[1].malformed);
+    }
+
+    #[test]
+    fn doc_comments_strings_and_prose_are_not_allow_comments() {
+        let text = concat!(
+            "/// Suppress with `// oomcheck:allow(discarded-alloc-result)`.\n",
+            "//! // oomcheck:allow(panic-on-alloc-failure)\n",
+            "const DOC: &str = r\"\n",
+            "// oomcheck:allow(nope) inside a raw string\n",
+            "\";\n",
+            "const S: &str = \"// oomcheck:allow(x)\";\n",
+            "// see the oomcheck:allow(..) syntax\n",
+            "let a = 1; // oomcheck:allow(swallowed-alloc-failure) real\n",
+        );
+        let allows = parse_allows(text);
+        assert_eq!(allows.len(), 1, "only the last line is an allow comment");
+        assert_eq!(allows[0].line, 8);
+        assert_eq!(
+            allows[0].entries[0].rule,
+            Some(RuleId::SwallowedAllocFailure)
+        );
     }
 
     #[test]
