@@ -31,6 +31,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) timeout: Duration,
     /// Arguments that make the test binary run exactly this test.
     pub(crate) args: Vec<String>,
+    /// More environment for the children (index selection, fork strategy).
+    pub(crate) env: Vec<(&'static str, String)>,
 }
 
 struct Running {
@@ -116,6 +118,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 .env(ENV_CHECK, plan.ordinal.to_string())
                 .env(ENV_SET, set.encode())
                 .env(ENV_CAPTURE, if capture { "1" } else { "0" })
+                .envs(plan.env.iter().map(|(k, v)| (k, v)))
                 // std's allocation-error hook reads RUST_BACKTRACE on first use; a set value is
                 // copied into a new allocation, which fails too under persistent exhaustion and
                 // muddles the crash report. Children need no std backtraces: we capture our own.
