@@ -42,7 +42,10 @@ macro_rules! sites {
     };
 }
 
-sites!(s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19);
+sites!(
+    s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15, s16, s17, s18,
+    s19
+);
 
 /// Exactly `n` allocations from 21 sites (one list reservation, then strings from 20 functions),
 /// returning a NoMemory error at the first failure: every iteration is `no-memory`.
@@ -292,7 +295,10 @@ fn main() {
         println!("growth exponent, {what}: {a:.2}");
     }
     // Where the fitted curves cross: e^b1 n^a1 = e^b2 n^a2.
-    for (kind, r, f) in [("wall", fits[0].1, fits[2].1), ("cpu", fits[1].1, fits[3].1)] {
+    for (kind, r, f) in [
+        ("wall", fits[0].1, fits[2].1),
+        ("cpu", fits[1].1, fits[3].1),
+    ] {
         if (r.0 - f.0).abs() > 1e-6 {
             let n = ((f.1 - r.1) / (r.0 - f.0)).exp();
             println!("crossover ({kind}): fork is faster from n ≈ {n:.0}");
