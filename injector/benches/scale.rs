@@ -1,9 +1,10 @@
 //! Sweeps that scale: re-run against fork against site dedup, side by side from one run. Not a
 //! timed test: it prints figures.
 //!
-//! Run: `cargo bench -p oomcheck-injector --bench scale` (`-- --quick` for smaller sizes).
+//! Run: `cargo bench -p oomcheck-injector --bench scale` (`-- --quick` for smaller sizes,
+//! `-- --series-only` for the second part alone).
 //!
-//! 1. A body of 100 000 allocations from 21 call sites: the exhaustive re-run sweep (extrapolated
+//! 1. A streaming body of 100 000 allocations from 21 call sites: the exhaustive re-run sweep (extrapolated
 //!    from two sampled re-run sweeps, as running it takes hours: labelled), the fork sweep
 //!    (measured, every index), and the site-dedup sweep (measured).
 //! 2. n ∈ {1 000, 3 000, 10 000, 30 000}: the exhaustive sweep time of each strategy, the
@@ -47,15 +48,25 @@ sites!(
     s19
 );
 
-/// Exactly `n` allocations from 21 sites (one list reservation, then strings from 20 functions),
-/// returning a NoMemory error at the first failure: every iteration is `no-memory`.
+/// Items a body keeps live at once.
+const RING: usize = 64;
+
+/// Exactly `n` allocations from 21 sites (one reservation of a ring of recent items, then
+/// strings from 20 functions), returning a NoMemory error at the first failure: every iteration
+/// is `no-memory`. A streaming body: it keeps only the last [`RING`] items live, so its error
+/// path (dropping what is live) is short. (A body whose error path frees everything built so far
+/// adds Σ error paths, O(n²) frees, to both strategies alike.)
 fn body(n: usize) -> Result<usize, TryReserveError> {
-    let mut out: Vec<String> = Vec::new();
-    out.try_reserve_exact(n - 1)?;
+    let mut recent: Vec<String> = Vec::new();
+    recent.try_reserve_exact(RING)?;
+    let mut total = 0;
     for i in 0..n - 1 {
-        SITES[(i * 7 + i / 3) % SITES.len()](i, &mut out)?;
+        if recent.len() == RING {
+            total += recent.swap_remove(i % RING).len();
+        }
+        SITES[(i * 7 + i / 3) % SITES.len()](i, &mut recent)?;
     }
-    Ok(out.iter().map(String::len).sum())
+    Ok(total + recent.iter().map(String::len).sum::<usize>())
 }
 
 /// One sweep configuration, encoded in the check's name so that children rebuild it.
@@ -188,13 +199,6 @@ fn main() {
     } else {
         &[1_000, 3_000, 10_000, 30_000]
     };
-    let cfg = |strategy, n, dedup, sample| Config {
-        strategy,
-        n,
-        jobs,
-        dedup,
-        sample,
-    };
     println!(
         "oomcheck-injector scale benchmark: {jobs} jobs for every strategy, load average {}",
         std::fs::read_to_string("/proc/loadavg")
@@ -205,6 +209,21 @@ fn main() {
             .join(" ")
     );
 
+    if !args.iter().any(|a| a == "--series-only") {
+        big_body(big, jobs);
+    }
+    series_table(series, jobs);
+}
+
+/// Section 1: re-run (extrapolated), fork and dedup on one big body.
+fn big_body(big: usize, jobs: usize) {
+    let cfg = |strategy, n, dedup, sample| Config {
+        strategy,
+        n,
+        jobs,
+        dedup,
+        sample,
+    };
     println!("\n1. n = {big}, 21 call sites");
     // Re-run: two sampled sweeps give the fixed cost and the cost per index; an index costs its
     // prefix, and uniformly sampled indices have the mean prefix of the whole range.
@@ -258,7 +277,17 @@ fn main() {
         rerun_c.as_secs_f64() / fork_c.as_secs_f64(),
         if dedup_w < Duration::from_secs(2) { "yes" } else { "no" }
     );
+}
 
+/// Section 2: exhaustive sweeps by size, growth exponents and the crossover.
+fn series_table(series: &[usize], jobs: usize) {
+    let cfg = |strategy, n| Config {
+        strategy,
+        n,
+        jobs,
+        dedup: false,
+        sample: 0,
+    };
     println!("\n2. exhaustive sweeps by size");
     println!(
         "{:>7} {:>11} {:>11} {:>11} {:>11}",
@@ -266,8 +295,8 @@ fn main() {
     );
     let mut rows = Vec::new();
     for &n in series {
-        let (rw, rc, rr) = timed(cfg(Strategy::Rerun, n, false, 0));
-        let (fw, fc, fr) = timed(cfg(Strategy::Fork, n, false, 0));
+        let (rw, rc, rr) = timed(cfg(Strategy::Rerun, n));
+        let (fw, fc, fr) = timed(cfg(Strategy::Fork, n));
         assert_eq!((rr.swept(), fr.swept()), (n as u64, n as u64));
         assert_eq!(rr.sequence, fr.sequence);
         println!(

@@ -24,6 +24,7 @@ use crate::child::{self, ChildResult, ChildSpec, Journal, RawLine};
 use crate::report::Outcome;
 use crate::strategy::Selection;
 use crate::sweep::{self, Exec};
+use crate::tokens::{Budget, Token};
 use std::cell::Cell;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,6 +49,8 @@ struct Forked {
     stderr: Vec<u8>,
     started: Instant,
     killed: bool,
+    /// Its job-budget token, if it needed one (released when reaped).
+    token: Option<Token>,
 }
 
 /// A finding waiting for symbolization (done once the body's run is over).
@@ -67,6 +70,7 @@ struct Server {
     findings: Vec<Pending>,
     last_note: Instant,
     forked: u64,
+    budget: Option<Budget>,
 }
 
 /// Most bytes of a forked process's stderr kept (its tail).
@@ -101,11 +105,14 @@ impl Server {
         let mut i = 0;
         while i < self.alive.len() {
             let f = &mut self.alive[i];
-            read_available(f.journal_fd, &mut f.journal, usize::MAX);
-            read_available(f.stderr_fd, &mut f.stderr, STDERR_KEEP);
+            let closed = read_available(f.journal_fd, &mut f.journal, usize::MAX)
+                & read_available(f.stderr_fd, &mut f.stderr, STDERR_KEEP);
+            // Both pipes closed: the process is exiting (or ends at its alarm at the latest), so
+            // wait for it rather than spin on the hung-up pipes until it is reapable.
+            let flags = if closed { 0 } else { libc::WNOHANG };
             let mut status: libc::c_int = 0;
-            // SAFETY: waits for our own child without blocking.
-            let r = unsafe { libc::waitpid(f.pid, &mut status, libc::WNOHANG) };
+            // SAFETY: waits for our own child.
+            let r = unsafe { libc::waitpid(f.pid, &mut status, flags) };
             if r == f.pid || r < 0 {
                 let mut f = self.alive.swap_remove(i);
                 read_available(f.journal_fd, &mut f.journal, usize::MAX);
@@ -191,9 +198,25 @@ impl Server {
 
     /// Forks at allocation `n`; returns in the forked process with [`IN_FORKED`] set.
     fn fork_at(&mut self, n: u64) {
-        while self.alive.len() >= self.jobs {
-            self.pump(Duration::from_millis(50));
-        }
+        // The first forked process runs on the server's own job token (the server mostly waits
+        // meanwhile); each further one needs a token of the shared budget, if there is one.
+        let token = loop {
+            if self.alive.len() < self.jobs {
+                if self.alive.is_empty() {
+                    break None;
+                }
+                match &self.budget {
+                    None => break None,
+                    Some(b) => {
+                        if let Some(t) = b.try_acquire() {
+                            break Some(t);
+                        }
+                    }
+                }
+            }
+            let wait = if self.alive.len() >= self.jobs { 50 } else { 2 };
+            self.pump(Duration::from_millis(wait));
+        };
         let (Some((journal_r, journal_w)), Some((stderr_r, stderr_w))) = (pipe(), pipe()) else {
             // Out of descriptors: nothing is journaled for this index, which the sweep reports
             // as an index without an outcome.
@@ -210,6 +233,17 @@ impl Server {
                 for f in &self.alive {
                     libc::close(f.journal_fd);
                     libc::close(f.stderr_fd);
+                    if let Some(t) = &f.token {
+                        libc::close(t.fd());
+                    }
+                }
+                if let Some(t) = &token {
+                    libc::close(t.fd());
+                }
+                // The descriptors are closed: the File wrappers must not close them again.
+                std::mem::forget(token);
+                for f in std::mem::take(&mut self.alive) {
+                    std::mem::forget(f.token);
                 }
                 libc::dup2(stderr_w, 2);
                 libc::close(stderr_w);
@@ -246,6 +280,7 @@ impl Server {
             stderr: Vec::new(),
             started: Instant::now(),
             killed: false,
+            token,
         });
     }
 }
@@ -279,14 +314,18 @@ fn pipe() -> Option<(libc::c_int, libc::c_int)> {
     Some((fds[0], fds[1]))
 }
 
-/// Appends what can be read from `fd` without blocking, keeping the last `keep` bytes.
-fn read_available(fd: libc::c_int, into: &mut Vec<u8>, keep: usize) {
+/// Appends what can be read from `fd` without blocking, keeping the last `keep` bytes; returns
+/// whether the writing end is closed (end of file).
+fn read_available(fd: libc::c_int, into: &mut Vec<u8>, keep: usize) -> bool {
     let mut buf = [0u8; 16384];
     loop {
         // SAFETY: `buf` is valid for `buf.len()` bytes.
         let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if r <= 0 {
-            break;
+        if r == 0 {
+            return true;
+        }
+        if r < 0 {
+            return false;
         }
         into.extend_from_slice(&buf[..r as usize]);
         if into.len() > keep {
@@ -437,6 +476,7 @@ pub(crate) fn run_child(
         findings: Vec::new(),
         last_note: Instant::now(),
         forked: 0,
+        budget: crate::tokens::Budget::from_env(),
     };
     SERVER.with(|s| s.set(&mut server));
     alloc::set_hooks(HOOK_FORK);
@@ -513,7 +553,7 @@ mod tests {
             libc::close(w);
         }
         let mut got = Vec::new();
-        read_available(r, &mut got, 4);
+        assert!(read_available(r, &mut got, 4), "the writer is closed");
         assert_eq!(got, b"6789");
         // SAFETY: closing our own descriptor.
         unsafe { libc::close(r) };

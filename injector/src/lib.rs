@@ -96,6 +96,7 @@ mod stack;
 mod strategy;
 mod supervise;
 mod sweep;
+mod tokens;
 
 pub use alloc::FailingAllocator;
 pub use config::Mode;

@@ -579,3 +579,44 @@ fn a_sample_is_a_subsequence_of_the_full_sweep_and_names_its_seed() {
     assert_eq!(v["sequence"], expected.as_str());
     assert!(run.output.contains("sample=2 seed=7"), "{}", run.output);
 }
+
+#[test]
+fn a_shared_job_budget_of_one_token_still_sweeps_everything() {
+    let tokens = std::env::temp_dir().join(format!("oomcheck-e2e-tokens-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tokens);
+    std::fs::create_dir_all(&tokens).unwrap();
+    std::fs::write(tokens.join("token-0"), b"").unwrap();
+    let tokens_var = tokens.display().to_string();
+    for strategy in ["rerun", "fork"] {
+        let run = run_fixture(
+            &format!("tokens-{strategy}"),
+            &[
+                ("OOMCHECK", "1"),
+                ("OOMCHECK_JOBS", "2"),
+                ("OOMCHECK_STRATEGY", strategy),
+                ("OOMCHECK_JOB_TOKENS", &tokens_var),
+            ],
+            &[
+                "--test",
+                "outcomes",
+                "--",
+                "remapped_error",
+                "infallible_push",
+                "correct_parser",
+            ],
+        );
+        for (test, sequence) in [
+            ("remapped_error", ".WWW"),
+            ("infallible_push", ".A.."),
+            ("correct_parser", "...."),
+        ] {
+            let v = run
+                .records
+                .get(test)
+                .map(|r| &r[0])
+                .unwrap_or_else(|| panic!("{strategy}: no record for {test}: {}", run.output));
+            assert_eq!(v["sequence"], sequence, "{strategy} {test}: {v:#}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tokens);
+}

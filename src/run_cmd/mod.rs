@@ -147,6 +147,7 @@ const INJECTOR_VARS: &[&str] = &[
     "OOMCHECK_SAMPLE",
     "OOMCHECK_SEED",
     "OOMCHECK_STRATEGY",
+    "OOMCHECK_JOB_TOKENS",
 ];
 
 /// How to add the injector, shown when no check ran (the same text as `oomcheck init`).
@@ -179,6 +180,10 @@ impl RunArgs {
         let mut env = vec![
             ("OOMCHECK", "1".to_string()),
             ("OOMCHECK_REPORT", report_dir.display().to_string()),
+            (
+                "OOMCHECK_JOB_TOKENS",
+                tokens_dir(report_dir).display().to_string(),
+            ),
         ];
         if let Some(r) = self.alloc {
             env.push(("OOMCHECK_ALLOC", r.to_string()));
@@ -231,6 +236,25 @@ impl RunArgs {
         }
         env
     }
+}
+
+/// The shared job budget of the run: libtest sweeps several tests at once (one per test thread)
+/// and each sweep starts up to `--jobs` children; every sweep process takes one of these tokens
+/// first, so a test sweeping alone gets every core and tests sweeping together share them, never
+/// more processes than tokens.
+fn job_tokens(report_dir: &Path, jobs: Option<u32>) -> std::io::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = cores.max(jobs.unwrap_or(0) as usize);
+    let dir = tokens_dir(report_dir);
+    std::fs::create_dir_all(&dir)?;
+    for i in 0..n {
+        std::fs::write(dir.join(format!("token-{i}")), b"")?;
+    }
+    Ok(())
+}
+
+fn tokens_dir(report_dir: &Path) -> PathBuf {
+    report_dir.join("tokens")
 }
 
 /// Reads the report directory incrementally: each record once, as soon as it is complete.
@@ -410,6 +434,9 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         Ok(d) => d,
         Err(e) => return error(&e),
     };
+    if let Err(e) = job_tokens(&report_dir, args.jobs) {
+        return error(&format!("cannot create the job tokens: {e}"));
+    }
 
     // 1. Build, so a compile error is reported as such and not as a test failure.
     // Cargo draws its own progress while building; ours starts with the sweep.
@@ -590,6 +617,15 @@ mod tests {
     }
 
     #[test]
+    fn the_job_budget_has_a_token_per_core_or_per_job() {
+        let dir = std::env::temp_dir().join(format!("oomcheck-run-tokens-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        job_tokens(&dir, Some(64)).unwrap();
+        assert_eq!(std::fs::read_dir(tokens_dir(&dir)).unwrap().count(), 64);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn scaling_flags_become_injector_environment() {
         let a = parse(&[
             "--dedup",
@@ -611,6 +647,7 @@ mod tests {
         assert_eq!(get("OOMCHECK_SAMPLE"), Some("500"));
         assert_eq!(get("OOMCHECK_SEED"), Some("42"));
         assert_eq!(get("OOMCHECK_STRATEGY"), Some("fork"));
+        assert_eq!(get("OOMCHECK_JOB_TOKENS"), Some("/t/r/tokens"));
         assert!(env.iter().all(|(k, _)| INJECTOR_VARS.contains(k)));
         let none = parse(&[]).unwrap().injector_env(Path::new("/t/r"));
         assert!(none.iter().all(|(k, _)| !k.starts_with("OOMCHECK_S")));
