@@ -50,6 +50,10 @@
 //! share of indices in-process. A child killed by an aborting allocation costs one index, recorded
 //! as `abort` with the failed allocation's stack, and a new child carries on.
 //!
+//! With the fork strategy (chosen by `auto` for bodies of at least [`FORK_CROSSOVER`]
+//! allocations) a single child runs the body once and forks at each swept allocation: the
+//! forked process fails it and runs to the verdict, so the prefix is never re-run.
+//!
 //! Stacks are expensive to capture (tens of microseconds), so iterations run without them; an
 //! iteration whose outcome is a finding is run once more capturing them (a crashed index in a
 //! fresh child), and the site reported is the first frame of the failed allocation's stack
@@ -62,7 +66,11 @@
 //! (`transient`/`persistent`), `OOMCHECK_JOBS`, `OOMCHECK_TIMEOUT` (seconds per iteration, or
 //! `500ms`), `OOMCHECK_TRACE` (full stacks in the summary), `OOMCHECK_DEBUG` (every iteration),
 //! `OOMCHECK_STRICT` (`tolerated` is a finding), `OOMCHECK_REPORT` (a directory: one JSON record
-//! per check). The variables override the builder. A malformed value makes the check panic with
+//! per check), `OOMCHECK_DEDUP` (`site`: fail only the first allocation of each distinct call
+//! site) with `OOMCHECK_DEDUP_DEPTH` (return addresses hashed, default 16), `OOMCHECK_SAMPLE`
+//! (sweep N indices chosen at random) with `OOMCHECK_SEED` (replays a sample; printed),
+//! `OOMCHECK_STRATEGY` (`auto`, `rerun` or `fork`), `OOMCHECK_JOB_TOKENS` (a directory of token
+//! files: a job budget shared by every check of the run). The variables override the builder. A malformed value makes the check panic with
 //! a message naming the variable and the accepted form.
 //!
 //! # Limits
@@ -103,7 +111,7 @@ pub use config::Mode;
 pub use report::{
     DedupInfo, DedupSite, Finding, Frame, Iteration, Outcome, Report, SampleInfo, Status,
 };
-pub use strategy::{Strategy, FORK_CROSSOVER};
+pub use strategy::{Strategy, FORK_CROSSOVER, FORK_MIN_SWEPT};
 
 use config::{AllocRange, EnvSettings};
 use std::cell::Cell;

@@ -10,7 +10,7 @@ use std::path::Path;
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// [`Strategy::Fork`] for bodies of at least [`FORK_CROSSOVER`] allocations sweeping at least
-    /// as many indices, [`Strategy::Rerun`] otherwise.
+    /// [`FORK_MIN_SWEPT`] indices, [`Strategy::Rerun`] otherwise.
     #[default]
     Auto,
     /// Re-run the body once per index (the prefix before index *i* runs again for every *i*:
@@ -51,7 +51,11 @@ impl fmt::Display for Strategy {
 /// Below this many allocations re-running is as fast as forking, or faster (a fork costs a few
 /// hundred microseconds; re-running costs the prefix). Measured with `benches/scale.rs` on a
 /// 2-core machine: see the README's performance section.
-pub const FORK_CROSSOVER: u64 = 3_000;
+pub const FORK_CROSSOVER: u64 = 15_000;
+
+/// Fewer swept indices than this (a dedup'd sweep of a few sites, a small sample) re-run even
+/// in a large body: a handful of prefixes cost less than starting the fork machinery.
+pub const FORK_MIN_SWEPT: u64 = 64;
 
 /// The strategy a sweep uses: `requested`, with `auto` resolved from the body's allocation count
 /// and the number of indices to sweep. Forking needs crash isolation (a libtest child).
@@ -60,7 +64,7 @@ pub(crate) fn resolve(requested: Strategy, nalloc: u64, swept: u64, isolatable: 
         return Strategy::Rerun;
     }
     match requested {
-        Strategy::Auto if nalloc >= FORK_CROSSOVER && swept >= FORK_CROSSOVER / 4 => Strategy::Fork,
+        Strategy::Auto if nalloc >= FORK_CROSSOVER && swept >= FORK_MIN_SWEPT => Strategy::Fork,
         Strategy::Auto => Strategy::Rerun,
         other => other,
     }
