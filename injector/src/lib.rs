@@ -509,6 +509,7 @@ impl<P> Check<P> {
                 Ok(done) => done,
                 Err(e) => {
                     notes.push(format!("{e}; swept in-process without crash isolation"));
+                    report.strategy = Some(Strategy::Rerun);
                     in_process(&exec, &selection, persistent, strict, &base)
                 }
             }
