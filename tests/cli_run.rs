@@ -682,3 +682,49 @@ fn lint_flags_the_demo_bugs_the_sweep_finds() {
         "{out:?}"
     );
 }
+
+#[test]
+fn dedup_sample_and_strategy_flags_reach_the_injector() {
+    let out = oomcheck(
+        &fixture(),
+        &[
+            "run",
+            "--dedup",
+            "site",
+            "--strategy",
+            "fork",
+            "--",
+            "remapped_error",
+            "--exact",
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("sites=2 (+2 covered)  fork  .W  FAILED (1/2)"),
+        "{out:?}"
+    );
+    let out = oomcheck(
+        &fixture(),
+        &[
+            "run",
+            "--format",
+            "json",
+            "--sample",
+            "2",
+            "--seed",
+            "5",
+            "--strategy",
+            "rerun",
+            "--",
+            "correct_parser",
+            "--exact",
+        ],
+    );
+    let v = &records(&out)["correct_parser"];
+    assert_eq!(v["sample"]["seed"], 5, "{out:?}");
+    assert_eq!(v["sample"]["indices"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["sequence"], "..");
+    assert_eq!(v["strategy"], "rerun");
+    assert_eq!(out.code, 0, "{out:?}");
+}

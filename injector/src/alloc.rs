@@ -37,9 +37,16 @@ const TRACK_FREES: u8 = 2;
 /// `State::flags`: re-entrancy guard, set while the allocator itself captures a stack.
 const BUSY: u8 = 4;
 
+/// `State::hooks`: hash the call site of every counted attempt ([`crate::dedup`]).
+pub(crate) const HOOK_SITES: u8 = 1;
+/// `State::hooks`: fork at every counted attempt of the sweep ([`crate::fork`]).
+pub(crate) const HOOK_FORK: u8 = 2;
+
 /// Injection state of one thread. The disarmed fast path reads `flags` only.
 struct State {
     flags: Cell<u8>,
+    /// Per-attempt hooks of the armed path (`HOOK_*`); kept across `arm`.
+    hooks: Cell<u8>,
     /// Allocation attempts seen since arming.
     count: Cell<u64>,
     /// 1-based index of the attempt to fail; 0 fails nothing.
@@ -65,6 +72,7 @@ thread_local! {
     static STATE: State = const {
         State {
             flags: Cell::new(0),
+            hooks: Cell::new(0),
             count: Cell::new(0),
             fail_at: Cell::new(0),
             persistent: Cell::new(false),
@@ -147,6 +155,18 @@ fn attempt() -> Attempt {
 fn armed_attempt(s: &State) -> Attempt {
     let n = s.count.get() + 1;
     s.count.set(n);
+    let hooks = s.hooks.get();
+    if hooks != 0 {
+        // The hooks' own allocations pass through uncounted (and their frees unaccounted).
+        s.set_flag(BUSY, true);
+        if hooks & HOOK_SITES != 0 {
+            crate::dedup::on_attempt(n);
+        }
+        if hooks & HOOK_FORK != 0 {
+            crate::fork::on_attempt(n);
+        }
+        s.set_flag(BUSY, false);
+    }
     let at = s.fail_at.get();
     if at != 0 && (n == at || (n > at && s.persistent.get())) {
         s.failed.set(s.failed.get() + 1);
@@ -194,7 +214,8 @@ fn add_live(delta: i64) {
 #[inline(always)]
 fn freed(size: usize) {
     let _ = STATE.try_with(|s| {
-        if s.flags.get() & (ARMED | TRACK_FREES) != 0 {
+        let f = s.flags.get();
+        if f & BUSY == 0 && f & (ARMED | TRACK_FREES) != 0 {
             s.live.set(s.live.get().wrapping_sub(size as i64));
         }
     });
@@ -290,6 +311,27 @@ pub(crate) fn arm(fail_at: u64, persistent: bool, capture: bool) {
         s.capture.set(capture);
         s.flags.set(ARMED);
     });
+}
+
+/// Sets the per-attempt hooks (`HOOK_*`, 0 for none) of this thread's armed runs.
+pub(crate) fn set_hooks(hooks: u8) {
+    STATE.with(|s| s.hooks.set(hooks));
+}
+
+/// In a process just forked at attempt `n` of an armed run: fail attempt `n` (and, when
+/// `persistent`, every later one), capture the stacks of failed attempts, and stop the hooks.
+pub(crate) fn fail_from_here(n: u64, persistent: bool) {
+    STATE.with(|s| {
+        s.hooks.set(0);
+        s.fail_at.set(n);
+        s.persistent.set(persistent);
+        s.capture.set(true);
+    });
+}
+
+/// The address of the allocator's counting function: frames up to it are the injector's own.
+pub(crate) fn armed_attempt_address() -> usize {
+    armed_attempt as fn(&State) -> Attempt as usize
 }
 
 /// Stops counting and failing on this thread (idempotent) and returns what the run did.

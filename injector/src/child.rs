@@ -100,13 +100,13 @@ pub(crate) struct ChildResult {
     pub(crate) stack: Vec<Frame>,
 }
 
-static JOURNAL_FD: AtomicI32 = AtomicI32::new(-1);
+pub(crate) static JOURNAL_FD: AtomicI32 = AtomicI32::new(-1);
 /// Index in flight (0 = none) and when it started (ms since the child's epoch).
 static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 static IN_FLIGHT_SINCE_MS: AtomicU64 = AtomicU64::new(0);
 
 /// Writes one whole line with a single `write` (async-signal-safe).
-fn write_raw(bytes: &[u8]) {
+pub(crate) fn write_raw(bytes: &[u8]) {
     let fd = JOURNAL_FD.load(Ordering::Relaxed);
     if fd >= 0 {
         // SAFETY: `bytes` is a valid buffer; a short or failed write only loses journal data.
@@ -117,13 +117,13 @@ fn write_raw(bytes: &[u8]) {
 }
 
 /// A fixed buffer line builder usable in a signal handler (no allocation).
-struct RawLine {
+pub(crate) struct RawLine {
     buf: [u8; 64 + MAX_FRAMES * 19],
     len: usize,
 }
 
 impl RawLine {
-    fn new(tag: u8) -> RawLine {
+    pub(crate) fn new(tag: u8) -> RawLine {
         let mut line = RawLine {
             buf: [0; 64 + MAX_FRAMES * 19],
             len: 0,
@@ -137,7 +137,7 @@ impl RawLine {
             self.len += 1;
         }
     }
-    fn hex(&mut self, mut v: usize) {
+    pub(crate) fn hex(&mut self, mut v: usize) {
         self.push(b' ');
         let mut digits = [0u8; 16];
         let mut n = 0;
@@ -155,13 +155,13 @@ impl RawLine {
         }
     }
     /// Appends the published frames of the latest failed allocation.
-    fn frames(&mut self) {
+    pub(crate) fn frames(&mut self) {
         let n = CHILD_NFRAMES.load(Ordering::Acquire).min(MAX_FRAMES);
         for slot in &CHILD_FRAMES[..n] {
             self.hex(slot.load(Ordering::Relaxed));
         }
     }
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.push(b'\n');
         write_raw(&self.buf[..self.len]);
     }
@@ -180,7 +180,7 @@ extern "C" fn on_fatal_signal(sig: libc::c_int) {
     }
 }
 
-fn install_signal_handlers() {
+pub(crate) fn install_signal_handlers() {
     for sig in [
         libc::SIGABRT,
         libc::SIGSEGV,
@@ -198,7 +198,7 @@ fn install_signal_handlers() {
     }
 }
 
-fn write_line(line: &str) {
+pub(crate) fn write_line(line: &str) {
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
@@ -240,11 +240,17 @@ pub(crate) fn run_child(
         )),
     };
 
+    // Site dedup and sampling sweep some indices of the set only.
+    let selection = crate::strategy::Selection::from_child_env()
+        .unwrap_or_else(|e| exit_with(&format!("X {}", one_line(&e))));
     let epoch = Instant::now();
     start_watchdog(epoch, timeout);
     // The result of one index goes out with the in-flight mark of the next: one write each.
     let mut pending = String::new();
     for index in spec.set.iter() {
+        if selection.as_ref().is_some_and(|s| !s.contains(index)) {
+            continue;
+        }
         pending.push_str(&format!("I {index}\n"));
         write_raw(pending.as_bytes());
         pending.clear();
@@ -284,12 +290,12 @@ pub(crate) fn run_child(
     exit_with("D")
 }
 
-fn exit_with(line: &str) -> ! {
+pub(crate) fn exit_with(line: &str) -> ! {
     write_line(line);
     std::process::exit(0)
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.replace('\n', " ")
 }
 

@@ -116,6 +116,12 @@ pub(crate) struct EnvSettings {
     pub(crate) debug: bool,
     pub(crate) strict: Option<bool>,
     pub(crate) report_dir: Option<std::path::PathBuf>,
+    /// `OOMCHECK_DEDUP`: `site` (true) or `none` (false).
+    pub(crate) dedup: Option<bool>,
+    pub(crate) dedup_depth: Option<usize>,
+    pub(crate) sample: Option<u64>,
+    pub(crate) seed: Option<u64>,
+    pub(crate) strategy: Option<crate::strategy::Strategy>,
 }
 
 impl EnvSettings {
@@ -178,7 +184,50 @@ impl EnvSettings {
                 )
             })?),
         };
+        let number = |name: &'static str, min: u64, expected: &'static str| match var(name) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n >= min)
+                .map(Some)
+                .ok_or_else(|| err(name, &v, expected)),
+        };
+        let dedup = match var("OOMCHECK_DEDUP") {
+            None => None,
+            Some(v) => Some(match v.trim().to_ascii_lowercase().as_str() {
+                "site" | "sites" => true,
+                "none" | "off" | "0" => false,
+                _ => return Err(err("OOMCHECK_DEDUP", &v, "`site` or `none`")),
+            }),
+        };
+        let strategy = match var("OOMCHECK_STRATEGY") {
+            None => None,
+            Some(v) => Some(
+                crate::strategy::Strategy::parse(&v)
+                    .ok_or_else(|| err("OOMCHECK_STRATEGY", &v, "`auto`, `rerun` or `fork`"))?,
+            ),
+        };
         Ok(EnvSettings {
+            dedup,
+            dedup_depth: number(
+                "OOMCHECK_DEDUP_DEPTH",
+                1,
+                "a number of return addresses, at least 1",
+            )?
+            .map(|d| d.min(crate::alloc::MAX_FRAMES as u64) as usize),
+            sample: number(
+                "OOMCHECK_SAMPLE",
+                1,
+                "a number of indices to sample, at least 1",
+            )?,
+            seed: number(
+                "OOMCHECK_SEED",
+                0,
+                "a seed: a whole number from 0 to 2^64-1",
+            )?,
+            strategy,
             enabled: flag("OOMCHECK")?.unwrap_or(false),
             range,
             mode,
@@ -301,8 +350,18 @@ mod tests {
             ("OOMCHECK_DEBUG", "true"),
             ("OOMCHECK_STRICT", "1"),
             ("OOMCHECK_REPORT", "/tmp/r"),
+            ("OOMCHECK_DEDUP", "site"),
+            ("OOMCHECK_DEDUP_DEPTH", "6"),
+            ("OOMCHECK_SAMPLE", "100"),
+            ("OOMCHECK_SEED", "42"),
+            ("OOMCHECK_STRATEGY", "fork"),
         ])
         .unwrap();
+        assert_eq!(s.dedup, Some(true));
+        assert_eq!(s.dedup_depth, Some(6));
+        assert_eq!(s.sample, Some(100));
+        assert_eq!(s.seed, Some(42));
+        assert_eq!(s.strategy, Some(crate::strategy::Strategy::Fork));
         assert!(s.enabled && s.trace && s.debug);
         assert_eq!(
             s.range,
@@ -338,6 +397,20 @@ mod tests {
             "OOMCHECK_JOBS"
         );
         assert_eq!(env(&[("OOMCHECK", "maybe")]).unwrap_err().var, "OOMCHECK");
+        for (var, bad) in [
+            ("OOMCHECK_DEDUP", "stack"),
+            ("OOMCHECK_DEDUP_DEPTH", "0"),
+            ("OOMCHECK_SAMPLE", "0"),
+            ("OOMCHECK_SAMPLE", "lots"),
+            ("OOMCHECK_SEED", "-1"),
+            ("OOMCHECK_STRATEGY", "spoon"),
+        ] {
+            assert_eq!(env(&[(var, bad)]).unwrap_err().var, var, "{var}={bad}");
+        }
+        assert_eq!(
+            env(&[("OOMCHECK_DEDUP", "none")]).unwrap().dedup,
+            Some(false)
+        );
         assert_eq!(
             env(&[("OOMCHECK_TIMEOUT", "soon")]).unwrap_err().var,
             "OOMCHECK_TIMEOUT"

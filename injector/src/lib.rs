@@ -50,6 +50,10 @@
 //! share of indices in-process. A child killed by an aborting allocation costs one index, recorded
 //! as `abort` with the failed allocation's stack, and a new child carries on.
 //!
+//! With the fork strategy (chosen by `auto` for bodies of at least [`FORK_CROSSOVER`]
+//! allocations) a single child runs the body once and forks at each swept allocation: the
+//! forked process fails it and runs to the verdict, so the prefix is never re-run.
+//!
 //! Stacks are expensive to capture (tens of microseconds), so iterations run without them; an
 //! iteration whose outcome is a finding is run once more capturing them (a crashed index in a
 //! fresh child), and the site reported is the first frame of the failed allocation's stack
@@ -62,7 +66,11 @@
 //! (`transient`/`persistent`), `OOMCHECK_JOBS`, `OOMCHECK_TIMEOUT` (seconds per iteration, or
 //! `500ms`), `OOMCHECK_TRACE` (full stacks in the summary), `OOMCHECK_DEBUG` (every iteration),
 //! `OOMCHECK_STRICT` (`tolerated` is a finding), `OOMCHECK_REPORT` (a directory: one JSON record
-//! per check). The variables override the builder. A malformed value makes the check panic with
+//! per check), `OOMCHECK_DEDUP` (`site`: fail only the first allocation of each distinct call
+//! site) with `OOMCHECK_DEDUP_DEPTH` (return addresses hashed, default 16), `OOMCHECK_SAMPLE`
+//! (sweep N indices chosen at random) with `OOMCHECK_SEED` (replays a sample; printed),
+//! `OOMCHECK_STRATEGY` (`auto`, `rerun` or `fork`), `OOMCHECK_JOB_TOKENS` (a directory of token
+//! files: a job budget shared by every check of the run). The variables override the builder. A malformed value makes the check panic with
 //! a message naming the variable and the accepted form.
 //!
 //! # Limits
@@ -87,15 +95,23 @@
 mod alloc;
 mod child;
 mod config;
+mod dedup;
+mod fork;
 mod panics;
 mod report;
+mod sample;
 mod stack;
+mod strategy;
 mod supervise;
 mod sweep;
+mod tokens;
 
 pub use alloc::FailingAllocator;
 pub use config::Mode;
-pub use report::{Finding, Frame, Iteration, Outcome, Report, Status};
+pub use report::{
+    DedupInfo, DedupSite, Finding, Frame, Iteration, Outcome, Report, SampleInfo, Status,
+};
+pub use strategy::{Strategy, FORK_CROSSOVER, FORK_MIN_SWEPT};
 
 use config::{AllocRange, EnvSettings};
 use std::cell::Cell;
@@ -152,6 +168,10 @@ pub struct Check<P = DefaultNoMemory> {
     strict: Option<bool>,
     always: bool,
     name: Option<String>,
+    dedup_depth: Option<usize>,
+    sample: Option<u64>,
+    seed: Option<u64>,
+    strategy: Option<Strategy>,
 }
 
 impl Default for Check<DefaultNoMemory> {
@@ -173,6 +193,10 @@ impl Check<DefaultNoMemory> {
             strict: None,
             always: false,
             name: None,
+            dedup_depth: None,
+            sample: None,
+            seed: None,
+            strategy: None,
         }
     }
 }
@@ -194,6 +218,10 @@ impl<P> Check<P> {
             strict: self.strict,
             always: self.always,
             name: self.name,
+            dedup_depth: self.dedup_depth,
+            sample: self.sample,
+            seed: self.seed,
+            strategy: self.strategy,
         }
     }
 
@@ -234,6 +262,29 @@ impl<P> Check<P> {
     /// Whether `tolerated` (a swallowed failure with unchanged output) is a finding.
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = Some(strict);
+        self
+    }
+
+    /// Site dedup: fails only the first allocation of each distinct call site, the site being a
+    /// hash of `depth` return addresses above the allocator (`OOMCHECK_DEDUP=site`,
+    /// `OOMCHECK_DEDUP_DEPTH`; the default depth is 16).
+    pub fn dedup_sites(mut self, depth: usize) -> Self {
+        self.dedup_depth = Some(depth.max(1));
+        self
+    }
+
+    /// Sweeps `n` indices of the range chosen at random from `seed` (`OOMCHECK_SAMPLE`,
+    /// `OOMCHECK_SEED`); without a seed one is made up and printed, so the sample can be replayed.
+    pub fn sample(mut self, n: u64, seed: Option<u64>) -> Self {
+        self.sample = Some(n);
+        self.seed = seed;
+        self
+    }
+
+    /// How iterations run: re-running the body per index, forking at each allocation of one run,
+    /// or (`auto`, the default) forking for large bodies (`OOMCHECK_STRATEGY`).
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = Some(strategy);
         self
     }
 
@@ -305,6 +356,9 @@ impl<P> Check<P> {
             iterations: None,
             strict,
             trace: env.trace,
+            strategy: None,
+            dedup: None,
+            sample: None,
         };
 
         // In a sweep child, only the check being swept sweeps; anything else (a sibling check of
@@ -317,7 +371,10 @@ impl<P> Check<P> {
                     .timeout
                     .or(self.timeout)
                     .unwrap_or(Duration::from_secs(10));
-                child::run_child(spec, &exec, persistent, strict, timeout);
+                match fork::requested() {
+                    Some(forks) => fork::run_child(spec, &exec, persistent, strict, timeout, forks),
+                    None => child::run_child(spec, &exec, persistent, strict, timeout),
+                }
             }
         }
         if in_child || !(env.enabled || self.always) {
@@ -397,6 +454,34 @@ impl<P> Check<P> {
             return report;
         };
         report.range = Some([lo, hi]);
+        let (selection, sel_notes) = self.select(&env, &exec, &mut report, lo, hi);
+        notes.extend(sel_notes);
+        let strategy = strategy::resolve(
+            env.strategy.or(self.strategy).unwrap_or_default(),
+            base.nalloc,
+            selection.len(),
+            isolatable,
+        );
+        report.strategy = Some(strategy);
+        // Children read a list selection from a file (it may hold many thousands of indices).
+        let mut child_env: Vec<(&'static str, String)> = Vec::new();
+        let select_file = match &selection {
+            strategy::Selection::List(list) if isolatable => {
+                let file = TempFile::new("select");
+                if let Err(e) = strategy::Selection::write(list, &file.0) {
+                    panic!("oomcheck: cannot write {}: {e}", file.0.display());
+                }
+                child_env.push((strategy::ENV_SELECT, file.0.display().to_string()));
+                Some(file)
+            }
+            _ => None,
+        };
+        let plan_jobs = if strategy == Strategy::Fork {
+            child_env.push((strategy::ENV_FORK, jobs.to_string()));
+            1
+        } else {
+            jobs
+        };
         let timeout = env
             .timeout
             .or(self.timeout)
@@ -408,7 +493,7 @@ impl<P> Check<P> {
                 ordinal,
                 lo,
                 hi,
-                jobs,
+                jobs: plan_jobs,
                 mode,
                 strict,
                 timeout,
@@ -418,12 +503,14 @@ impl<P> Check<P> {
                     "--nocapture".into(),
                     "--test-threads=1".into(),
                 ],
+                env: child_env,
             };
             match supervise::supervise(&plan) {
                 Ok(done) => done,
                 Err(e) => {
                     notes.push(format!("{e}; swept in-process without crash isolation"));
-                    in_process(&exec, lo, hi, persistent, strict, &base)
+                    report.strategy = Some(Strategy::Rerun);
+                    in_process(&exec, &selection, persistent, strict, &base)
                 }
             }
         } else {
@@ -431,10 +518,11 @@ impl<P> Check<P> {
                 "swept in-process without crash isolation (the test thread has no libtest name)"
                     .to_string(),
             );
-            in_process(&exec, lo, hi, persistent, strict, &base)
+            in_process(&exec, &selection, persistent, strict, &base)
         };
+        drop(select_file);
 
-        tally(&mut report, &results, lo, hi, env.debug);
+        tally(&mut report, &results, &selection, env.debug);
         if !notes.is_empty() {
             report.message = Some(notes.join("; "));
         }
@@ -444,16 +532,104 @@ impl<P> Check<P> {
     }
 }
 
+impl<P> Check<P> {
+    /// Chooses the indices to sweep in `lo..=hi`: site dedup, then sampling (of the dedup'd
+    /// indices when both are on). Fills the report's `dedup` and `sample` parts; returns notes.
+    fn select(
+        &self,
+        env: &EnvSettings,
+        exec: &sweep::Exec<'_>,
+        report: &mut Report,
+        lo: u64,
+        hi: u64,
+    ) -> (strategy::Selection, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut list: Option<Vec<u64>> = None;
+        if env.dedup.unwrap_or(self.dedup_depth.is_some()) {
+            let depth = env
+                .dedup_depth
+                .or(self.dedup_depth)
+                .unwrap_or(dedup::DEFAULT_DEPTH);
+            let (sites, count) = dedup::count_sites(exec, lo, hi, depth);
+            if count != report.nalloc {
+                notes.push(format!(
+                    "the site-counting run made {count} allocations instead of {}: the body is not \
+                     deterministic, so dedup may pick the wrong indices",
+                    report.nalloc
+                ));
+            }
+            let site_list: Vec<DedupSite> = sites
+                .iter()
+                .map(|s| {
+                    let (site, _) = stack::site_of(stack::symbolize(s.frames.as_slice(), 0));
+                    DedupSite {
+                        alloc: s.first,
+                        count: s.count,
+                        function: site.as_ref().map(|f| f.function.clone()),
+                        file: site.as_ref().and_then(|f| f.file.clone()),
+                        line: site.as_ref().and_then(|f| f.line),
+                    }
+                })
+                .collect();
+            report.dedup = Some(DedupInfo {
+                depth,
+                sites: sites.len() as u64,
+                covered: (hi - lo + 1) - sites.len() as u64,
+                site_list,
+            });
+            list = Some(sites.iter().map(|s| s.first).collect());
+        }
+        if let Some(n) = env.sample.or(self.sample) {
+            let seed = env.seed.or(self.seed).unwrap_or_else(sample::fresh_seed);
+            let len = list.as_ref().map_or(hi - lo + 1, |l| l.len() as u64);
+            let chosen: Vec<u64> = sample::choose(len, n, seed)
+                .into_iter()
+                .map(|p| list.as_ref().map_or(lo + p, |l| l[p as usize]))
+                .collect();
+            report.sample = Some(SampleInfo {
+                n,
+                seed,
+                indices: chosen.clone(),
+            });
+            list = Some(chosen);
+        }
+        let selection = match list {
+            Some(l) => strategy::Selection::List(l),
+            None => strategy::Selection::Range(lo, hi),
+        };
+        (selection, notes)
+    }
+}
+
+/// A temporary file removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(tag: &str) -> TempFile {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        TempFile(std::env::temp_dir().join(format!(
+            "oomcheck-{tag}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        )))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Fills the sequence, counts, findings and (with `debug`) iterations of a swept report.
 fn tally(
     report: &mut Report,
     results: &BTreeMap<u64, supervise::Done>,
-    lo: u64,
-    hi: u64,
+    selection: &strategy::Selection,
     debug: bool,
 ) {
     let mut iterations = Vec::new();
-    for index in lo..=hi {
+    for index in selection.indices() {
         let lost;
         let (r, stderr) = match results.get(&index) {
             Some(done) => (&done.result, &done.stderr),
@@ -509,13 +685,13 @@ impl Drop for DisarmOnDrop {
 /// Sweeps in this process (no crash isolation).
 fn in_process(
     exec: &sweep::Exec<'_>,
-    lo: u64,
-    hi: u64,
+    selection: &strategy::Selection,
     persistent: bool,
     strict: bool,
     base: &sweep::Baseline,
 ) -> BTreeMap<u64, supervise::Done> {
-    (lo..=hi)
+    selection
+        .indices()
         .map(|index| {
             let c = sweep::iterate(exec, index, persistent, strict, base);
             let (site, stack) = if c.outcome.is_finding(strict) {

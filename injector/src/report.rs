@@ -141,6 +141,45 @@ pub struct Finding {
     pub repro: String,
 }
 
+/// What site dedup found in the range (`OOMCHECK_DEDUP=site`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupInfo {
+    /// Return addresses hashed into a site id.
+    pub depth: usize,
+    /// Distinct sites: the number of swept indices.
+    pub sites: u64,
+    /// Indices of the range not swept because an earlier allocation of their site was.
+    pub covered: u64,
+    /// Each site with its first allocation (the swept index), in index order.
+    pub site_list: Vec<DedupSite>,
+}
+
+/// One distinct allocation site of a dedup'd sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupSite {
+    /// Index of the site's first allocation, the one failed.
+    pub alloc: u64,
+    /// Allocations of the range made from this site.
+    pub count: u64,
+    /// The site's function (first frame outside std and the injector), when symbolized.
+    pub function: Option<String>,
+    /// Its source file.
+    pub file: Option<String>,
+    /// Its line.
+    pub line: Option<u32>,
+}
+
+/// The sample of a sampled sweep (`OOMCHECK_SAMPLE`), replayable with its seed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleInfo {
+    /// Indices asked for.
+    pub n: u64,
+    /// The seed they were chosen with (`OOMCHECK_SEED` replays the same choice).
+    pub seed: u64,
+    /// The swept indices, in order.
+    pub indices: Vec<u64>,
+}
+
 /// One iteration as listed with `OOMCHECK_DEBUG=1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Iteration {
@@ -170,7 +209,9 @@ pub struct Report {
     pub range: Option<[u64; 2]>,
     /// Wall time of the whole check.
     pub elapsed_ms: u64,
-    /// One character per swept index (see [`Outcome::symbol`]).
+    /// One character per swept index (see [`Outcome::symbol`]), in index order. With site dedup
+    /// or sampling only some indices of the range are swept: the sequence then has characters
+    /// for those only, which are listed in `dedup.site_list` or `sample.indices`.
     pub sequence: String,
     /// Number of indices per outcome; sums to the number of swept indices.
     pub outcomes: BTreeMap<Outcome, u64>,
@@ -181,6 +222,15 @@ pub struct Report {
     /// Every iteration (only with `OOMCHECK_DEBUG=1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<Vec<Iteration>>,
+    /// How the iterations ran (`rerun` or `fork`), when swept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<crate::strategy::Strategy>,
+    /// Site dedup: the distinct sites, whose first allocations were the swept indices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupInfo>,
+    /// Sampling: the seed and the swept indices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleInfo>,
     /// Whether `tolerated` counted as a finding.
     #[serde(skip)]
     pub strict: bool,
@@ -230,6 +280,15 @@ impl Report {
             if lo != 1 || hi != self.nalloc {
                 let _ = write!(out, "  alloc={lo}-{hi}");
             }
+        }
+        if let Some(d) = &self.dedup {
+            let _ = write!(out, "  sites={} (+{} covered)", d.sites, d.covered);
+        }
+        if let Some(s) = &self.sample {
+            let _ = write!(out, "  sample={} seed={}", s.n, s.seed);
+        }
+        if self.strategy == Some(crate::strategy::Strategy::Fork) {
+            out.push_str("  strategy=fork");
         }
         if !self.sequence.is_empty() {
             out.push_str("  ");
@@ -380,6 +439,9 @@ mod tests {
             iterations: None,
             strict: false,
             trace: false,
+            strategy: None,
+            dedup: None,
+            sample: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) timeout: Duration,
     /// Arguments that make the test binary run exactly this test.
     pub(crate) args: Vec<String>,
+    /// More environment for the children (index selection, fork strategy).
+    pub(crate) env: Vec<(&'static str, String)>,
 }
 
 struct Running {
@@ -43,6 +45,8 @@ struct Running {
     last_len: u64,
     last_change: Instant,
     killed: bool,
+    /// The job-budget token this child runs on, released when it is dropped.
+    _token: Option<crate::tokens::Token>,
 }
 
 impl Drop for Running {
@@ -102,8 +106,20 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
     // A child that stops journaling for this long is wedged outside any iteration.
     let stall = plan.timeout * 2 + Duration::from_secs(10);
 
+    let budget = crate::tokens::Budget::from_env();
     while !pending.is_empty() || !running.is_empty() {
         while let Some((set, capture)) = pending.pop() {
+            // A shared job budget (`oomcheck run`): start a child only with a token in hand.
+            let token = match &budget {
+                None => None,
+                Some(b) => match b.try_acquire() {
+                    Some(t) => Some(t),
+                    None => {
+                        pending.push((set, capture));
+                        break;
+                    }
+                },
+            };
             spawned += 1;
             let journal = scratch.0.join(format!("journal-{spawned}"));
             let stderr = scratch.0.join(format!("stderr-{spawned}"));
@@ -116,6 +132,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 .env(ENV_CHECK, plan.ordinal.to_string())
                 .env(ENV_SET, set.encode())
                 .env(ENV_CAPTURE, if capture { "1" } else { "0" })
+                .envs(plan.env.iter().map(|(k, v)| (k, v)))
                 // std's allocation-error hook reads RUST_BACKTRACE on first use; a set value is
                 // copied into a new allocation, which fails too under persistent exhaustion and
                 // muddles the crash report. Children need no std backtraces: we capture our own.
@@ -141,6 +158,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 last_len: 0,
                 last_change: Instant::now(),
                 killed: false,
+                _token: token,
             });
         }
 

@@ -439,3 +439,184 @@ fn outcomes_do_not_depend_on_the_number_of_jobs() {
     assert!(parallel.len() >= 15, "{parallel:?}");
     assert_eq!(sequences(&serial), parallel);
 }
+
+/// What must agree between two strategies: per record, the status, sequence, counts and each
+/// finding's index, outcome, site and message.
+fn comparable(run: &Run) -> Vec<(String, Value)> {
+    let mut v: Vec<(String, Value)> = run
+        .records
+        .iter()
+        .flat_map(|(test, recs)| {
+            recs.iter().map(move |r| {
+                let findings: Vec<Value> = r["findings"]
+                    .as_array()
+                    .map(|fs| {
+                        fs.iter()
+                            .map(|f| {
+                                serde_json::json!([
+                                    f["alloc"],
+                                    f["outcome"],
+                                    f["site"],
+                                    f["message"]
+                                ])
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    test.clone(),
+                    serde_json::json!([
+                        r["status"],
+                        r["nalloc"],
+                        r["sequence"],
+                        r["outcomes"],
+                        findings
+                    ]),
+                )
+            })
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.0, a.1.to_string()).cmp(&(&b.0, b.1.to_string())));
+    v
+}
+
+#[test]
+fn the_fork_strategy_gives_the_records_of_the_rerun_strategy() {
+    let forked = run_fixture(
+        "fork",
+        &[
+            ("OOMCHECK", "1"),
+            ("OOMCHECK_JOBS", "2"),
+            ("OOMCHECK_STRATEGY", "fork"),
+        ],
+        &[],
+    );
+    let rerun = swept();
+    // The default (auto) strategy re-runs bodies this small.
+    assert_eq!(record("correct_parser")["strategy"], "rerun");
+    assert_eq!(forked.records["correct_parser"][0]["strategy"], "fork");
+    assert!(forked.output.contains("strategy=fork"), "{}", forked.output);
+    let f = comparable(&forked);
+    assert!(f.len() >= 17, "{f:?}");
+    let r = comparable(rerun);
+    assert_eq!(f.len(), r.len());
+    for (a, b) in f.iter().zip(&r) {
+        assert_eq!(a, b, "fork vs rerun");
+    }
+}
+
+#[test]
+fn dedup_sweeps_the_first_allocation_of_each_site() {
+    let run = run_fixture(
+        "dedup",
+        &[("OOMCHECK", "1"), ("OOMCHECK_DEDUP", "site")],
+        &[
+            "--test",
+            "outcomes",
+            "--",
+            "correct_parser",
+            "remapped_error",
+            "--exact",
+        ],
+    );
+    let get = |t: &str| {
+        run.records
+            .get(t)
+            .map(|r| &r[0])
+            .unwrap_or_else(|| panic!("no record for {t}: {}", run.output))
+    };
+    // One reservation of the list, then three keys from the one line of `try_key`.
+    let ok = get("correct_parser");
+    assert_eq!(ok["sequence"], "..", "{ok:#}");
+    assert_eq!(ok["dedup"]["sites"], 2);
+    assert_eq!(ok["dedup"]["covered"], 2);
+    let sites = ok["dedup"]["site_list"].as_array().unwrap();
+    assert_eq!(sites[0]["alloc"], 1);
+    assert_eq!(sites[1]["alloc"], 2);
+    assert_eq!(sites[1]["count"], 3);
+    assert_eq!(sites[1]["function"], "oom_fixture::try_key");
+    assert!(sites[1]["file"].as_str().unwrap().ends_with("src/lib.rs"));
+    let bad = get("remapped_error");
+    assert_eq!(bad["sequence"], ".W", "{bad:#}");
+    assert_eq!(bad["findings"][0]["alloc"], 2);
+    assert_eq!(bad["findings"][0]["outcome"], "wrong-error");
+    assert!(
+        run.output.contains("sites=2 (+2 covered)"),
+        "{}",
+        run.output
+    );
+}
+
+#[test]
+fn a_sample_is_a_subsequence_of_the_full_sweep_and_names_its_seed() {
+    let run = run_fixture(
+        "sample",
+        &[
+            ("OOMCHECK", "1"),
+            ("OOMCHECK_SAMPLE", "2"),
+            ("OOMCHECK_SEED", "7"),
+        ],
+        &["--test", "outcomes", "--", "swallowed_failure", "--exact"],
+    );
+    let v = &run
+        .records
+        .get("swallowed_failure")
+        .unwrap_or_else(|| panic!("{}", run.output))[0];
+    assert_eq!(v["sample"]["seed"], 7);
+    let indices: Vec<u64> = v["sample"]["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap())
+        .collect();
+    assert_eq!(indices.len(), 2);
+    assert!(indices[0] < indices[1] && indices[1] <= 4, "{indices:?}");
+    let full = record("swallowed_failure")["sequence"].as_str().unwrap();
+    let expected: String = indices
+        .iter()
+        .map(|&i| full.as_bytes()[i as usize - 1] as char)
+        .collect();
+    assert_eq!(v["sequence"], expected.as_str());
+    assert!(run.output.contains("sample=2 seed=7"), "{}", run.output);
+}
+
+#[test]
+fn a_shared_job_budget_of_one_token_still_sweeps_everything() {
+    let tokens = std::env::temp_dir().join(format!("oomcheck-e2e-tokens-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tokens);
+    std::fs::create_dir_all(&tokens).unwrap();
+    std::fs::write(tokens.join("token-0"), b"").unwrap();
+    let tokens_var = tokens.display().to_string();
+    for strategy in ["rerun", "fork"] {
+        let run = run_fixture(
+            &format!("tokens-{strategy}"),
+            &[
+                ("OOMCHECK", "1"),
+                ("OOMCHECK_JOBS", "2"),
+                ("OOMCHECK_STRATEGY", strategy),
+                ("OOMCHECK_JOB_TOKENS", &tokens_var),
+            ],
+            &[
+                "--test",
+                "outcomes",
+                "--",
+                "remapped_error",
+                "infallible_push",
+                "correct_parser",
+            ],
+        );
+        for (test, sequence) in [
+            ("remapped_error", ".WWW"),
+            ("infallible_push", ".A.."),
+            ("correct_parser", "...."),
+        ] {
+            let v = run
+                .records
+                .get(test)
+                .map(|r| &r[0])
+                .unwrap_or_else(|| panic!("{strategy}: no record for {test}: {}", run.output));
+            assert_eq!(v["sequence"], sequence, "{strategy} {test}: {v:#}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tokens);
+}

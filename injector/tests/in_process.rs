@@ -231,3 +231,69 @@ fn without_oomcheck_the_body_runs_once() {
     assert_eq!(r.nalloc, 3);
     assert!(r.passed());
 }
+
+#[test]
+fn dedup_fails_the_first_allocation_of_each_site_only() {
+    // One reservation of the list, then one per word from the same line: two sites.
+    let r = unnamed(|| Check::new().always().dedup_sites(16).run(|| words(5)));
+    assert_eq!(r.status, Status::Swept, "{}", r.summary());
+    assert_eq!(r.nalloc, 6);
+    assert_eq!(r.sequence, "..");
+    let d = r.dedup.as_ref().expect("dedup info");
+    assert_eq!((d.sites, d.covered, d.depth), (2, 4, 16));
+    let firsts: Vec<(u64, u64)> = d.site_list.iter().map(|s| (s.alloc, s.count)).collect();
+    assert_eq!(firsts, vec![(1, 1), (2, 5)]);
+    assert!(
+        d.site_list
+            .iter()
+            .all(|s| s.function.as_deref() == Some("in_process::words")),
+        "{:?}",
+        d.site_list
+    );
+    assert!(
+        r.summary().contains("sites=2 (+4 covered)"),
+        "{}",
+        r.summary()
+    );
+}
+
+#[test]
+fn dedup_keeps_a_finding_at_a_site() {
+    // The third word's reservation is the first allocation of its site that panics.
+    let body = || -> Result<usize, TryReserveError> {
+        let list = words(2)?;
+        let mut s = String::new();
+        s.try_reserve(4).expect("room");
+        Ok(list.len() + s.len())
+    };
+    let r = unnamed(|| Check::new().always().dedup_sites(16).run(body));
+    assert_eq!(r.sequence, "..P", "{}", r.summary());
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(r.findings[0].alloc, 4);
+    assert_eq!(r.findings[0].outcome, Outcome::Panic);
+}
+
+#[test]
+fn samples_are_reproducible_from_their_seed() {
+    let run = |seed| {
+        unnamed(move || {
+            Check::new()
+                .always()
+                .sample(4, Some(seed))
+                .run(|| words(20))
+        })
+    };
+    let a = run(9);
+    let b = run(9);
+    let s = a.sample.as_ref().expect("sample info");
+    assert_eq!(s.seed, 9);
+    assert_eq!(s.indices.len(), 4);
+    assert!(s.indices.windows(2).all(|w| w[0] < w[1]));
+    assert!(s.indices.iter().all(|&i| (1..=21).contains(&i)));
+    assert_eq!(Some(s), b.sample.as_ref());
+    assert_eq!(a.sequence, "....");
+    assert_eq!(a.swept(), 4);
+    assert!(a.summary().contains("sample=4 seed=9"), "{}", a.summary());
+    let c = run(10);
+    assert_ne!(c.sample.as_ref().map(|s| &s.indices), Some(&s.indices));
+}

@@ -45,6 +45,23 @@ pub struct RunArgs {
     /// Per-iteration timeout in seconds, after which the iteration counts as a hang.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+    /// Fail only the first allocation of each distinct call site (`site`), the site being a
+    /// hash of the allocation's return addresses; `none` sweeps every index.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub dedup: Option<Dedup>,
+    /// Return addresses hashed into a site id with `--dedup site` (default 16).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=48))]
+    pub dedup_depth: Option<u32>,
+    /// Sweep N indices chosen at random (reproducibly: the seed is printed).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+    /// Seed of `--sample` (default: made up and printed, to replay a sample).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// How iterations run: re-run the body per index, fork at each allocation of one run, or
+    /// choose from the body's allocation count (auto).
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
     /// Also report a failure that is silently tolerated (Ok with unchanged output).
     #[arg(long)]
     pub strict: bool,
@@ -83,6 +100,26 @@ pub enum Mode {
     Persistent,
 }
 
+/// `--dedup`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dedup {
+    /// One index per distinct call site.
+    Site,
+    /// Every index.
+    None,
+}
+
+/// `--strategy`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Fork for bodies with many allocations, re-run otherwise.
+    Auto,
+    /// Re-run the body once per index.
+    Rerun,
+    /// Run the body once, forking at each swept allocation.
+    Fork,
+}
+
 /// `--format`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -105,6 +142,12 @@ const INJECTOR_VARS: &[&str] = &[
     "OOMCHECK_TRACE",
     "OOMCHECK_DEBUG",
     "OOMCHECK_STRICT",
+    "OOMCHECK_DEDUP",
+    "OOMCHECK_DEDUP_DEPTH",
+    "OOMCHECK_SAMPLE",
+    "OOMCHECK_SEED",
+    "OOMCHECK_STRATEGY",
+    "OOMCHECK_JOB_TOKENS",
 ];
 
 /// How to add the injector, shown when no check ran (the same text as `oomcheck init`).
@@ -137,6 +180,10 @@ impl RunArgs {
         let mut env = vec![
             ("OOMCHECK", "1".to_string()),
             ("OOMCHECK_REPORT", report_dir.display().to_string()),
+            (
+                "OOMCHECK_JOB_TOKENS",
+                tokens_dir(report_dir).display().to_string(),
+            ),
         ];
         if let Some(r) = self.alloc {
             env.push(("OOMCHECK_ALLOC", r.to_string()));
@@ -154,6 +201,30 @@ impl RunArgs {
         if let Some(t) = self.timeout {
             env.push(("OOMCHECK_TIMEOUT", t.to_string()));
         }
+        if let Some(d) = self.dedup {
+            let d = match d {
+                Dedup::Site => "site",
+                Dedup::None => "none",
+            };
+            env.push(("OOMCHECK_DEDUP", d.to_string()));
+        }
+        if let Some(d) = self.dedup_depth {
+            env.push(("OOMCHECK_DEDUP_DEPTH", d.to_string()));
+        }
+        if let Some(n) = self.sample {
+            env.push(("OOMCHECK_SAMPLE", n.to_string()));
+        }
+        if let Some(s) = self.seed {
+            env.push(("OOMCHECK_SEED", s.to_string()));
+        }
+        if let Some(s) = self.strategy {
+            let s = match s {
+                Strategy::Auto => "auto",
+                Strategy::Rerun => "rerun",
+                Strategy::Fork => "fork",
+            };
+            env.push(("OOMCHECK_STRATEGY", s.to_string()));
+        }
         for (flag, var) in [
             (self.trace, "OOMCHECK_TRACE"),
             (self.debug, "OOMCHECK_DEBUG"),
@@ -165,6 +236,25 @@ impl RunArgs {
         }
         env
     }
+}
+
+/// The shared job budget of the run: libtest sweeps several tests at once (one per test thread)
+/// and each sweep starts up to `--jobs` children; every sweep process takes one of these tokens
+/// first, so a test sweeping alone gets every core and tests sweeping together share them, never
+/// more processes than tokens.
+fn job_tokens(report_dir: &Path, jobs: Option<u32>) -> std::io::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = cores.max(jobs.unwrap_or(0) as usize);
+    let dir = tokens_dir(report_dir);
+    std::fs::create_dir_all(&dir)?;
+    for i in 0..n {
+        std::fs::write(dir.join(format!("token-{i}")), b"")?;
+    }
+    Ok(())
+}
+
+fn tokens_dir(report_dir: &Path) -> PathBuf {
+    report_dir.join("tokens")
 }
 
 /// Reads the report directory incrementally: each record once, as soon as it is complete.
@@ -344,6 +434,9 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         Ok(d) => d,
         Err(e) => return error(&e),
     };
+    if let Err(e) = job_tokens(&report_dir, args.jobs) {
+        return error(&format!("cannot create the job tokens: {e}"));
+    }
 
     // 1. Build, so a compile error is reported as such and not as a test failure.
     // Cargo draws its own progress while building; ours starts with the sweep.
@@ -521,6 +614,47 @@ mod tests {
         assert_eq!(get("OOMCHECK_STRICT"), Some("1"));
         assert_eq!(get("OOMCHECK_DEBUG"), None);
         assert!(env.iter().all(|(k, _)| INJECTOR_VARS.contains(k)));
+    }
+
+    #[test]
+    fn the_job_budget_has_a_token_per_core_or_per_job() {
+        let dir = std::env::temp_dir().join(format!("oomcheck-run-tokens-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        job_tokens(&dir, Some(64)).unwrap();
+        assert_eq!(std::fs::read_dir(tokens_dir(&dir)).unwrap().count(), 64);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn scaling_flags_become_injector_environment() {
+        let a = parse(&[
+            "--dedup",
+            "site",
+            "--dedup-depth",
+            "6",
+            "--sample",
+            "500",
+            "--seed",
+            "42",
+            "--strategy",
+            "fork",
+        ])
+        .unwrap();
+        let env = a.injector_env(Path::new("/t/r"));
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("OOMCHECK_DEDUP"), Some("site"));
+        assert_eq!(get("OOMCHECK_DEDUP_DEPTH"), Some("6"));
+        assert_eq!(get("OOMCHECK_SAMPLE"), Some("500"));
+        assert_eq!(get("OOMCHECK_SEED"), Some("42"));
+        assert_eq!(get("OOMCHECK_STRATEGY"), Some("fork"));
+        assert_eq!(get("OOMCHECK_JOB_TOKENS"), Some("/t/r/tokens"));
+        assert!(env.iter().all(|(k, _)| INJECTOR_VARS.contains(k)));
+        let none = parse(&[]).unwrap().injector_env(Path::new("/t/r"));
+        assert!(none.iter().all(|(k, _)| !k.starts_with("OOMCHECK_S")));
+        assert!(parse(&["--sample", "0"]).is_err());
+        assert!(parse(&["--strategy", "spoon"]).is_err());
+        assert!(parse(&["--dedup", "stack"]).is_err());
+        assert!(parse(&["--dedup-depth", "0"]).is_err());
     }
 
     #[test]

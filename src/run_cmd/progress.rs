@@ -25,10 +25,20 @@ pub fn line(r: &Record) -> String {
                 format!("FAILED ({}/{})", r.findings.len(), r.swept_count())
             };
             let nalloc = r.nalloc.map_or_else(|| "?".to_string(), |n| n.to_string());
-            let mode = match r.mode.as_deref() {
-                Some("persistent") => "  persistent",
-                _ => "",
+            let mut mode = match r.mode.as_deref() {
+                Some("persistent") => "  persistent".to_string(),
+                _ => String::new(),
             };
+            // Dedup'd and sampled sweeps have a character per swept index only: say which.
+            if let Some(d) = &r.dedup {
+                mode.push_str(&format!("  sites={} (+{} covered)", d.sites, d.covered));
+            }
+            if let Some(s) = &r.sample {
+                mode.push_str(&format!("  sample={} seed={}", s.n, s.seed));
+            }
+            if r.strategy.as_deref() == Some("fork") {
+                mode.push_str("  fork");
+            }
             if r.sequence.chars().count() <= SEQUENCE_WIDTH {
                 return format!("{name}  nalloc={nalloc}{mode}  {}  {verdict}", r.sequence);
             }
@@ -153,6 +163,34 @@ mod tests {
             .unwrap()
             .record;
         assert!(line(&ok).ends_with("nalloc=3  ...  OK"), "{}", line(&ok));
+    }
+
+    #[test]
+    fn dedup_and_sample_lines_say_what_was_swept() {
+        let r = parse(
+            r#"{"test":"big","status":"swept","nalloc":1000,"range":[1,1000],"sequence":"..W",
+               "strategy":"fork","dedup":{"depth":16,"sites":3,"covered":997,"site_list":[]},
+               "findings":[{"alloc":40,"outcome":"wrong-error"}]}"#,
+        )
+        .unwrap()
+        .record;
+        assert_eq!(r.swept_count(), 3);
+        assert!(
+            line(&r).ends_with("nalloc=1000  sites=3 (+997 covered)  fork  ..W  FAILED (1/3)"),
+            "{}",
+            line(&r)
+        );
+        let s = parse(
+            r#"{"test":"s","status":"swept","nalloc":50,"range":[1,50],"sequence":"..",
+               "sample":{"n":2,"seed":42,"indices":[3,9]}}"#,
+        )
+        .unwrap()
+        .record;
+        assert!(
+            line(&s).ends_with("nalloc=50  sample=2 seed=42  ..  OK"),
+            "{}",
+            line(&s)
+        );
     }
 
     #[test]

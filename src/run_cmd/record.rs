@@ -45,6 +45,34 @@ pub struct Record {
     /// Every iteration (only with `OOMCHECK_DEBUG=1`).
     #[serde(default)]
     pub iterations: Vec<Iteration>,
+    /// `rerun` or `fork`.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// Site dedup's summary, when the sweep was dedup'd.
+    #[serde(default)]
+    pub dedup: Option<Dedup>,
+    /// The sample, when the sweep was sampled.
+    #[serde(default)]
+    pub sample: Option<Sample>,
+}
+
+/// Site dedup's summary in a record.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Dedup {
+    /// Distinct sites (the swept indices).
+    pub sites: u64,
+    /// Indices skipped because their site was swept.
+    #[serde(default)]
+    pub covered: u64,
+}
+
+/// A sampled sweep's sample in a record.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Sample {
+    /// Indices asked for.
+    pub n: u64,
+    /// The seed that replays the choice.
+    pub seed: u64,
 }
 
 fn swept() -> String {
@@ -119,6 +147,10 @@ impl Record {
 
     /// Number of swept indices.
     pub fn swept_count(&self) -> u64 {
+        if self.dedup.is_some() || self.sample.is_some() {
+            // Only some indices of the range were swept: one character each.
+            return self.sequence.chars().count() as u64;
+        }
         match self.range {
             Some([a, b]) if b >= a => b - a + 1,
             _ => self.sequence.chars().count() as u64,
