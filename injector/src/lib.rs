@@ -46,9 +46,9 @@
 //! `abort`, `hang` or `leak` (findings).
 //!
 //! The sweep runs in child processes that re-execute the test binary for this one test
-//! (`NAME --exact --nocapture --test-threads=1`), `jobs` of them in parallel, each running its
-//! share of indices in-process. A child killed by an aborting allocation costs one index, recorded
-//! as `abort` with the failed allocation's stack, and a new child carries on.
+//! (`NAME --exact --include-ignored --nocapture --test-threads=1`), `jobs` of them in parallel,
+//! each running its share of indices in-process. A child killed by an aborting allocation costs
+//! one index, recorded as `abort` with the failed allocation's stack, and a new child carries on.
 //!
 //! Stacks are expensive to capture (tens of microseconds), so iterations run without them; an
 //! iteration whose outcome is a finding is run once more capturing them (a crashed index in a
@@ -430,6 +430,8 @@ impl<P> Check<P> {
                 args: vec![
                     test.clone(),
                     "--exact".into(),
+                    // An `#[ignore]`d test run with `--ignored` must run in its children too.
+                    "--include-ignored".into(),
                     "--nocapture".into(),
                     "--test-threads=1".into(),
                 ],

@@ -346,3 +346,66 @@ fn two_test_processes_write_records_into_one_directory_at_once() {
     }
     assert_eq!(records["exits_on_error_path"][0]["sequence"], "A.");
 }
+
+#[test]
+fn sweep_children_die_with_their_test_process() {
+    let bin = failure_modes_binary();
+    let tag = format!("{}-pdeathsig", std::process::id());
+    let dir = std::env::temp_dir().join(format!("oomcheck-pdeathsig-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cmd = Command::new(&bin);
+    cmd.args([
+        "slow_in_children",
+        "--exact",
+        "--ignored",
+        "--test-threads=1",
+    ])
+    .env("OOMCHECK", "1")
+    .env("OOMCHECK_JOBS", "2")
+    .env("OOMCHECK_REPORT", &dir)
+    .env("OOMCHECK_E2E_PDEATHSIG", &tag)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("OOMCHECK_") && k != "OOMCHECK_REPORT" {
+            cmd.env_remove(&k);
+        }
+    }
+    let mut test = cmd.spawn().expect("start the test executable");
+    let test_pid = test.id();
+    let sweep_children = || -> Vec<u32> {
+        processes_with_env("OOMCHECK_E2E_PDEATHSIG", &tag)
+            .into_iter()
+            .filter(|pid| *pid != test_pid)
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sweep_children().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no sweep children");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The test process alone is killed (as the OOM killer would): its children, which would run
+    // on for tens of seconds, must follow at once.
+    test.kill().expect("kill the test process");
+    test.wait().expect("reap it");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = sweep_children();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "orphans: {left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The interrupted sweep left its marker and no record.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("report dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(
+        names[0].starts_with("slow_in_children-") && names[0].ends_with(".started"),
+        "{names:?}"
+    );
+}
