@@ -158,13 +158,44 @@ fn run_and_lint_leave_the_source_tree_unchanged() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let crate_dir = tmp.path().join("demo");
     copy_tree(&repo().join("examples/demo"), &crate_dir);
-    // The copy depends on this repository's injector by absolute path.
+    // The copy depends on this repository's injector by absolute path. It is a package of its
+    // own name (same library name): in the shared target directory, a copy of the demo under
+    // the demo's name would replace the demo's own test executables (cargo names path
+    // packages' artifacts without their path, and tracks their sources relative to it).
     let manifest = crate_dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).expect("Cargo.toml");
     let injector = repo().join("injector").display().to_string();
-    let patched = text.replace("\"../../injector\"", &format!("{injector:?}"));
-    assert_ne!(patched, text, "the demo's injector dependency moved");
+    let patched = text
+        .replace("\"../../injector\"", &format!("{injector:?}"))
+        .replace(
+            "name = \"oomcheck-demo\"",
+            "name = \"oomcheck-demo-tree-check\"",
+        )
+        .replace(
+            "[dependencies]",
+            "[lib]\nname = \"oomcheck_demo\"\n\n[dependencies]",
+        );
+    assert_eq!(
+        patched.matches("tree-check").count() + patched.matches("[lib]").count(),
+        2,
+        "the demo's manifest changed shape:\n{patched}"
+    );
+    assert!(
+        patched.contains(&injector),
+        "the demo's injector dependency moved"
+    );
     std::fs::write(&manifest, patched).expect("write Cargo.toml");
+
+    // Cargo settles the lock file of the renamed package now, as it would on a user's first
+    // build: the tree is then as a user has it.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let settled = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(&crate_dir)
+        .stdout(Stdio::null())
+        .status()
+        .expect("cargo metadata");
+    assert!(settled.success());
 
     let target = crate_dir.join("target");
     let before = snapshot(&crate_dir, &target);

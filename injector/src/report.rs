@@ -458,13 +458,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("oomcheck-atomic-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let mut big = report();
-        big.message = Some("x".repeat(200_000));
+        big.message = Some("x".repeat(100_000));
         let stop = std::sync::atomic::AtomicBool::new(false);
         let reads = std::thread::scope(|s| {
             for t in 0..2u32 {
                 let (big, dir, stop) = (&big, &dir, &stop);
                 s.spawn(move || {
-                    for _ in 0..40 {
+                    for _ in 0..20 {
                         big.write_record(dir, 1 + t).unwrap();
                     }
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -483,7 +483,7 @@ mod tests {
                     };
                     let back: Report = serde_json::from_str(&text)
                         .unwrap_or_else(|e| panic!("{name}: partial record ({e})"));
-                    assert_eq!(back.message.as_deref().map(str::len), Some(200_000));
+                    assert_eq!(back.message.as_deref().map(str::len), Some(100_000));
                     reads += 1;
                 }
             }
