@@ -3,6 +3,12 @@
 //!
 //! The sweep itself happens inside the tests (`oomcheck-injector`); this command drives cargo,
 //! watches the report directory, and turns the records into lines, diagnostics or JSON.
+//!
+//! Exit status: 0 every check clean; 1 findings, a test failing outside its checks, or a sweep
+//! that never finished (its test process died); 2 build failure, usage error or no checks;
+//! 130 interrupted (Ctrl-C or SIGTERM: the tests, their sweep children included, are stopped
+//! and the checks cut short are named). Everything is written under the target directory
+//! (`<target>/oomcheck/reports/`); the crate's source tree is left as it is.
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
