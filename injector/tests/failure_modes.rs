@@ -284,35 +284,36 @@ fn the_other_checks_of_the_file_are_not_swept_or_lost() {
 
 /// The fixture's `failure_modes` test executable.
 fn failure_modes_binary() -> PathBuf {
+    fixture_binary("failure_modes")
+}
+
+/// The executable of the fixture's test target `name`.
+fn fixture_binary(name: &str) -> PathBuf {
     let out = cargo_on_fixture()
         .arg("test")
         .arg("--manifest-path")
         .arg(fixture_dir().join("Cargo.toml"))
-        .args([
-            "--no-run",
-            "--message-format=json",
-            "--test",
-            "failure_modes",
-        ])
+        .args(["--no-run", "--message-format=json", "--test", name])
         .stderr(Stdio::inherit())
         .output()
         .expect("cargo test --no-run");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "failure_modes")
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == name)
         .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .expect("the failure_modes test executable")
+        .unwrap_or_else(|| panic!("the {name} test executable"))
 }
 
 #[test]
 fn two_test_processes_write_records_into_one_directory_at_once() {
     let bin = failure_modes_binary();
+    let other = fixture_binary("outcomes");
     let dir = std::env::temp_dir().join(format!("oomcheck-two-writers-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("report dir");
-    let spawn = |test: &str| {
-        let mut cmd = Command::new(&bin);
+    let spawn = |bin: &Path, test: &str| {
+        let mut cmd = Command::new(bin);
         cmd.args([test, "--exact", "--test-threads=1"])
             .env("OOMCHECK", "1")
             .env("OOMCHECK_JOBS", "1")
@@ -326,11 +327,13 @@ fn two_test_processes_write_records_into_one_directory_at_once() {
         }
         cmd.spawn().expect("start the test executable")
     };
-    // The same test twice (same record name but for the process id) and another one.
+    // The same test twice (same record name but for the process id), another one, and a test
+    // of another test executable, all at once.
     let mut children = [
-        spawn("killed_on_error_path"),
-        spawn("killed_on_error_path"),
-        spawn("exits_on_error_path"),
+        spawn(&bin, "killed_on_error_path"),
+        spawn(&bin, "killed_on_error_path"),
+        spawn(&bin, "exits_on_error_path"),
+        spawn(&other, "infallible_push"),
     ];
     for c in &mut children {
         let status = c.wait().expect("wait");
@@ -345,6 +348,8 @@ fn two_test_processes_write_records_into_one_directory_at_once() {
         assert_eq!(r["sequence"], "A.", "{r:#}");
     }
     assert_eq!(records["exits_on_error_path"][0]["sequence"], "A.");
+    assert_eq!(records["infallible_push"][0]["sequence"], ".A..");
+    assert_eq!(records.len(), 3, "{records:#?}");
 }
 
 #[test]
