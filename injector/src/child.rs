@@ -4,7 +4,9 @@
 //! Journal lines (one `write` each, on a file opened before the sweep):
 //! `B <anchor>` · `I <index>` (in flight) · `R <json>` (result) · `A <signal> <ip>…` (from the
 //! signal handler) · `H <index> <ip>…` (from the watchdog) · `X <text>` (the child cannot sweep) ·
-//! `D` (done). Addresses are hexadecimal.
+//! `T <n>` (allocations so far on threads the body started) · `E <index> <ip>…` (the process
+//! exits, from an `atexit` handler, while an index is in flight) · `D` (done). Addresses are
+//! hexadecimal.
 
 use crate::alloc::{
     CHILD_FRAMES, CHILD_MODE, CHILD_NFRAMES, FORCE_CAPTURE, FOREIGN_ALLOCS, MAX_FRAMES,
@@ -201,6 +203,18 @@ extern "C" fn on_fatal_signal(sig: libc::c_int) {
     }
 }
 
+/// Journals the index in flight, with the latest failed allocation's stack, when the body ends
+/// the process with `std::process::exit` (or libc's `exit`).
+extern "C" fn on_exit() {
+    let index = IN_FLIGHT.load(Ordering::Acquire);
+    if index != 0 {
+        let mut line = RawLine::new(b'E');
+        line.hex(index as usize);
+        line.frames();
+        line.finish();
+    }
+}
+
 /// Installs [`on_fatal_signal`] on the alternate signal stack (std gives every thread one), so
 /// that it also runs when the fault is a stack overflow.
 fn install_signal_handlers() {
@@ -255,6 +269,10 @@ pub(crate) fn run_child(
     };
     JOURNAL_FD.store(journal.as_raw_fd(), Ordering::Relaxed);
     install_signal_handlers();
+    // SAFETY: registers a handler that only reads atomics and writes the journal.
+    unsafe {
+        libc::atexit(on_exit);
+    }
     CHILD_MODE.store(true, Ordering::Relaxed);
     write_line(&format!("B {:x}", crate::stack::anchor()));
     let epoch = Instant::now();
@@ -386,6 +404,8 @@ pub(crate) struct Journal {
     pub(crate) crash: Option<(i32, Vec<usize>)>,
     /// Index and frames written by the watchdog.
     pub(crate) hang: Option<(u64, Vec<usize>)>,
+    /// Index and frames written when the process exited during an iteration.
+    pub(crate) exited: Option<(u64, Vec<usize>)>,
     pub(crate) error: Option<String>,
     /// Allocations on threads the body started (the latest `T` line).
     pub(crate) foreign_allocs: u64,
@@ -424,6 +444,12 @@ impl Journal {
                     let v = hexes(rest);
                     if let Some((index, frames)) = v.split_first() {
                         j.hang = Some((*index as u64, frames.to_vec()));
+                    }
+                }
+                "E" => {
+                    let v = hexes(rest);
+                    if let Some((index, frames)) = v.split_first() {
+                        j.exited = Some((*index as u64, frames.to_vec()));
                     }
                 }
                 "X" => j.error = Some(rest.to_string()),

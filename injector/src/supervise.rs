@@ -344,7 +344,12 @@ fn died(
         ),
         _ => (
             Outcome::Abort,
-            Vec::new(),
+            // The body exited the process: the `atexit` handler journaled the stack.
+            j.exited
+                .as_ref()
+                .filter(|(i, _)| *i == index)
+                .map(|(_, frames)| frames.clone())
+                .unwrap_or_default(),
             crash_message(stderr.as_deref(), None, status),
         ),
     };
@@ -473,6 +478,15 @@ mod tests {
         let d = died(4, &crashed, false, status, &None, 0);
         assert_eq!(d.result.outcome, Outcome::Abort);
         assert_eq!(d.result.message, "the process was killed by SIGABRT");
+        // An exit (status 0 too) with an index in flight is not the child being done.
+        let exited = Journal::parse("B 0\nI 2\nE 2 10 20\n");
+        assert!(!exited.done);
+        let d = died(2, &exited, false, ExitStatus::from_raw(0), &None, 0);
+        assert_eq!(d.result.outcome, Outcome::Abort);
+        assert_eq!(
+            d.result.message,
+            "the body exited the process (exit status 0)"
+        );
         let hung = Journal::parse("B 0\nI 5\nH 5\n");
         let d = died(5, &hung, false, ExitStatus::from_raw(86 << 8), &None, 0);
         assert_eq!(d.result.outcome, Outcome::Hang);

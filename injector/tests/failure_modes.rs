@@ -203,6 +203,8 @@ fn sigkill_from_outside_costs_its_index_only() {
     let f = &assert_swept("killed_on_error_path", "A.")[0];
     assert_eq!(f["alloc"], 1);
     assert_eq!(f["message"], "the process was killed by SIGKILL", "{f:#}");
+    // Nothing runs in a process killed so: the index is known, the failed allocation is not.
+    assert!(f["site"].is_null(), "{f:#}");
 }
 
 #[test]
@@ -210,6 +212,7 @@ fn a_stack_overflow_is_an_abort_with_rusts_message() {
     let f = &assert_swept("overflow_on_error_path", "A.")[0];
     let m = f["message"].as_str().unwrap();
     assert!(m.contains("has overflowed its stack"), "{f:#}");
+    assert_site(f, "error path");
 }
 
 #[test]
@@ -219,6 +222,7 @@ fn process_exit_in_the_body_is_an_abort_not_the_end_of_the_child() {
         f["message"], "the body exited the process (exit status 3)",
         "{f:#}"
     );
+    assert_site(f, "error path");
 }
 
 #[test]
