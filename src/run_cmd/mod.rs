@@ -490,7 +490,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
                 format!("incomplete (sweep cut short): {}", incomplete.join(", "))
             }
         );
-        eprintln!("tests that had not started yet were not run");
+        eprintln!("tests that had not started yet were skipped");
         return Status::Interrupted;
     }
     for t in &incomplete {
