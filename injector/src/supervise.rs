@@ -65,6 +65,34 @@ impl Drop for Scratch {
     }
 }
 
+/// Removes the scratch directories (`oomcheck-<pid>-<n>`) of supervisors that died without
+/// cleaning up (killed test processes), so that they do not pile up in the temporary directory.
+fn prune_dead_scratch(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some((pid, seq)) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("oomcheck-"))
+            .and_then(|n| n.split_once('-'))
+        else {
+            continue;
+        };
+        let (Ok(pid), Ok(_)) = (pid.parse::<libc::pid_t>(), seq.parse::<u64>()) else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let gone = pid > 0
+            && unsafe { libc::kill(pid, 0) } == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Runs the sweep in children; every index of `lo..=hi` ends up in the result. Notes about the
 /// sweep as a whole (the body allocating on threads it started) are pushed to `notes`.
 pub(crate) fn supervise(
@@ -74,6 +102,7 @@ pub(crate) fn supervise(
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the test executable: {e}"))?;
+    prune_dead_scratch(&std::env::temp_dir());
     let dir = std::env::temp_dir().join(format!(
         "oomcheck-{}-{}",
         std::process::id(),
@@ -500,6 +529,38 @@ mod tests {
             0,
         );
         assert_eq!(d.result.outcome, Outcome::Hang);
+    }
+
+    #[test]
+    fn scratch_of_dead_supervisors_is_pruned() {
+        let temp = std::env::temp_dir().join(format!("oomcheck-prune-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&temp);
+        let mut child = Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mine = std::process::id();
+        for name in [
+            format!("oomcheck-{dead}-3"),
+            format!("oomcheck-{mine}-3"),
+            format!("oomcheck-{dead}-e2e"),
+            "oomcheck-report".to_string(),
+        ] {
+            std::fs::create_dir_all(temp.join(name).join("sub")).unwrap();
+        }
+        prune_dead_scratch(&temp);
+        let mut left: Vec<String> = std::fs::read_dir(&temp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        left.sort();
+        let mut expected = vec![
+            format!("oomcheck-{mine}-3"),
+            format!("oomcheck-{dead}-e2e"),
+            "oomcheck-report".to_string(),
+        ];
+        expected.sort();
+        assert_eq!(left, expected);
+        let _ = std::fs::remove_dir_all(&temp);
     }
 
     #[test]
