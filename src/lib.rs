@@ -21,6 +21,8 @@ pub enum Status {
     Findings,
     /// Usage, I/O, build or configuration error.
     Error,
+    /// Interrupted (Ctrl-C): exit status 130, as a shell reports a process ended by SIGINT.
+    Interrupted,
 }
 
 impl From<Status> for ExitCode {
@@ -29,6 +31,7 @@ impl From<Status> for ExitCode {
             Status::Clean => ExitCode::from(0),
             Status::Findings => ExitCode::from(1),
             Status::Error => ExitCode::from(2),
+            Status::Interrupted => ExitCode::from(130),
         }
     }
 }

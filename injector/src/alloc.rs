@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Most return addresses kept for one failed allocation.
 pub(crate) const MAX_FRAMES: usize = 48;
@@ -36,13 +36,21 @@ const ARMED: u8 = 1;
 const TRACK_FREES: u8 = 2;
 /// `State::flags`: re-entrancy guard, set while the allocator itself captures a stack.
 const BUSY: u8 = 4;
+/// `State::flags`: the thread has not allocated yet (the initial value).
+const FRESH: u8 = 8;
+/// `State::flags`: the thread first allocated while a sweep child's body was armed, so the body
+/// (or code it called) started it: its allocations are the uncounted ones of a documented limit.
+const BORN_ARMED: u8 = 16;
+/// `State::flags`: a thread of the harness itself (a sweep child's watchdog).
+const HARNESS: u8 = 32;
 
 /// `State::hooks`: hash the call site of every counted attempt ([`crate::dedup`]).
 pub(crate) const HOOK_SITES: u8 = 1;
 /// `State::hooks`: fork at every counted attempt of the sweep ([`crate::fork`]).
 pub(crate) const HOOK_FORK: u8 = 2;
 
-/// Injection state of one thread. The disarmed fast path reads `flags` only.
+/// Injection state of one thread. The fast path of a thread that is neither armed nor new reads
+/// `flags` only (it is 0).
 struct State {
     flags: Cell<u8>,
     /// Per-attempt hooks of the armed path (`HOOK_*`); kept across `arm`.
@@ -71,7 +79,7 @@ impl State {
 thread_local! {
     static STATE: State = const {
         State {
-            flags: Cell::new(0),
+            flags: Cell::new(FRESH),
             hooks: Cell::new(0),
             count: Cell::new(0),
             fail_at: Cell::new(0),
@@ -140,14 +148,44 @@ enum Attempt {
 #[inline(always)]
 fn attempt() -> Attempt {
     STATE
-        .try_with(|s| {
-            if s.flags.get() & (ARMED | BUSY) != ARMED {
-                Attempt::Pass
-            } else {
-                armed_attempt(s)
-            }
+        .try_with(|s| match s.flags.get() {
+            0 => Attempt::Pass,
+            f => flagged_attempt(s, f),
         })
         .unwrap_or(Attempt::Pass)
+}
+
+/// Set while the body of a sweep child is armed: allocations of threads it started are noted.
+pub(crate) static WATCH_THREADS: AtomicBool = AtomicBool::new(false);
+/// Allocations, in a sweep child, on threads started by the armed body.
+pub(crate) static FOREIGN_ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+/// An attempt of a thread with flags: armed, busy, new, started by an armed body, or the harness.
+#[inline(never)]
+fn flagged_attempt(s: &State, mut f: u8) -> Attempt {
+    if f & (ARMED | BUSY) == ARMED {
+        return armed_attempt(s);
+    }
+    if f & (ARMED | BUSY | HARNESS) != 0 {
+        return Attempt::Pass;
+    }
+    if f & FRESH != 0 {
+        // A thread's first allocation; one made while a body is armed is the body's thread.
+        f &= !FRESH;
+        if WATCH_THREADS.load(Ordering::Relaxed) {
+            f |= BORN_ARMED;
+        }
+        s.flags.set(f);
+    }
+    if f & BORN_ARMED != 0 && WATCH_THREADS.load(Ordering::Relaxed) {
+        FOREIGN_ALLOCS.fetch_add(1, Ordering::Relaxed);
+    }
+    Attempt::Pass
+}
+
+/// Marks the calling thread as the harness's own: its allocations are never counted or noted.
+pub(crate) fn mark_harness_thread() {
+    let _ = STATE.try_with(|s| s.set_flag(HARNESS, true));
 }
 
 /// Counts an attempt of an armed thread and decides whether to fail it.
@@ -311,6 +349,9 @@ pub(crate) fn arm(fail_at: u64, persistent: bool, capture: bool) {
         s.capture.set(capture);
         s.flags.set(ARMED);
     });
+    if CHILD_MODE.load(Ordering::Relaxed) {
+        WATCH_THREADS.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Sets the per-attempt hooks (`HOOK_*`, 0 for none) of this thread's armed runs.
@@ -336,6 +377,7 @@ pub(crate) fn armed_attempt_address() -> usize {
 
 /// Stops counting and failing on this thread (idempotent) and returns what the run did.
 pub(crate) fn disarm() -> Stats {
+    WATCH_THREADS.store(false, Ordering::Relaxed);
     STATE.with(|s| {
         s.set_flag(ARMED, false);
         Stats {

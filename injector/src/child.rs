@@ -4,16 +4,20 @@
 //! Journal lines (one `write` each, on a file opened before the sweep):
 //! `B <anchor>` · `I <index>` (in flight) · `R <json>` (result) · `A <signal> <ip>…` (from the
 //! signal handler) · `H <index> <ip>…` (from the watchdog) · `X <text>` (the child cannot sweep) ·
-//! `D` (done). Addresses are hexadecimal.
+//! `T <n>` (allocations so far on threads the body started) · `E <index> <ip>…` (the process
+//! exits, from an `atexit` handler, while an index is in flight) · `D` (done). Addresses are
+//! hexadecimal.
 
-use crate::alloc::{CHILD_FRAMES, CHILD_MODE, CHILD_NFRAMES, FORCE_CAPTURE, MAX_FRAMES};
+use crate::alloc::{
+    CHILD_FRAMES, CHILD_MODE, CHILD_NFRAMES, FORCE_CAPTURE, FOREIGN_ALLOCS, MAX_FRAMES,
+};
 use crate::report::{Frame, Outcome};
 use crate::sweep::{self, Exec};
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Environment variables that make a process a sweep child.
@@ -167,19 +171,52 @@ impl RawLine {
     }
 }
 
+/// The actions in place before ours (std's stack-overflow handler for SIGSEGV and SIGBUS), by
+/// signal number; written once, before the sweep, by [`install_signal_handlers`].
+struct Previous(std::cell::UnsafeCell<[std::mem::MaybeUninit<libc::sigaction>; 32]>);
+
+// SAFETY: written only by `install_signal_handlers` before any handler can run, then only read.
+unsafe impl Sync for Previous {}
+
+static PREVIOUS: Previous = Previous(std::cell::UnsafeCell::new(
+    [std::mem::MaybeUninit::zeroed(); 32],
+));
+
 extern "C" fn on_fatal_signal(sig: libc::c_int) {
     let mut line = RawLine::new(b'A');
     line.hex(sig as usize);
     line.frames();
     line.finish();
-    // SAFETY: both calls are async-signal-safe; re-raising with the default action ends the
-    // process with the signal, as the supervisor expects.
+    // SAFETY: only async-signal-safe calls. A fault (SIGSEGV, SIGBUS) goes back to the previous
+    // action and returns: the faulting instruction runs again under std's handler, which names a
+    // stack overflow ("has overflowed its stack") before aborting, or falls back to the default
+    // action. Other signals are re-raised with the default action, ending the process with the
+    // signal as the supervisor expects.
     unsafe {
-        libc::signal(sig, libc::SIG_DFL);
-        libc::raise(sig);
+        if (sig == libc::SIGSEGV || sig == libc::SIGBUS) && (sig as usize) < 32 {
+            let previous = (*PREVIOUS.0.get())[sig as usize].as_ptr();
+            libc::sigaction(sig, previous, std::ptr::null_mut());
+        } else {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
     }
 }
 
+/// Journals the index in flight, with the latest failed allocation's stack, when the body ends
+/// the process with `std::process::exit` (or libc's `exit`).
+extern "C" fn on_exit() {
+    let index = IN_FLIGHT.load(Ordering::Acquire);
+    if index != 0 {
+        let mut line = RawLine::new(b'E');
+        line.hex(index as usize);
+        line.frames();
+        line.finish();
+    }
+}
+
+/// Installs [`on_fatal_signal`] on the alternate signal stack (std gives every thread one), so
+/// that it also runs when the fault is a stack overflow.
 pub(crate) fn install_signal_handlers() {
     for sig in [
         libc::SIGABRT,
@@ -188,12 +225,15 @@ pub(crate) fn install_signal_handlers() {
         libc::SIGILL,
         libc::SIGFPE,
     ] {
-        // SAFETY: the handler only performs async-signal-safe operations.
+        // SAFETY: the handler only performs async-signal-safe operations; `PREVIOUS` is not read
+        // before a handler runs, and its slot for `sig` is written by this very call.
         unsafe {
-            libc::signal(
-                sig,
-                on_fatal_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
-            );
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_fatal_signal as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            let previous = (*PREVIOUS.0.get())[sig as usize].as_mut_ptr();
+            libc::sigaction(sig, &action, previous);
         }
     }
 }
@@ -229,8 +269,15 @@ pub(crate) fn run_child(
     };
     JOURNAL_FD.store(journal.as_raw_fd(), Ordering::Relaxed);
     install_signal_handlers();
+    // SAFETY: registers a handler that only reads atomics and writes the journal.
+    unsafe {
+        libc::atexit(on_exit);
+    }
     CHILD_MODE.store(true, Ordering::Relaxed);
     write_line(&format!("B {:x}", crate::stack::anchor()));
+    let epoch = Instant::now();
+    // Before any armed run: the watchdog is the harness's thread, not one the body started.
+    start_watchdog(epoch, timeout);
 
     let base = match sweep::prepare(exec) {
         Ok(base) => base,
@@ -243,10 +290,10 @@ pub(crate) fn run_child(
     // Site dedup and sampling sweep some indices of the set only.
     let selection = crate::strategy::Selection::from_child_env()
         .unwrap_or_else(|e| exit_with(&format!("X {}", one_line(&e))));
-    let epoch = Instant::now();
-    start_watchdog(epoch, timeout);
     // The result of one index goes out with the in-flight mark of the next: one write each.
     let mut pending = String::new();
+    let mut foreign = 0;
+    note_foreign(&mut pending, &mut foreign);
     for index in spec.set.iter() {
         if selection.as_ref().is_some_and(|s| !s.contains(index)) {
             continue;
@@ -284,10 +331,20 @@ pub(crate) fn run_child(
                 one_line(&e.to_string())
             )),
         }
+        note_foreign(&mut pending, &mut foreign);
     }
     write_raw(pending.as_bytes());
     let _ = (&journal).flush();
     exit_with("D")
+}
+
+/// Queues a `T` line when the body's threads allocated since the last one.
+fn note_foreign(pending: &mut String, noted: &mut u64) {
+    let n = FOREIGN_ALLOCS.load(Ordering::Relaxed);
+    if n > *noted {
+        *noted = n;
+        pending.push_str(&format!("T {n}\n"));
+    }
 }
 
 pub(crate) fn exit_with(line: &str) -> ! {
@@ -303,9 +360,14 @@ pub(crate) fn one_line(s: &str) -> String {
 fn start_watchdog(epoch: Instant, timeout: Duration) {
     let tick = (timeout / 10).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let limit = timeout.as_millis() as u64;
+    static STARTED: AtomicBool = AtomicBool::new(false);
     let spawned = std::thread::Builder::new()
         .name("oomcheck-watchdog".into())
         .spawn(move || loop {
+            if !STARTED.load(Ordering::Relaxed) {
+                crate::alloc::mark_harness_thread();
+                STARTED.store(true, Ordering::Release);
+            }
             std::thread::sleep(tick);
             let index = IN_FLIGHT.load(Ordering::Acquire);
             if index == 0 {
@@ -327,8 +389,14 @@ fn start_watchdog(epoch: Instant, timeout: Duration) {
                 unsafe { libc::_exit(86) }
             }
         });
-    if let Err(e) = spawned {
-        write_line(&format!("X cannot start the watchdog thread: {e}"));
+    match spawned {
+        // Nothing is armed until the watchdog has marked itself as the harness's thread.
+        Ok(_) => {
+            while !STARTED.load(Ordering::Acquire) {
+                std::thread::yield_now();
+            }
+        }
+        Err(e) => write_line(&format!("X cannot start the watchdog thread: {e}")),
     }
 }
 
@@ -342,7 +410,11 @@ pub(crate) struct Journal {
     pub(crate) crash: Option<(i32, Vec<usize>)>,
     /// Index and frames written by the watchdog.
     pub(crate) hang: Option<(u64, Vec<usize>)>,
+    /// Index and frames written when the process exited during an iteration.
+    pub(crate) exited: Option<(u64, Vec<usize>)>,
     pub(crate) error: Option<String>,
+    /// Allocations on threads the body started (the latest `T` line).
+    pub(crate) foreign_allocs: u64,
     pub(crate) done: bool,
 }
 
@@ -380,7 +452,14 @@ impl Journal {
                         j.hang = Some((*index as u64, frames.to_vec()));
                     }
                 }
+                "E" => {
+                    let v = hexes(rest);
+                    if let Some((index, frames)) = v.split_first() {
+                        j.exited = Some((*index as u64, frames.to_vec()));
+                    }
+                }
                 "X" => j.error = Some(rest.to_string()),
+                "T" => j.foreign_allocs = rest.trim().parse().unwrap_or(j.foreign_allocs),
                 "D" => j.done = true,
                 _ => {}
             }

@@ -46,9 +46,9 @@
 //! `abort`, `hang` or `leak` (findings).
 //!
 //! The sweep runs in child processes that re-execute the test binary for this one test
-//! (`NAME --exact --nocapture --test-threads=1`), `jobs` of them in parallel, each running its
-//! share of indices in-process. A child killed by an aborting allocation costs one index, recorded
-//! as `abort` with the failed allocation's stack, and a new child carries on.
+//! (`NAME --exact --include-ignored --nocapture --test-threads=1`), `jobs` of them in parallel,
+//! each running its share of indices in-process. A child killed by an aborting allocation costs
+//! one index, recorded as `abort` with the failed allocation's stack, and a new child carries on.
 //!
 //! With the fork strategy (chosen by `auto` for bodies of at least [`FORK_CROSSOVER`]
 //! allocations) a single child runs the body once and forks at each swept allocation: the
@@ -75,7 +75,16 @@
 //!
 //! # Limits
 //! - Only allocations of the thread running the body are counted and failed: allocations on
-//!   threads the body spawns (or hands work to, like a thread pool) pass through untouched.
+//!   threads the body spawns (or hands work to, like a thread pool) pass through untouched. A
+//!   sweep child notices allocations on threads started while the body runs and the report's
+//!   message says so ("the body allocated on another thread"); a pool started earlier goes
+//!   unnoticed.
+//! - A child that dies costs its index only, whatever the death: an aborting allocation, a
+//!   signal (SIGSEGV after an unchecked null, SIGKILL from outside), a stack overflow, or
+//!   `std::process::exit` in the body are all `abort` findings naming the cause. Sweep children
+//!   die with the test process (Linux: `PR_SET_PDEATHSIG`).
+//! - With `OOMCHECK_REPORT`, a sweep leaves `<record>.started` in the directory until its record
+//!   replaces it: a marker without a record is a sweep that never finished.
 //! - The body must be repeatable: it runs many times, so state it mutates outside itself (files,
 //!   globals) must be reset by the body. A count that differs between runs is reported as
 //!   `unstable-count`.
@@ -413,6 +422,12 @@ impl<P> Check<P> {
             return report;
         }
 
+        // Until the record replaces it, a marker says this check's sweep started: a reader of
+        // the directory (`oomcheck run`) tells an interrupted or killed sweep from one not begun.
+        if let Some(dir) = &env.report_dir {
+            let _ = std::fs::create_dir_all(dir)
+                .and_then(|()| std::fs::write(report.started_marker(dir, ordinal), &test));
+        }
         let base = match sweep::prepare(&exec) {
             Ok(base) => base,
             Err(sweep::NotSwept::NormalFailed(m)) => {
@@ -500,12 +515,14 @@ impl<P> Check<P> {
                 args: vec![
                     test.clone(),
                     "--exact".into(),
+                    // An `#[ignore]`d test run with `--ignored` must run in its children too.
+                    "--include-ignored".into(),
                     "--nocapture".into(),
                     "--test-threads=1".into(),
                 ],
                 env: child_env,
             };
-            match supervise::supervise(&plan) {
+            match supervise::supervise(&plan, &mut notes) {
                 Ok(done) => done,
                 Err(e) => {
                     notes.push(format!("{e}; swept in-process without crash isolation"));
@@ -749,6 +766,7 @@ fn finish(report: &Report, env: &EnvSettings, ordinal: u32) {
                 dir.display()
             );
         }
+        let _ = std::fs::remove_file(report.started_marker(dir, ordinal));
     }
 }
 

@@ -69,11 +69,44 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs the sweep in children; every index of `lo..=hi` ends up in the result.
-pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> {
+/// Removes the scratch directories (`oomcheck-<pid>-<n>`) of supervisors that died without
+/// cleaning up (killed test processes), so that they do not pile up in the temporary directory.
+fn prune_dead_scratch(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some((pid, seq)) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("oomcheck-"))
+            .and_then(|n| n.split_once('-'))
+        else {
+            continue;
+        };
+        let (Ok(pid), Ok(_)) = (pid.parse::<libc::pid_t>(), seq.parse::<u64>()) else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let gone = pid > 0
+            && unsafe { libc::kill(pid, 0) } == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Runs the sweep in children; every index of `lo..=hi` ends up in the result. Notes about the
+/// sweep as a whole (the body allocating on threads it started) are pushed to `notes`.
+pub(crate) fn supervise(
+    plan: &Plan<'_>,
+    notes: &mut Vec<String>,
+) -> Result<BTreeMap<u64, Done>, String> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the test executable: {e}"))?;
+    prune_dead_scratch(&std::env::temp_dir());
     let dir = std::env::temp_dir().join(format!(
         "oomcheck-{}-{}",
         std::process::id(),
@@ -105,6 +138,8 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
     let mut stuck: BTreeMap<u64, u32> = BTreeMap::new();
     // A child that stops journaling for this long is wedged outside any iteration.
     let stall = plan.timeout * 2 + Duration::from_secs(10);
+    // Most allocations a child saw on threads the body started.
+    let mut foreign = 0u64;
 
     let budget = crate::tokens::Budget::from_env();
     while !pending.is_empty() || !running.is_empty() {
@@ -125,7 +160,8 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             let stderr = scratch.0.join(format!("stderr-{spawned}"));
             let err_file = std::fs::File::create(&stderr)
                 .map_err(|e| format!("cannot create {}: {e}", stderr.display()))?;
-            let child = Command::new(&exe)
+            let mut command = Command::new(&exe);
+            command
                 .args(&plan.args)
                 .env(ENV_JOURNAL, &journal)
                 .env(ENV_TEST, plan.test)
@@ -146,7 +182,9 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
                 )
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(err_file)
+                .stderr(err_file);
+            die_with_parent(&mut command);
+            let child = command
                 .spawn()
                 .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
             running.push(Running {
@@ -178,6 +216,7 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
             let r = running.swap_remove(i);
             let text = std::fs::read_to_string(&r.journal).unwrap_or_default();
             let journal = Journal::parse(&text);
+            foreign = foreign.max(journal.foreign_allocs);
             let progressed = !journal.results.is_empty() || journal.in_flight.is_some();
             let mut next: Option<u64> = None;
             for res in journal.results.iter().cloned() {
@@ -275,8 +314,36 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<BTreeMap<u64, Done>, String> 
     for (index, crash) in awaiting {
         done.entry(index).or_insert(crash);
     }
+    if foreign > 0 {
+        notes.push(format!(
+            "the body allocated on another thread ({foreign} allocations on threads it started): \
+             allocations there are neither counted nor failed, so their failures were not tested"
+        ));
+    }
     Ok(done)
 }
+
+/// Makes the child die with the supervisor: if the test process is killed (SIGKILL, the OOM
+/// killer, a Ctrl-C that reached it alone), its sweep children do not run on as orphans.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `getpid`, `prctl`, `getppid` and `_exit` are async-signal-safe, as `pre_exec` needs.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The supervisor died before the request took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
 
 /// A crash with the site and stack found by the re-run of its index.
 fn with_site_of(mut crash: Done, rerun: ChildResult) -> Done {
@@ -324,7 +391,12 @@ fn died(
         ),
         _ => (
             Outcome::Abort,
-            Vec::new(),
+            // The body exited the process: the `atexit` handler journaled the stack.
+            j.exited
+                .as_ref()
+                .filter(|(i, _)| *i == index)
+                .map(|(_, frames)| frames.clone())
+                .unwrap_or_default(),
             crash_message(stderr.as_deref(), None, status),
         ),
     };
@@ -344,15 +416,23 @@ fn died(
 
 fn crash_message(stderr: Option<&str>, signal: Option<i32>, status: ExitStatus) -> String {
     // The first such line: allocations made while reporting the failure may fail in turn.
-    if let Some(line) = stderr.and_then(|s| {
-        s.lines()
-            .find(|l| l.contains("memory allocation of") || l.contains("has overflowed its stack"))
-    }) {
-        return line.trim().to_string();
+    // The body's own output may precede it on the line (no newline before the abort).
+    for line in stderr.into_iter().flat_map(str::lines) {
+        if let Some(at) = line.find("memory allocation of") {
+            return line[at..].trim().to_string();
+        }
+        if let Some(at) = line.find("has overflowed its stack") {
+            let from = line[..at].rfind("thread '").unwrap_or(0);
+            return line[from..].trim().to_string();
+        }
     }
-    match signal {
-        Some(sig) => format!("the process was killed by {}", signal_name(sig)),
-        None => format!(
+    use std::os::unix::process::ExitStatusExt;
+    // A signal without a journaled crash is one no handler could see (SIGKILL from outside); an
+    // exit status while an index was in flight means the body ended the process itself.
+    match (signal.or(status.signal()), status.code()) {
+        (Some(sig), _) => format!("the process was killed by {}", signal_name(sig)),
+        (None, Some(code)) => format!("the body exited the process (exit status {code})"),
+        (None, None) => format!(
             "the process ended during the run ({})",
             describe_status(status)
         ),
@@ -409,12 +489,32 @@ mod tests {
             "memory allocation of 24 bytes failed"
         );
         assert_eq!(
+            crash_message(
+                Some("xxxxmemory allocation of 8 bytes failed\n"),
+                None,
+                status
+            ),
+            "memory allocation of 8 bytes failed"
+        );
+        assert_eq!(
+            crash_message(
+                Some("out\nxxthread 't' has overflowed its stack\nfatal runtime error: stack overflow\n"),
+                Some(libc::SIGABRT),
+                status
+            ),
+            "thread 't' has overflowed its stack"
+        );
+        assert_eq!(
             crash_message(Some("boom"), Some(libc::SIGSEGV), status),
             "the process was killed by SIGSEGV"
         );
         assert_eq!(
             crash_message(None, None, ExitStatus::from_raw(3 << 8)),
-            "the process ended during the run (exit status 3)"
+            "the body exited the process (exit status 3)"
+        );
+        assert_eq!(
+            crash_message(Some("x"), None, ExitStatus::from_raw(libc::SIGKILL)),
+            "the process was killed by SIGKILL"
         );
     }
 
@@ -425,6 +525,15 @@ mod tests {
         let d = died(4, &crashed, false, status, &None, 0);
         assert_eq!(d.result.outcome, Outcome::Abort);
         assert_eq!(d.result.message, "the process was killed by SIGABRT");
+        // An exit (status 0 too) with an index in flight is not the child being done.
+        let exited = Journal::parse("B 0\nI 2\nE 2 10 20\n");
+        assert!(!exited.done);
+        let d = died(2, &exited, false, ExitStatus::from_raw(0), &None, 0);
+        assert_eq!(d.result.outcome, Outcome::Abort);
+        assert_eq!(
+            d.result.message,
+            "the body exited the process (exit status 0)"
+        );
         let hung = Journal::parse("B 0\nI 5\nH 5\n");
         let d = died(5, &hung, false, ExitStatus::from_raw(86 << 8), &None, 0);
         assert_eq!(d.result.outcome, Outcome::Hang);
@@ -438,6 +547,38 @@ mod tests {
             0,
         );
         assert_eq!(d.result.outcome, Outcome::Hang);
+    }
+
+    #[test]
+    fn scratch_of_dead_supervisors_is_pruned() {
+        let temp = std::env::temp_dir().join(format!("oomcheck-prune-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&temp);
+        let mut child = Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mine = std::process::id();
+        for name in [
+            format!("oomcheck-{dead}-3"),
+            format!("oomcheck-{mine}-3"),
+            format!("oomcheck-{dead}-e2e"),
+            "oomcheck-report".to_string(),
+        ] {
+            std::fs::create_dir_all(temp.join(name).join("sub")).unwrap();
+        }
+        prune_dead_scratch(&temp);
+        let mut left: Vec<String> = std::fs::read_dir(&temp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        left.sort();
+        let mut expected = vec![
+            format!("oomcheck-{mine}-3"),
+            format!("oomcheck-{dead}-e2e"),
+            "oomcheck-report".to_string(),
+        ];
+        expected.sort();
+        assert_eq!(left, expected);
+        let _ = std::fs::remove_dir_all(&temp);
     }
 
     #[test]

@@ -103,7 +103,8 @@ fn swept() -> &'static Run {
                 ("OOMCHECK_JOBS", "2"),
                 ("RUST_BACKTRACE", "1"),
             ],
-            &[],
+            // Not `failure_modes`: the `failure_modes` test sweeps that file.
+            &["--test", "outcomes", "--test", "no_allocator"],
         )
     })
 }

@@ -230,6 +230,10 @@ impl TestRun {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // Cargo, the test executables and their sweep children get a process group of their
+        // own, so that an interrupt reaches all of them through `interrupt` (a terminal's
+        // Ctrl-C reaches only our group; `kill -INT` only us) and none outlives the run.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -243,6 +247,18 @@ impl TestRun {
             stdout,
             stderr,
         })
+    }
+
+    /// Sends `signal` to cargo's process group: cargo, the test executables and their sweep
+    /// children.
+    pub fn signal_group(&self, signal: i32) {
+        if let Ok(pgid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: a plain system call; the group exists while any member (or the unreaped
+            // cargo) does, so the id names no one else's group.
+            unsafe {
+                libc::kill(-pgid, signal);
+            }
+        }
     }
 
     /// Whether cargo has exited.

@@ -3,10 +3,17 @@
 //!
 //! The sweep itself happens inside the tests (`oomcheck-injector`); this command drives cargo,
 //! watches the report directory, and turns the records into lines, diagnostics or JSON.
+//!
+//! Exit status: 0 every check clean; 1 findings, a test failing outside its checks, or a sweep
+//! that never finished (its test process died); 2 build failure, usage error or no checks;
+//! 130 interrupted (Ctrl-C or SIGTERM: the tests, their sweep children included, are stopped
+//! and the checks cut short are named). Everything is written under the target directory
+//! (`<target>/oomcheck/reports/`); the crate's source tree is left as it is.
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
 
@@ -333,6 +340,48 @@ fn report_dir(target: &Path) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+/// Set by the SIGINT / SIGTERM handler installed while the tests run.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// From now on, Ctrl-C (SIGINT) and SIGTERM only set [`INTERRUPTED`]: the sweep loop then stops
+/// the tests and says which checks are incomplete.
+fn catch_interrupts() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_interrupt as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// How long the tests get to end after an interrupt before they are killed.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+
+/// Checks whose sweep started but wrote no record: the injector's `.started` markers (see
+/// `Report::started_marker`) left without their `.json`. Sorted test names.
+fn incomplete_checks(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut tests: Vec<String> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "started"))
+        .filter(|p| !p.with_extension("json").exists())
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|t| t.trim().to_string())
+        .collect();
+    tests.sort();
+    tests
+}
+
 fn error(msg: &str) -> Status {
     eprintln!("error: {msg}");
     Status::Error
@@ -459,6 +508,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
     let mut progress = Progress::new(ui.progress, json);
     progress.stage("sweeping");
     let env = args.injector_env(&report_dir);
+    catch_interrupts();
     let mut run = match cargo::TestRun::spawn(&opts, &args.test_args, &env, INJECTOR_VARS) {
         Ok(r) => r,
         Err(e) => {
@@ -483,13 +533,28 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
             loaded.push(l);
         }
     };
+    let mut interrupted_at: Option<Instant> = None;
     loop {
         let done = run.is_done();
         take(watcher.poll(), &mut progress);
         if done {
             break;
         }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            match interrupted_at {
+                None => {
+                    run.signal_group(libc::SIGINT);
+                    interrupted_at = Some(Instant::now());
+                }
+                Some(at) if at.elapsed() > INTERRUPT_GRACE => run.signal_group(libc::SIGKILL),
+                Some(_) => {}
+            }
+        }
         std::thread::sleep(Duration::from_millis(100));
+    }
+    if interrupted_at.is_some() {
+        // Whatever of the group outlived cargo (a test executable, a sweep child) goes too.
+        run.signal_group(libc::SIGKILL);
     }
     let output = match run.finish() {
         Ok(o) => o,
@@ -503,11 +568,32 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
     for (path, e) in &watcher.bad {
         eprintln!("warning: unreadable report {}: {e}", path.display());
     }
+    let incomplete = incomplete_checks(&report_dir);
+    if interrupted_at.is_some() {
+        eprintln!(
+            "interrupted: {} finished; {}",
+            if loaded.len() == 1 {
+                "1 check".to_string()
+            } else {
+                format!("{} checks", loaded.len())
+            },
+            if incomplete.is_empty() {
+                "no check was in progress".to_string()
+            } else {
+                format!("incomplete (sweep cut short): {}", incomplete.join(", "))
+            }
+        );
+        eprintln!("tests that had not started yet were skipped");
+        return Status::Interrupted;
+    }
+    for t in &incomplete {
+        eprintln!("error: the sweep of {t} did not finish (its test process died): no outcome was recorded");
+    }
 
     // 3. Verdict.
     let summary = cargo::parse_libtest(&output.stdout);
     let filters = cargo::filters(&args.test_args);
-    if loaded.is_empty() {
+    if loaded.is_empty() && incomplete.is_empty() {
         if summary.tests_run == 0 && !output.status.success() && output.status.code() != Some(101) {
             eprint!("{}", output.stderr);
             return error("cargo test failed before running any test");
@@ -561,7 +647,10 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         );
         return Status::Error;
     }
-    if records.iter().any(|r| r.is_failure()) || !plain_failures.is_empty() {
+    if records.iter().any(|r| r.is_failure())
+        || !plain_failures.is_empty()
+        || !incomplete.is_empty()
+    {
         Status::Findings
     } else {
         Status::Clean
