@@ -6,11 +6,19 @@ use serde::Serialize;
 use crate::rules::RuleId;
 
 /// A 1-based line/column range in a source file (columns count characters, 1-based).
+///
+/// The end is exclusive: `end_column` is the column just after the last character, as in a
+/// SARIF region. For a method call the range starts at the method name (`try_reserve(n)` in
+/// `v.try_reserve(n)`), so a multi-line chain is reported on the line of the method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Span {
+    /// First line (1-based).
     pub start_line: usize,
+    /// Column of the first character (1-based, in characters).
     pub start_column: usize,
+    /// Last line (1-based).
     pub end_line: usize,
+    /// Column after the last character (1-based, in characters; exclusive).
     pub end_column: usize,
 }
 
@@ -18,7 +26,9 @@ pub struct Span {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// A warning.
     Warn,
+    /// An error.
     Error,
 }
 

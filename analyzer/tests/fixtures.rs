@@ -304,3 +304,110 @@ fn cross_file_needles_name_receiver_typed_fields() {
     assert!(needles.iter().any(|n| n == "rows"), "{needles:?}");
     assert!(!needles.iter().any(|n| n == "names"), "{needles:?}");
 }
+
+/// The text prefilter is sound on the fixtures: a file with findings contains a needle (pack
+/// needles and configured functions, the names `cross_file_needles` adds, and the infallible
+/// needles where that rule is on). Comments are left out, so rule ids in markers do not count.
+#[test]
+fn files_with_findings_contain_a_prefilter_needle() {
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let mut needles = fx
+            .settings
+            .packs
+            .prefilter_needles(&fx.settings.extra_alloc_functions);
+        needles.extend(cross_file_needles(&fx.files, &fx.settings));
+        for file in &fx.files {
+            let findings: Vec<Finding> = analyze(&fx.files, &fx.settings)
+                .into_iter()
+                .filter(|f| f.path == file.path && f.rule != RuleId::UnusedAllow)
+                .collect();
+            if findings.is_empty() {
+                continue;
+            }
+            let code: String = file
+                .text
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let mut all = needles.clone();
+            if file.infallible_alloc_checked {
+                all.extend(fx.settings.packs.infallible_needles());
+            }
+            assert!(
+                all.iter().any(|n| code.contains(n.as_str())),
+                "{}: {} findings but no needle",
+                fx.name,
+                findings.len()
+            );
+        }
+    }
+}
+
+/// Files that summarize to something contain one of the summary needles (so a driver may skip
+/// summarizing the others).
+#[test]
+fn non_empty_summaries_need_a_summary_needle() {
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let needles = fx.settings.packs.summary_needles();
+        let summaries: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .map(|f| summarize(f, &fx.settings))
+            .collect();
+        let ctx = Context::new(&fx.settings, &summaries);
+        let wrappers = ctx.cross_file_needles();
+        for (file, summary) in fx.files.iter().zip(&summaries) {
+            if summary.is_empty() || wrappers.is_empty() {
+                continue;
+            }
+            assert!(
+                needles.iter().any(|n| file.text.contains(n.as_str())),
+                "{}: a summary but no summary needle",
+                fx.name
+            );
+        }
+    }
+}
+
+/// Spans: 1-based, character columns, end exclusive, starting at the method name.
+#[test]
+fn spans_point_at_the_call() {
+    let fx = load(&fixture_dir().join("discarded_alloc_result.rs"));
+    let findings = analyze(&fx.files, &fx.settings);
+    let line = "    let _ = v.try_reserve(n); //~ discarded-alloc-result";
+    let n = fx.files[0]
+        .text
+        .lines()
+        .position(|l| l == line)
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("fixture line missing"));
+    let f = findings
+        .iter()
+        .find(|f| f.span.start_line == n)
+        .unwrap_or_else(|| panic!("no finding on line {n}"));
+    let start = line.find("try_reserve").unwrap_or(0) + 1;
+    assert_eq!(
+        (f.span.start_column, f.span.end_line, f.span.end_column),
+        (start, n, start + "try_reserve(n)".len())
+    );
+    // A path call spans the whole call.
+    let line = "    let _ = Box::try_new(5u8); //~ discarded-alloc-result";
+    let n = fx.files[0]
+        .text
+        .lines()
+        .position(|l| l == line)
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("fixture line missing"));
+    let f = findings
+        .iter()
+        .find(|f| f.span.start_line == n)
+        .unwrap_or_else(|| panic!("no finding on line {n}"));
+    let start = line.find("Box").unwrap_or(0) + 1;
+    assert_eq!(
+        (f.span.start_column, f.span.end_column),
+        (start, start + "Box::try_new(5u8)".len())
+    );
+}

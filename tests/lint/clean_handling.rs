@@ -130,3 +130,30 @@ fn struct_error(v: &mut Vec<u8>) -> Result<(), KindError> {
     v.try_reserve(1).map_err(|_| KindError::Memory { kind: MemKind::Oom })?;
     Ok(())
 }
+
+#[derive(Debug)]
+enum AppError {
+    Memory,
+    OutOfMemoryError(String),
+}
+
+fn memory_words(v: &mut Vec<u8>) -> Result<(), AppError> {
+    v.try_reserve(1).map_err(|_| AppError::Memory)?;
+    v.try_reserve(1).map_err(|e| AppError::OutOfMemoryError(e.to_string()))?;
+    Ok(())
+}
+
+fn reports(v: &mut Vec<u8>) -> anyhow::Result<()> {
+    v.try_reserve(1).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(())
+}
+
+// A unit error says nothing either way (hashbrown's `do_alloc` uses `Err(())` for "allocation
+// failed"): not judged.
+fn unit_error(v: &mut Vec<u8>) -> Result<(), ()> {
+    v.try_reserve(1).map_err(|_| ())?;
+    match v.try_reserve(2) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(()),
+    }
+}

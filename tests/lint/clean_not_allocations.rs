@@ -38,3 +38,64 @@ fn stack(s: &mut Stack) {
     s.push(1).unwrap();
     let _ = s.push(2);
 }
+
+// tokio's `Sender::try_reserve()` takes no argument: a permit, not an allocation.
+async fn permits(tx: tokio::sync::mpsc::Sender<u8>) {
+    let permit = tx.try_reserve().unwrap();
+    let _ = tx.try_reserve();
+    permit.send(1);
+}
+
+// A `try_new` constructor that wraps an allocation: only calls on its own type count, and
+// `Other::try_new` is another type's constructor.
+struct Buffer(Vec<u8>);
+
+impl Buffer {
+    fn try_new(n: usize) -> Result<Self, std::collections::TryReserveError> {
+        let mut v = Vec::new();
+        v.try_reserve(n)?;
+        Ok(Buffer(v))
+    }
+}
+
+struct Other;
+
+impl Other {
+    fn try_new(_n: usize) -> Result<Self, ()> {
+        Ok(Other)
+    }
+}
+
+fn constructors() -> Result<(), std::collections::TryReserveError> {
+    let o = Other::try_new(1).unwrap();
+    let b = Buffer::try_new(4)?;
+    let _ = (o, b);
+    Ok(())
+}
+
+// A field named like a receiver-typed field of another struct is that struct's own field.
+struct Rows {
+    rows: Vec<u32>,
+}
+
+impl Rows {
+    fn add(&mut self) {
+        self.rows.push(1);
+    }
+}
+
+// A wrapper named like a pack method does not widen that method: `try_reserve()` without an
+// argument on an unknown receiver stays a non-allocation.
+struct Pool(Vec<u8>);
+
+impl Pool {
+    fn try_reserve(&mut self, n: usize) -> Result<(), std::collections::TryReserveError> {
+        self.0.try_reserve(n)
+    }
+}
+
+fn channel_permit() {
+    let (tx, _rx) = tokio::sync::mpsc::channel::<u8>(1);
+    let permit = tx.try_reserve().unwrap();
+    let _ = permit;
+}

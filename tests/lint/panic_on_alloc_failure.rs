@@ -70,3 +70,35 @@ impl Parser {
         }
     }
 }
+
+// A function of the scanned code that never returns counts as an abort.
+fn oom_abort(what: &str) -> ! {
+    panic!("out of memory: {what}")
+}
+
+fn diverging_helpers(v: &mut Vec<u8>) {
+    v.try_reserve(1).unwrap_or_else(|_| oom_abort("v")); //~ panic-on-alloc-failure
+    if v.try_reserve(2).is_err() { //~ panic-on-alloc-failure
+        oom_abort("v");
+    }
+}
+
+fn asserted_local(v: &mut Vec<u8>) {
+    let reserved = v.try_reserve(8); //~ panic-on-alloc-failure
+    assert!(reserved.is_ok(), "room for 8");
+    println!("{}", v.len());
+}
+
+// Methods called in path form.
+fn path_form(v: &mut Vec<u8>, t: &mut fallible_collections::TryVec<u8>) {
+    Vec::try_reserve(v, 8).unwrap(); //~ panic-on-alloc-failure
+    fallible_collections::FallibleVec::try_reserve(v, 8).unwrap(); //~ panic-on-alloc-failure
+    fallible_collections::TryVec::push(t, 1).expect("room"); //~ panic-on-alloc-failure
+    Vec::push(v, 1);
+    Vec::reserve(v, 1);
+}
+
+fn qualified_path() {
+    let b = <Box<_> as fallible_collections::FallibleBox<_>>::try_new(5u8).unwrap(); //~ panic-on-alloc-failure
+    let _ = b;
+}

@@ -38,3 +38,14 @@ fn locals() -> Result<(), TryReserveError> {
     m.insert(3, 4)?;
     Ok(())
 }
+
+// The same field name on a struct whose field is a std Vec.
+struct Log {
+    rows: Vec<u32>,
+}
+
+impl Log {
+    fn add(&mut self, x: u32) {
+        self.rows.push(x);
+    }
+}

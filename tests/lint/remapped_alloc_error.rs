@@ -74,3 +74,4 @@ impl From<TryReserveError> for Message {
         Message(e.to_string()) //~ remapped-alloc-error
     }
 }
+

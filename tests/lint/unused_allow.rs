@@ -26,3 +26,16 @@ mod tests {
     // oomcheck:allow(panic-on-alloc-failure) inside skipped test code: not judged
     fn helper() {}
 }
+
+struct Buf {
+    data: Vec<u8>,
+}
+
+impl Buf {
+    fn grow(&mut self) {
+        // oomcheck:allow(panic-on-alloc-failure) start-up only: aborting is the policy
+        self.data
+            .try_reserve(64)
+            .expect("start-up allocation");
+    }
+}

@@ -79,3 +79,24 @@ fn callers(v: &mut Vec<u8>, pool: &mut Pool) {
     v.push(1);
     let _ = (t, n, p);
 }
+
+// `try_new` wrappers are matched on their own type only.
+struct Frame(Vec<u8>);
+
+impl Frame {
+    fn try_new(n: usize) -> Result<Self, TryReserveError> {
+        let v = vec_try_with_capacity(n)?;
+        Ok(Frame(v))
+    }
+
+    fn try_double(&self) -> Result<Self, TryReserveError> {
+        Frame::try_new(self.0.len() * 2)
+    }
+}
+
+fn frames(f: &Frame) {
+    let a = Frame::try_new(3).unwrap(); //~ panic-on-alloc-failure
+    let b = f.try_double().expect("room"); //~ panic-on-alloc-failure
+    let c = std::num::NonZeroU8::try_from(3u8).unwrap();
+    let _ = (a, b, c);
+}

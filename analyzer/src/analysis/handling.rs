@@ -184,7 +184,21 @@ fn error_value_depth(v: &Vocab, e: &Expr, bound: &[String], depth: usize) -> Err
                 ErrVal::Unknown
             }
         }
+        // `anyhow!(e)`, `eyre!(e)`: the error is kept as the report's source.
+        Expr::Macro(m)
+            if matches!(
+                last_segment(&m.mac.path).as_str(),
+                "anyhow" | "eyre" | "report"
+            ) && m
+                .mac
+                .parse_body::<Expr>()
+                .is_ok_and(|arg| is_bound(&arg, bound)) =>
+        {
+            ErrVal::Propagated
+        }
         Expr::Struct(_) | Expr::Macro(_) | Expr::Lit(_) => ErrVal::Remapped(describe(e)),
+        // `map_err(|_| ())`: a unit error says nothing either way (hashbrown's `do_alloc`
+        // uses it to mean "allocation failed"), so it is not judged.
         Expr::Try(t) => error_value_depth(v, &t.expr, bound, depth + 1),
         Expr::Block(b) => match tail(&b.block) {
             Some(t) => error_value_depth(v, t, bound, depth + 1),
@@ -223,6 +237,12 @@ fn call_name(e: &Expr) -> Option<String> {
     }
 }
 
+/// Does a call of the function `name` abort or never return (`handle_alloc_error`, a `-> !`
+/// function of the scanned code)?
+fn diverges(v: &Vocab, name: &str) -> bool {
+    ABORT_FUNCTIONS.contains(&name) || v.diverging.contains(name)
+}
+
 /// Is this macro one that panics or aborts?
 pub(crate) fn is_panic_macro(mac: &syn::Macro) -> bool {
     PANIC_MACROS.contains(&last_segment(&mac.path).as_str())
@@ -243,9 +263,7 @@ fn exit_of(v: &Vocab, e: &Expr, bound: &[String]) -> Option<Verdict> {
         }
         e @ Expr::Call(_) => {
             let name = call_name(e)?;
-            ABORT_FUNCTIONS
-                .contains(&name.as_str())
-                .then(|| Verdict::Panic(format!("`{name}`")))
+            diverges(v, &name).then(|| Verdict::Panic(format!("`{name}`")))
         }
         Expr::Try(t) => err_payload(&t.expr).map(|x| err_verdict(error_value(v, x, bound))),
         _ => None,
@@ -278,7 +296,7 @@ fn tail_value(v: &Vocab, e: &Expr, bound: &[String]) -> Verdict {
     if let Some(payload) = err_payload(e) {
         return err_verdict(error_value(v, payload, bound));
     }
-    if contains_exit(e) {
+    if contains_exit(v, e) {
         return Verdict::Fine;
     }
     match peel(e) {
@@ -330,7 +348,7 @@ pub(crate) fn failure_block(v: &Vocab, block: &Block, bound: &[String]) -> Verdi
             _ => {}
         }
     }
-    if block.stmts.iter().any(stmt_contains_exit) {
+    if block.stmts.iter().any(|s| stmt_contains_exit(v, s)) {
         Verdict::Fine
     } else {
         Verdict::Swallowed("a failure branch that carries on".to_string())
@@ -346,9 +364,7 @@ pub(crate) fn closure_panics(v: &Vocab, e: &Expr) -> Option<String> {
         },
         Expr::Path(p) => {
             let name = last_segment(&p.path);
-            ABORT_FUNCTIONS
-                .contains(&name.as_str())
-                .then(|| format!("`{name}`"))
+            diverges(v, &name).then(|| format!("`{name}`"))
         }
         _ => None,
     }
@@ -398,25 +414,33 @@ pub(crate) fn mapper(v: &Vocab, f: &Expr) -> Verdict {
 
 /// Does the expression contain an exit (`return`, `?`, `break`, `continue`, a panic) outside
 /// closures?
-pub(crate) fn contains_exit(e: &Expr) -> bool {
-    let mut f = ExitFinder::default();
+pub(crate) fn contains_exit(v: &Vocab, e: &Expr) -> bool {
+    let mut f = ExitFinder {
+        vocab: v,
+        found: false,
+        depth: 0,
+    };
     f.visit_expr(e);
     f.found
 }
 
-fn stmt_contains_exit(s: &Stmt) -> bool {
-    let mut f = ExitFinder::default();
+fn stmt_contains_exit(v: &Vocab, s: &Stmt) -> bool {
+    let mut f = ExitFinder {
+        vocab: v,
+        found: false,
+        depth: 0,
+    };
     f.visit_stmt(s);
     f.found
 }
 
-#[derive(Default)]
-struct ExitFinder {
+struct ExitFinder<'v> {
+    vocab: &'v Vocab,
     found: bool,
     depth: usize,
 }
 
-impl<'ast> Visit<'ast> for ExitFinder {
+impl<'ast> Visit<'ast> for ExitFinder<'_> {
     fn visit_expr(&mut self, e: &'ast Expr) {
         if self.found || self.depth > 64 {
             return;
@@ -431,9 +455,7 @@ impl<'ast> Visit<'ast> for ExitFinder {
                 return;
             }
             Expr::Closure(_) => return,
-            Expr::Call(_)
-                if call_name(e).is_some_and(|n| ABORT_FUNCTIONS.contains(&n.as_str())) =>
-            {
+            Expr::Call(_) if call_name(e).is_some_and(|n| diverges(self.vocab, &n)) => {
                 self.found = true;
                 return;
             }

@@ -1,6 +1,7 @@
 //! The cross-file index: struct field types and allocation wrappers (discovered to a fixed
 //! point).
-use std::collections::{HashMap, HashSet};
+
+use std::collections::HashSet;
 
 use syn::visit::{self, Visit};
 
@@ -17,12 +18,35 @@ struct Candidate<'a> {
     owner: Option<Option<String>>,
     sig: &'a syn::Signature,
     block: &'a syn::Block,
+    /// Returns `Alias<T>` (`AllocResult<T>`): a wrapper only if that alias turns out to be
+    /// `Result<T, E>` with E an allocation error type (aliases may live in another file).
+    alias: Option<String>,
+}
+
+/// `Name<T>` with a single generic argument and a name ending in `Result` (`AllocResult<T>`,
+/// `Result<T>` of a crate alias): the alias name.
+fn result_alias(ret: &syn::ReturnType) -> Option<String> {
+    let syn::ReturnType::Type(_, ty) = ret else {
+        return None;
+    };
+    let syn::Type::Path(p) = &**ty else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let name = last.ident.to_string();
+    (name.ends_with("Result") && args.args.len() == 1).then_some(name)
 }
 
 struct Collector<'a, 'v> {
     vocab: &'v Vocab,
     include_tests: bool,
-    fields: HashMap<String, HashSet<String>>,
+    /// `(struct, field, type)`.
+    fields: Vec<(String, String, String)>,
+    diverging: Vec<String>,
+    aliases: Vec<String>,
     candidates: Vec<Candidate<'a>>,
     owners: Vec<Option<String>>,
     in_impl: usize,
@@ -30,18 +54,26 @@ struct Collector<'a, 'v> {
 
 impl<'a> Collector<'a, '_> {
     fn candidate(&mut self, sig: &'a syn::Signature, block: &'a syn::Block, in_impl: bool) {
-        let Some(err) = result_error_type(&sig.output) else {
-            return;
-        };
-        if !self.vocab.error_types.contains(&err) {
-            return;
+        if let syn::ReturnType::Type(_, ty) = &sig.output {
+            if matches!(**ty, syn::Type::Never(_)) {
+                self.diverging.push(sig.ident.to_string());
+            }
         }
+        let alias = match result_error_type(&sig.output) {
+            Some(err) if self.vocab.error_types.contains(&err) => None,
+            Some(_) => return,
+            None => match result_alias(&sig.output) {
+                Some(alias) => Some(alias),
+                None => return,
+            },
+        };
         let owner = in_impl.then(|| self.owners.last().cloned().flatten());
         self.candidates.push(Candidate {
             name: sig.ident.to_string(),
             owner,
             sig,
             block,
+            alias,
         });
     }
 }
@@ -62,10 +94,19 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
         visit::visit_item(self, i);
     }
 
+    fn visit_item_type(&mut self, t: &'a syn::ItemType) {
+        // `type AllocResult<T> = Result<T, TryReserveError>;`
+        let ret = syn::ReturnType::Type(Default::default(), t.ty.clone());
+        if result_error_type(&ret).is_some_and(|e| self.vocab.error_types.contains(&e)) {
+            self.aliases.push(t.ident.to_string());
+        }
+    }
+
     fn visit_item_struct(&mut self, s: &'a syn::ItemStruct) {
         for field in &s.fields {
             if let (Some(name), Some(ty)) = (&field.ident, type_name(&field.ty)) {
-                self.fields.entry(name.to_string()).or_default().insert(ty);
+                self.fields
+                    .push((s.ident.to_string(), name.to_string(), ty));
             }
         }
     }
@@ -103,8 +144,14 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
     }
 
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
-        if let Some(block) = &f.default {
-            self.candidate(&f.sig, block, true);
+        match &f.default {
+            Some(block) => self.candidate(&f.sig, block, true),
+            None => {
+                if matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(**t, syn::Type::Never(_)))
+                {
+                    self.diverging.push(f.sig.ident.to_string());
+                }
+            }
         }
         visit::visit_trait_item_fn(self, f);
     }
@@ -122,6 +169,8 @@ struct CandidateSummary {
     direct: bool,
     /// Other propagated calls, wrappers if they resolve to allocations.
     calls: Vec<PropCall>,
+    /// The return type is this alias (see `Candidate::alias`).
+    alias: Option<String>,
 }
 
 /// What one file contributes to the cross-file index: its struct field types and its
@@ -129,14 +178,22 @@ struct CandidateSummary {
 /// their syntax trees dropped.
 #[derive(Clone, Debug, Default)]
 pub struct FileSummary {
-    fields: Vec<(String, String)>,
+    /// `(struct, field, type)`.
+    fields: Vec<(String, String, String)>,
+    /// Functions that never return.
+    diverging: Vec<String>,
+    /// Type aliases of `Result<T, E>` with E an allocation error type.
+    aliases: Vec<String>,
     candidates: Vec<CandidateSummary>,
 }
 
 impl FileSummary {
     /// Nothing in this file matters to other files.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.candidates.is_empty()
+        self.fields.is_empty()
+            && self.candidates.is_empty()
+            && self.diverging.is_empty()
+            && self.aliases.is_empty()
     }
 }
 
@@ -148,19 +205,15 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
     let mut c = Collector {
         vocab,
         include_tests,
-        fields: HashMap::new(),
+        fields: Vec::new(),
+        diverging: Vec::new(),
+        aliases: Vec::new(),
         candidates: Vec::new(),
         owners: Vec::new(),
         in_impl: 0,
     };
     c.visit_file(&file.syntax);
-    let mut fields: Vec<(String, String)> = c
-        .fields
-        .iter()
-        .flat_map(|(k, v)| v.iter().map(move |t| (k.clone(), t.clone())))
-        .collect();
-    fields.sort();
-    let index = Index { fields: c.fields };
+    let index = index_of(std::iter::once(&c.fields[..]));
     let candidates = c
         .candidates
         .iter()
@@ -174,10 +227,16 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
                 owner: cand.owner.clone(),
                 direct: v.propagates,
                 calls: v.prop_calls,
+                alias: cand.alias.clone(),
             }
         })
         .collect();
-    FileSummary { fields, candidates }
+    FileSummary {
+        fields: c.fields,
+        diverging: c.diverging,
+        aliases: c.aliases,
+        candidates,
+    }
 }
 
 /// Merge the summaries: the field index, and the wrappers (to a fixed point) into `vocab`.
@@ -185,13 +244,18 @@ pub(crate) fn resolve<'a>(
     vocab: &mut Vocab,
     summaries: impl IntoIterator<Item = &'a FileSummary>,
 ) -> Index {
-    let mut fields: HashMap<String, HashSet<String>> = HashMap::new();
+    let summaries: Vec<&FileSummary> = summaries.into_iter().collect();
+    let index = index_of(summaries.iter().map(|s| &s.fields[..]));
+    let fields = &index.fields;
+    let aliases: HashSet<&String> = summaries.iter().flat_map(|s| s.aliases.iter()).collect();
     let mut candidates: Vec<&CandidateSummary> = Vec::new();
-    for s in summaries {
-        for (k, t) in &s.fields {
-            fields.entry(k.clone()).or_default().insert(t.clone());
-        }
-        candidates.extend(s.candidates.iter());
+    for s in &summaries {
+        candidates.extend(
+            s.candidates
+                .iter()
+                .filter(|c| c.alias.as_ref().is_none_or(|a| aliases.contains(a))),
+        );
+        vocab.diverging.extend(s.diverging.iter().cloned());
     }
     let mut found = vec![false; candidates.len()];
     loop {
@@ -241,5 +305,25 @@ pub(crate) fn resolve<'a>(
             break;
         }
     }
-    Index { fields }
+    index
+}
+
+/// The field index of some files' `(struct, field, type)` lists.
+fn index_of<'a>(lists: impl Iterator<Item = &'a [(String, String, String)]>) -> Index {
+    let mut index = Index::default();
+    for list in lists {
+        for (st, field, ty) in list {
+            index
+                .fields
+                .entry(field.clone())
+                .or_default()
+                .insert(ty.clone());
+            index
+                .struct_fields
+                .entry(st.clone())
+                .or_default()
+                .insert(field.clone(), ty.clone());
+        }
+    }
+    index
 }

@@ -170,7 +170,7 @@ fn analyze_one(
         if !seen.insert((f.rule, f.span)) {
             continue;
         }
-        if unused_allow::suppress(&mut allows, f.rule, f.span.start_line) {
+        if unused_allow::suppress(&mut allows, f.rule, f.span.start_line, f.stmt_line) {
             continue;
         }
         out.push(Finding {
@@ -203,4 +203,74 @@ fn analyze_one(
 pub fn cross_file_needles(files: &[SourceFile], settings: &Settings) -> Vec<String> {
     let summaries: Vec<FileSummary> = files.iter().map(|f| summarize(f, settings)).collect();
     Context::new(settings, &summaries).cross_file_needles()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: String) -> Option<SourceFile> {
+        let syntax = syn::parse_file(&text).ok()?;
+        Some(SourceFile {
+            path: PathBuf::from("deep.rs"),
+            text,
+            syntax,
+            is_test_file: false,
+            infallible_alloc_checked: true,
+        })
+    }
+
+    /// Deeply nested expressions: parsing needs a big stack (the driver's business), the
+    /// analysis must not add unbounded recursion and must still see shallow findings.
+    #[test]
+    fn deeply_nested_expressions_do_not_overflow() {
+        let handle = std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(|| {
+                for depth in [100, 20_000] {
+                    let mut text = String::from("fn f(v: &mut Vec<u8>) -> u32 {\n");
+                    text.push_str("    let _ = v.try_reserve(1);\n    ");
+                    text.push_str(&"(".repeat(depth));
+                    text.push_str("v.try_reserve(2).unwrap()");
+                    text.push_str(&")".repeat(depth));
+                    text.push_str(";\n    ");
+                    text.push_str(&"{ ".repeat(depth / 4));
+                    text.push_str("vec![1]");
+                    text.push_str(&" }".repeat(depth / 4));
+                    text.push_str(";\n    1");
+                    for _ in 0..depth {
+                        text.push_str(" + 1");
+                    }
+                    text.push_str("\n}\n");
+                    let files: Vec<SourceFile> = file(text).into_iter().collect();
+                    assert_eq!(files.len(), 1, "the generated file parses");
+                    let settings = Settings {
+                        packs: ActivePacks::named(&[]),
+                        ..Settings::default()
+                    };
+                    let findings = analyze(&files, &settings);
+                    let rules: Vec<(usize, RuleId)> = findings
+                        .iter()
+                        .map(|f| (f.span.start_line, f.rule))
+                        .collect();
+                    // The shallow finding is there; nothing panicked or overflowed.
+                    assert!(
+                        rules.contains(&(2, RuleId::DiscardedAllocResult)),
+                        "{rules:?}"
+                    );
+                    if depth < 300 {
+                        // Within the depth bound everything is analysed.
+                        assert!(
+                            rules.contains(&(3, RuleId::PanicOnAllocFailure)),
+                            "{rules:?}"
+                        );
+                        assert!(rules.contains(&(4, RuleId::InfallibleAlloc)), "{rules:?}");
+                    }
+                    // Leak the syntax tree: dropping a 20 000-deep tree recurses in syn's `Drop`.
+                    std::mem::forget(files);
+                }
+            })
+            .expect("spawn");
+        assert!(handle.join().is_ok());
+    }
 }

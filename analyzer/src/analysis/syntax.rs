@@ -243,3 +243,63 @@ pub(crate) fn describe(expr: &Expr) -> String {
         _ => "another value".to_string(),
     }
 }
+
+/// The span of a statement's first token, cheaply: `Spanned::span` on a whole statement
+/// re-tokenizes it, which costs as much as the rest of the analysis.
+pub(crate) fn stmt_start(stmt: &syn::Stmt) -> PmSpan {
+    match stmt {
+        syn::Stmt::Local(l) => l.let_token.span,
+        syn::Stmt::Macro(m) => path_start(&m.mac.path).unwrap_or_else(|| m.mac.bang_token.span),
+        syn::Stmt::Expr(e, _) => expr_start(e),
+        syn::Stmt::Item(i) => i.span(),
+    }
+}
+
+fn path_start(p: &syn::Path) -> Option<PmSpan> {
+    match &p.leading_colon {
+        Some(c) => Some(c.spans[0]),
+        None => p.segments.first().map(|s| s.ident.span()),
+    }
+}
+
+/// The span of an expression's first token (through left operands and receivers, iteratively).
+pub(crate) fn expr_start(mut e: &Expr) -> PmSpan {
+    for _ in 0..256 {
+        let next = match e {
+            Expr::MethodCall(m) => &m.receiver,
+            Expr::Call(c) => &c.func,
+            Expr::Field(f) => &f.base,
+            Expr::Binary(b) => &b.left,
+            Expr::Try(t) => &t.expr,
+            Expr::Await(a) => &a.base,
+            Expr::Index(i) => &i.expr,
+            Expr::Cast(c) => &c.expr,
+            Expr::Assign(a) => &a.left,
+            Expr::Path(p) if p.qself.is_none() => {
+                if let Some(s) = path_start(&p.path) {
+                    return s;
+                }
+                return e.span();
+            }
+            Expr::Macro(m) => {
+                if let Some(s) = path_start(&m.mac.path) {
+                    return s;
+                }
+                return e.span();
+            }
+            Expr::If(i) => return i.if_token.span,
+            Expr::Match(m) => return m.match_token.span,
+            Expr::Return(r) => return r.return_token.span,
+            Expr::Unsafe(u) => return u.unsafe_token.span,
+            Expr::Loop(l) if l.label.is_none() => return l.loop_token.span,
+            Expr::While(w) if w.label.is_none() => return w.while_token.span,
+            Expr::ForLoop(f) if f.label.is_none() => return f.for_token.span,
+            Expr::Lit(l) => return l.lit.span(),
+            Expr::Paren(p) => return p.paren_token.span.open(),
+            Expr::Reference(r) => return r.and_token.span,
+            _ => return e.span(),
+        };
+        e = next;
+    }
+    e.span()
+}

@@ -88,6 +88,8 @@ enum Step {
 pub(crate) struct RawFinding {
     pub rule: RuleId,
     pub span: Span,
+    /// First line of the enclosing statement (for allow comments above a multi-line one).
+    pub stmt_line: usize,
     pub message: String,
     pub help: &'static str,
 }
@@ -134,8 +136,10 @@ const ADAPTERS: [&str; 9] = [
 /// Cross-file facts the visitor consults.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    /// Struct field name → declared type names.
+    /// Struct field name → declared type names (over all structs).
     pub fields: HashMap<String, HashSet<String>>,
+    /// Struct name → field name → declared type name.
+    pub struct_fields: HashMap<String, HashMap<String, String>>,
 }
 
 /// The visitor over one file (or over one function body during wrapper discovery).
@@ -154,6 +158,8 @@ pub(crate) struct FileVisitor<'v> {
     pub skipped: Vec<(usize, usize)>,
     scopes: Vec<Scope>,
     impl_types: Vec<Option<String>>,
+    /// First tokens of the statements being visited (lines computed only for findings).
+    stmt_starts: Vec<proc_macro2::Span>,
     depth: usize,
 }
 
@@ -176,6 +182,7 @@ impl<'v> FileVisitor<'v> {
             skipped: Vec::new(),
             scopes: vec![Scope::default()],
             impl_types: Vec::new(),
+            stmt_starts: Vec::new(),
             depth: 0,
         }
     }
@@ -216,7 +223,7 @@ impl<'v> FileVisitor<'v> {
                     if let Expr::Path(p) = peel(&c.func) {
                         let self_ty = self.impl_types.last().cloned().flatten();
                         self.prop_calls.push(PropCall::Path {
-                            segs: segments(&p.path),
+                            segs: call_segments(p),
                             self_ty,
                         });
                     }
@@ -291,9 +298,15 @@ impl<'v> FileVisitor<'v> {
             RuleId::InfallibleAlloc => rules::infallible_alloc::HELP,
             RuleId::UnusedAllow => rules::unused_allow::HELP,
         };
+        let stmt_line = self
+            .stmt_starts
+            .last()
+            .map(|s| s.start().line)
+            .unwrap_or(span.start_line);
         self.findings.push(RawFinding {
             rule,
             span,
+            stmt_line,
             message,
             help,
         });
@@ -344,27 +357,46 @@ impl<'v> FileVisitor<'v> {
 
     /// The possible type names of a receiver expression, syntactically.
     fn type_of(&self, recv: &Expr) -> Vec<String> {
-        match peel_refs(recv) {
+        // Through `.as_mut()`-like calls iteratively (no recursion on long chains).
+        let mut recv = peel_refs(recv);
+        for _ in 0..64 {
+            match recv {
+                Expr::MethodCall(m)
+                    if m.args.is_empty()
+                        && matches!(
+                            m.method.to_string().as_str(),
+                            "as_mut" | "as_ref" | "borrow_mut" | "borrow" | "get_mut"
+                        ) =>
+                {
+                    recv = peel_refs(&m.receiver);
+                }
+                _ => break,
+            }
+        }
+        match recv {
             e @ Expr::Path(_) => ident_of(e)
                 .map(|id| self.local_types(&id))
                 .unwrap_or_default(),
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(n) => self
-                    .index
-                    .fields
-                    .get(&n.to_string())
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default(),
+                syn::Member::Named(n) => {
+                    let field = n.to_string();
+                    // `self.field` in an `impl` of a known struct: that struct's field only.
+                    let own = (ident_of(&f.base).as_deref() == Some("self"))
+                        .then(|| self.impl_types.last().cloned().flatten())
+                        .flatten()
+                        .and_then(|ty| self.index.struct_fields.get(&ty));
+                    match own {
+                        Some(fields) => fields.get(&field).cloned().into_iter().collect(),
+                        None => self
+                            .index
+                            .fields
+                            .get(&field)
+                            .map(|s| s.iter().cloned().collect())
+                            .unwrap_or_default(),
+                    }
+                }
                 syn::Member::Unnamed(_) => Vec::new(),
             },
-            Expr::MethodCall(m)
-                if matches!(
-                    m.method.to_string().as_str(),
-                    "as_mut" | "as_ref" | "borrow_mut" | "borrow" | "get_mut"
-                ) && m.args.is_empty() =>
-            {
-                self.type_of(&m.receiver)
-            }
             e => infer_type(e).into_iter().collect(),
         }
     }
@@ -383,6 +415,22 @@ impl<'v> FileVisitor<'v> {
         self.vocab.path_is_alloc(segs, self_ty.as_deref())
     }
 
+    /// A method called in path form, `Type::method(recv, args…)` or `Trait::method(recv, …)`
+    /// (`FallibleVec::try_reserve(&mut v, n)`): judged like `recv.method(args…)`.
+    fn is_ufcs_alloc(&self, segs: &[String], c: &syn::ExprCall) -> bool {
+        let ([.., owner, name], Some(recv)) = (segs, c.args.first()) else {
+            return false;
+        };
+        if !owner.chars().next().is_some_and(char::is_uppercase) {
+            return false;
+        }
+        self.vocab.method_is_alloc(name, c.args.len() - 1, &mut || {
+            let mut t = self.type_of(recv);
+            t.push(owner.clone());
+            t
+        })
+    }
+
     /// Is `expr` itself a fallible allocation call? Returns its name and span.
     fn alloc_call(&self, expr: &Expr) -> Option<(String, Span)> {
         match expr {
@@ -391,8 +439,8 @@ impl<'v> FileVisitor<'v> {
             }
             Expr::Call(c) => match peel(&c.func) {
                 Expr::Path(p) => {
-                    let segs = segments(&p.path);
-                    self.is_alloc_path(&segs).then(|| {
+                    let segs = call_segments(p);
+                    (self.is_alloc_path(&segs) || self.is_ufcs_alloc(&segs, c)).then(|| {
                         let shown = segs[segs.len().saturating_sub(2)..].join("::");
                         (shown, span_of(expr))
                     })
@@ -588,13 +636,44 @@ impl<'v> FileVisitor<'v> {
         }
     }
 
+    /// Does a token stream name an allocation call, a wrapper, a raw allocator or a local
+    /// bound to an allocation value? (Iterative over nested groups, bounded.)
+    fn tokens_may_matter(&self, tokens: &proc_macro2::TokenStream) -> bool {
+        let mut stack = vec![tokens.clone()];
+        let mut seen = 0usize;
+        while let Some(ts) = stack.pop() {
+            for tt in ts {
+                seen += 1;
+                if seen > 100_000 {
+                    return true;
+                }
+                match tt {
+                    proc_macro2::TokenTree::Ident(i) => {
+                        let name = i.to_string();
+                        if self.vocab.may_start_allocation(&name)
+                            || self
+                                .scopes
+                                .iter()
+                                .any(|s| s.alloc_locals.contains_key(&name))
+                        {
+                            return true;
+                        }
+                    }
+                    proc_macro2::TokenTree::Group(g) => stack.push(g.stream()),
+                    _ => {}
+                }
+            }
+        }
+        false
+    }
+
     // ----- contexts that consume an allocation value -----
 
     fn discarded(&mut self, e: &Expr, how: &str) {
         if let Some(val) = self.eval(e) {
             let how = match val.kind {
                 Kind::Option => format!("{how} after `ok()`"),
-                Kind::Probe { .. } => format!("{how} after a check that is ignored"),
+                Kind::Probe { .. } => format!("{how} (its `is_ok()`/`is_err()` is not used)"),
                 Kind::Result => how.to_string(),
             };
             self.flag(RuleId::DiscardedAllocResult, &val, &how);
@@ -874,6 +953,15 @@ impl<'v> FileVisitor<'v> {
     }
 }
 
+/// The segments a call's path is matched by: for a qualified path `<Box<_> as FallibleBox<_>>::
+/// try_new`, the self type and the method (`Box::try_new`).
+fn call_segments(p: &syn::ExprPath) -> Vec<String> {
+    match &p.qself {
+        Some(q) => vec![type_name(&q.ty).unwrap_or_default(), last_segment(&p.path)],
+        None => segments(&p.path),
+    }
+}
+
 fn quote_lit(l: &syn::ExprLit) -> String {
     match &l.lit {
         syn::Lit::Bool(b) => b.value.to_string(),
@@ -994,19 +1082,25 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_block(&mut self, b: &'ast syn::Block) {
-        self.check_raw_block(b);
+        if !self.discover {
+            self.check_raw_block(b);
+        }
         visit::visit_block(self, b);
     }
 
     fn visit_stmt(&mut self, s: &'ast Stmt) {
-        if let Stmt::Expr(e, Some(_)) = s {
+        self.stmt_starts.push(super::syntax::stmt_start(s));
+        if let (Stmt::Expr(e, Some(_)), false) = (s, self.discover) {
             self.discarded(e, "as a statement");
         }
         visit::visit_stmt(self, s);
+        self.stmt_starts.pop();
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        self.check_local(l);
+        if !self.discover {
+            self.check_local(l);
+        }
         visit::visit_local(self, l);
         self.record_local(l);
     }
@@ -1027,6 +1121,10 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast ExprMethodCall) {
+        if self.discover {
+            visit::visit_expr_method_call(self, m);
+            return;
+        }
         if let Some(val) = self.eval(&m.receiver) {
             if let Step::Flag(rule, how) = self.step(&val, m) {
                 self.flag(rule, &val, &how);
@@ -1047,7 +1145,7 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if let Expr::Path(p) = peel(&c.func) {
+        if let (Expr::Path(p), false) = (peel(&c.func), self.discover) {
             let segs = segments(&p.path);
             let last = segs.last().map(String::as_str).unwrap_or("");
             if last == "drop" && c.args.len() == 1 {
@@ -1074,7 +1172,7 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_unary(&mut self, u: &'ast syn::ExprUnary) {
-        if matches!(u.op, syn::UnOp::Deref(_)) {
+        if matches!(u.op, syn::UnOp::Deref(_)) && !self.discover {
             self.raw_direct_use(&u.expr, "by a dereference");
         }
         visit::visit_expr_unary(self, u);
@@ -1101,17 +1199,23 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
-        self.check_if(i);
+        if !self.discover {
+            self.check_if(i);
+        }
         visit::visit_expr_if(self, i);
     }
 
     fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
-        self.check_match(m);
+        if !self.discover {
+            self.check_match(m);
+        }
         visit::visit_expr_match(self, m);
     }
 
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        if matches!(peel(&a.left), Expr::Infer(_)) || ident_of(&a.left).is_some_and(|n| n == "_") {
+        let underscore =
+            matches!(peel(&a.left), Expr::Infer(_)) || ident_of(&a.left).is_some_and(|n| n == "_");
+        if underscore && !self.discover {
             self.discarded(&a.right, "by `_ =`");
         }
         visit::visit_expr_assign(self, a);
@@ -1122,7 +1226,13 @@ impl<'ast> Visit<'ast> for FileVisitor<'_> {
         if self.infallible && self.vocab.infallible_macros.contains(&name) {
             self.infallible(&format!("{name}!"), span_of(mac));
         }
-        if !EXPR_MACROS.contains(&name.as_str()) || self.depth >= MAX_EXPR_DEPTH {
+        // Discovery looks for `?` and `return` only; macro arguments hold neither (in practice).
+        if self.discover || !EXPR_MACROS.contains(&name.as_str()) || self.depth >= MAX_EXPR_DEPTH {
+            return;
+        }
+        // Parsing a macro body costs about as much as the rest of the analysis: only do it
+        // when one of its identifiers can start an allocation value.
+        if !self.infallible && !self.tokens_may_matter(&mac.tokens) {
             return;
         }
         let Ok(args) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)

@@ -54,27 +54,36 @@ pub(crate) struct Vocab {
     pub extra_names: HashSet<String>,
     pub extra_paths: Vec<Vec<String>>,
     pub wrappers: Wrappers,
+    /// Functions of the scanned code that never return (`-> !`), by name.
+    pub diverging: HashSet<String>,
+    /// Last segments of `alloc_paths`, `extra_paths` and `raw_functions`, and the methods of
+    /// the receiver groups: identifiers that can name an allocation.
+    pub call_names: HashSet<String>,
 }
 
-/// Method names so common that a wrapper method of the same name only counts on a receiver
-/// whose type is known to be the wrapper's `impl` type.
-const COMMON_METHODS: [&str; 16] = [
-    "new",
-    "with_capacity",
-    "get",
-    "get_mut",
-    "insert",
-    "push",
-    "remove",
-    "extend",
-    "clone",
-    "from",
-    "into",
-    "append",
-    "reserve",
-    "resize",
-    "write",
-    "read",
+/// `try_` names so common outside allocation that a wrapper method of that name is matched only
+/// on a receiver whose type is known to be the wrapper's `impl` type. Other wrapper methods
+/// named `try_…` also match receivers of unknown type; wrapper methods with other names
+/// (`push`, `reserve`, `next`) only match known receiver types.
+const AMBIGUOUS_TRY: [&str; 18] = [
+    "try_new",
+    "try_from",
+    "try_into",
+    "try_insert",
+    "try_push",
+    "try_send",
+    "try_recv",
+    "try_lock",
+    "try_read",
+    "try_write",
+    "try_get",
+    "try_borrow",
+    "try_borrow_mut",
+    "try_wait",
+    "try_clone",
+    "try_fold",
+    "try_for_each",
+    "try_extend",
 ];
 
 impl Vocab {
@@ -111,6 +120,14 @@ impl Vocab {
                 .iter()
                 .map(|n| n.rsplit("::").next().unwrap_or(n).to_lowercase()),
         );
+        v.call_names = v
+            .alloc_paths
+            .iter()
+            .chain(v.raw_functions.iter())
+            .filter_map(|p| p.last().cloned())
+            .chain(v.receivers.iter().flat_map(|g| g.methods.iter().cloned()))
+            .chain(v.raw_methods.iter().cloned())
+            .collect();
         for f in &settings.extra_alloc_functions {
             let segs = split(f);
             match segs.len() {
@@ -118,15 +135,37 @@ impl Vocab {
                 1 => {
                     v.extra_names.extend(segs);
                 }
-                _ => v.extra_paths.push(segs),
+                _ => {
+                    v.call_names.extend(segs.last().cloned());
+                    v.extra_paths.push(segs);
+                }
             }
         }
         v
     }
 
-    /// Is `name` (an identifier) NoMemory-like?
+    /// Can an identifier name an allocation call (pack, configuration, wrapper or raw)?
+    pub(crate) fn may_start_allocation(&self, name: &str) -> bool {
+        self.alloc_methods.contains(name)
+            || self.call_names.contains(name)
+            || self.alloc_macros.contains(name)
+            || self.extra_names.contains(name)
+            || self.wrappers.functions.contains(name)
+            || self.wrappers.methods.contains_key(name)
+    }
+
+    /// Is `name` (an identifier) NoMemory-like? Equal (ignoring case) to a pack's or the
+    /// configuration's name, or made of words one of which is `memory`, `mem` after `no`/`of`,
+    /// or `oom` (`OutOfMemoryError`, `NoMemoryLeft`, `OOM_KILLED`).
     pub(crate) fn is_no_memory(&self, name: &str) -> bool {
-        self.no_memory.contains(&name.to_lowercase())
+        if self.no_memory.contains(&name.to_lowercase()) {
+            return true;
+        }
+        let words = words(name);
+        words.iter().any(|w| w == "memory" || w == "oom")
+            || words
+                .windows(2)
+                .any(|w| (w[0] == "no" || w[0] == "of") && w[1] == "mem")
     }
 
     /// Is a method call named `name` with `nargs` arguments a fallible allocation? `types`
@@ -150,6 +189,9 @@ impl Vocab {
         let mut known: Option<Vec<String>> = None;
         for group in &self.receivers {
             if group.methods.contains(name) && group.args.is_none_or(|n| n == nargs) {
+                if group.types.is_empty() {
+                    return true;
+                }
                 let t = known.get_or_insert_with(&mut *types);
                 if t.iter().any(|t| group.types.contains(t)) {
                     return true;
@@ -157,13 +199,19 @@ impl Vocab {
             }
         }
         if let Some(owners) = self.wrappers.methods.get(name) {
-            if !self.is_common_method(name) {
+            let t = known.get_or_insert_with(&mut *types);
+            if owners
+                .iter()
+                .any(|o| o.as_ref().is_some_and(|o| t.contains(o)))
+            {
                 return true;
             }
-            let t = known.get_or_insert_with(&mut *types);
-            return owners
-                .iter()
-                .any(|o| o.as_ref().is_some_and(|o| t.contains(o)));
+            // Receiver type unknown: trust a name that says it is fallible, unless a pack
+            // already decides calls of that name (`try_reserve` with its arity).
+            return t.is_empty()
+                && name.starts_with("try_")
+                && !AMBIGUOUS_TRY.contains(&name)
+                && !self.receivers.iter().any(|g| g.methods.contains(name));
         }
         false
     }
@@ -185,25 +233,75 @@ impl Vocab {
         if self.wrappers.functions.contains(last) {
             return true;
         }
-        if let Some(owners) = self.wrappers.methods.get(last) {
-            if !self.is_common_method(last) {
-                return true;
-            }
-            if segs.len() >= 2 {
-                let ty = &segs[segs.len() - 2];
-                let ty = if ty == "Self" {
-                    self_ty.map(str::to_string)
-                } else {
-                    Some(ty.clone())
-                };
-                return owners.contains(&ty);
-            }
+        if let (Some(owners), [.., ty, _]) = (self.wrappers.methods.get(last), segs) {
+            // `Type::name(..)` / `Self::name(..)`: the wrapper's own type.
+            let ty = if ty == "Self" {
+                self_ty.map(str::to_string)
+            } else {
+                Some(ty.clone())
+            };
+            return ty.is_some() && owners.contains(&ty);
         }
         false
     }
+}
 
-    /// Must a wrapper method of this name be matched by receiver type?
-    pub(crate) fn is_common_method(&self, name: &str) -> bool {
-        COMMON_METHODS.contains(&name) || self.infallible_methods.contains(name)
+/// Lower-case words of an identifier, split at `_` and at lower-to-upper case changes.
+fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if (c == '_' || (c.is_uppercase() && prev_lower)) && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if c != '_' {
+            cur.extend(c.to_lowercase());
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_memory_names_by_list_and_by_words() {
+        let v = Vocab::new(&Settings {
+            packs: crate::packs::ActivePacks::named(&[]),
+            extra_no_memory_names: vec!["my::Exhausted".to_string()],
+            ..Settings::default()
+        });
+        for yes in [
+            "OutOfMemory",
+            "out_of_memory",
+            "OutOfMemoryError",
+            "NoMemoryLeft",
+            "OOM",
+            "oom",
+            "ENOMEM",
+            "Alloc",
+            "TryReserveError",
+            "Exhausted",
+            "NoMem",
+        ] {
+            assert!(v.is_no_memory(yes), "{yes}");
+        }
+        for no in [
+            "Parse",
+            "InvalidData",
+            "Allocator",
+            "Room",
+            "Zoom",
+            "Memo",
+            "Io",
+        ] {
+            assert!(!v.is_no_memory(no), "{no}");
+        }
     }
 }

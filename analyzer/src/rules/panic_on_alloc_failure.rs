@@ -35,7 +35,7 @@ v.try_reserve(n)?;
 
 /// The finding's message.
 pub(crate) fn message(call: &str, how: &str) -> String {
-    format!("failure of `{call}` becomes a panic through {how}")
+    format!("failure of `{call}` becomes a panic or abort through {how}")
 }
 
 /// The help line.

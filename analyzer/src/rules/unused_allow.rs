@@ -107,10 +107,13 @@ pub(crate) fn parse_allows(text: &str) -> Vec<Allow> {
     out
 }
 
-/// Does an allow cover a finding of `rule` starting on `line`? Marks the entry used.
-pub(crate) fn suppress(allows: &mut [Allow], rule: RuleId, line: usize) -> bool {
+/// Does an allow cover a finding of `rule` starting on `line`, in a statement starting on
+/// `stmt_line`? (A multi-line statement can carry its allow above its first line.) Marks the
+/// entry used.
+pub(crate) fn suppress(allows: &mut [Allow], rule: RuleId, line: usize, stmt_line: usize) -> bool {
     for allow in allows.iter_mut() {
-        if allow.line == line || allow.line + 1 == line {
+        let covers = |l: usize| allow.line == l || allow.line + 1 == l;
+        if covers(line) || covers(stmt_line) {
             if let Some(entry) = allow.entries.iter_mut().find(|e| e.rule == Some(rule)) {
                 entry.used = true;
                 return true;
@@ -179,10 +182,10 @@ mod tests {
     #[test]
     fn suppresses_same_and_next_line_only() {
         let mut allows = parse_allows("// oomcheck:allow(panic-on-alloc-failure)\n\n");
-        assert!(!suppress(&mut allows, RuleId::PanicOnAllocFailure, 3));
-        assert!(!suppress(&mut allows, RuleId::DiscardedAllocResult, 2));
+        assert!(!suppress(&mut allows, RuleId::PanicOnAllocFailure, 3, 3));
+        assert!(!suppress(&mut allows, RuleId::DiscardedAllocResult, 2, 2));
         assert_eq!(unused(&allows, &[]).len(), 1);
-        assert!(suppress(&mut allows, RuleId::PanicOnAllocFailure, 2));
+        assert!(suppress(&mut allows, RuleId::PanicOnAllocFailure, 4, 2));
         assert!(unused(&allows, &[]).is_empty());
     }
 }
