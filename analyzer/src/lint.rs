@@ -227,16 +227,56 @@ pub fn lint(opts: &LintOptions) -> LintReport {
         }
     }
 
-    for (cfg, workspace, files) in groups {
-        lint_group(
-            &pool,
-            &cfg,
-            workspace.as_deref(),
-            files,
-            opts.include_tests,
-            &mut manifests,
-            &mut report,
-        );
+    // Dependencies of the crates (and workspace) of each group, read up front.
+    let total_files: usize = groups.iter().map(|g| g.2.len()).sum::<usize>().max(1);
+    let threads = pool.current_num_threads().max(1);
+    let prepared: Vec<Group> = groups
+        .into_iter()
+        .map(|(cfg, workspace, files)| {
+            let mut deps = BTreeSet::new();
+            let roots: BTreeSet<&Path> = files
+                .iter()
+                .filter_map(|c| c.crate_root.as_deref())
+                .collect();
+            for root in workspace.as_deref().into_iter().chain(roots) {
+                deps.extend(manifests.dependencies(root).iter().cloned());
+            }
+            // Many small workspaces (a dependency tree) run side by side, one worker each; a
+            // big one gets a share of the threads matching its share of the files.
+            let workers = (threads * files.len())
+                .div_ceil(total_files)
+                .clamp(1, threads);
+            Group {
+                cfg,
+                deps: deps.into_iter().collect(),
+                files,
+                workers,
+            }
+        })
+        .collect();
+    let include_tests = opts.include_tests;
+    let parts: Vec<LintReport> = if prepared.len() > 1 && threads > 1 {
+        pool.install(|| {
+            prepared
+                .into_par_iter()
+                .map(|g| lint_group(&pool, g, include_tests))
+                .collect()
+        })
+    } else {
+        prepared
+            .into_iter()
+            .map(|g| lint_group(&pool, g, include_tests))
+            .collect()
+    };
+    for part in parts {
+        report.findings.extend(part.findings);
+        report.errors.extend(part.errors);
+        report.sources.extend(part.sources);
+        let (s, p) = (&mut report.stats, part.stats);
+        s.files_checked += p.files_checked;
+        s.files_parsed += p.files_parsed;
+        s.bytes_read += p.bytes_read;
+        s.bytes_parsed += p.bytes_parsed;
     }
     report
         .errors
@@ -266,15 +306,15 @@ fn error_key(e: &LintError) -> (PathBuf, usize, usize, String) {
 }
 
 /// Lint the files of one configuration and workspace (wrapper discovery spans all of them).
-fn lint_group(
-    pool: &rayon::ThreadPool,
-    cfg: &LoadedConfig,
-    workspace: Option<&Path>,
-    files: Vec<Candidate>,
-    include_tests: bool,
-    manifests: &mut ManifestCache,
-    report: &mut LintReport,
-) {
+fn lint_group(pool: &rayon::ThreadPool, group: Group, include_tests: bool) -> LintReport {
+    let mut report = LintReport::default();
+    let Group {
+        cfg,
+        deps,
+        files,
+        workers,
+    } = group;
+    let cfg = &*cfg;
     let read: Vec<Result<Loaded, FileError>> =
         pool.install(|| files.into_par_iter().map(|c| read_file(c, cfg)).collect());
     let mut loaded = Vec::with_capacity(read.len());
@@ -289,15 +329,9 @@ fn lint_group(
         }
     }
     if loaded.is_empty() {
-        return;
+        return report;
     }
 
-    let mut deps = BTreeSet::new();
-    let roots = loaded.iter().filter_map(|l| l.cand.crate_root.as_deref());
-    for root in workspace.into_iter().chain(roots) {
-        deps.extend(manifests.dependencies(root).iter().cloned());
-    }
-    let deps: Vec<String> = deps.into_iter().collect();
     let packs = packs::activate(&deps, loaded.iter().map(|l| l.text.as_str()));
     let settings = Arc::new(Settings {
         packs,
@@ -310,7 +344,6 @@ fn lint_group(
         .prefilter_needles(&settings.extra_alloc_functions);
     let summary_needles = settings.packs.summary_needles();
 
-    let workers = pool.current_num_threads().max(1);
     let outcome = std::thread::scope(|scope| {
         let mut crew = Crew::start(scope, workers, &settings, &summary_needles);
         let mut pending: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
@@ -345,6 +378,17 @@ fn lint_group(
         }
     }
     report.sources.extend(outcome.texts);
+    report
+}
+
+/// The files analysed together: one configuration, one Cargo workspace.
+struct Group {
+    cfg: Arc<LoadedConfig>,
+    /// Dependencies of its crates and workspace (for pack activation).
+    deps: Vec<String>,
+    files: Vec<Candidate>,
+    /// Worker threads for parsing and analysis.
+    workers: usize,
 }
 
 /// How a prefilter needle must occur for a file to be kept.
