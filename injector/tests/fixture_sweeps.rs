@@ -490,7 +490,8 @@ fn the_fork_strategy_gives_the_records_of_the_rerun_strategy() {
             ("OOMCHECK_JOBS", "2"),
             ("OOMCHECK_STRATEGY", "fork"),
         ],
-        &[],
+        // The same test targets as the shared re-run sweep that it is compared with.
+        &["--test", "outcomes", "--test", "no_allocator"],
     );
     let rerun = swept();
     // The default (auto) strategy re-runs bodies this small.
