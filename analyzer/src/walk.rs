@@ -73,7 +73,8 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
             match entry {
                 Ok(entry) => {
                     let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                    if is_file && entry.path().extension().is_some_and(|x| x == "rs") {
+                    let is_rs = entry.path().extension().is_some_and(|x| x == "rs");
+                    if is_file && is_rs {
                         let path = display_path(entry.path());
                         if seen.insert(path.clone()) {
                             out.files.push(WalkedFile {
@@ -81,6 +82,13 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
                                 explicit: false,
                             });
                         }
+                    } else if is_rs && entry.file_type().is_some_and(|t| !t.is_dir()) {
+                        // A FIFO, socket or device named like a source file: reading it could
+                        // block forever, and skipping it silently would hide it.
+                        out.errors.push(FileError::new(
+                            display_path(entry.path()),
+                            "not a regular file".to_string(),
+                        ));
                     }
                 }
                 Err(err) => {
