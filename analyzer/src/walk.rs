@@ -58,10 +58,13 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
             continue;
         }
         if !meta.is_dir() {
-            out.errors.push(FileError::new(
-                display_path(root),
-                "not a regular file or folder".to_string(),
-            ));
+            let path = display_path(root);
+            if seen.insert(path.clone()) {
+                out.errors.push(FileError::new(
+                    path,
+                    "not a regular file or folder".to_string(),
+                ));
+            }
             continue;
         }
         let walker = ignore::WalkBuilder::new(root)
@@ -85,10 +88,11 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
                     } else if is_rs && entry.file_type().is_some_and(|t| !t.is_dir()) {
                         // A FIFO, socket or device named like a source file: reading it could
                         // block forever, and skipping it silently would hide it.
-                        out.errors.push(FileError::new(
-                            display_path(entry.path()),
-                            "not a regular file".to_string(),
-                        ));
+                        let path = display_path(entry.path());
+                        if seen.insert(path.clone()) {
+                            out.errors
+                                .push(FileError::new(path, "not a regular file".to_string()));
+                        }
                     }
                 }
                 Err(err) => {

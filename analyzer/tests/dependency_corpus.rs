@@ -8,8 +8,8 @@
 //! and both the count and any "internal error" fail the test.
 //!
 //! - `dependency_corpus_subset_has_no_panics` (default suite, debug): the crates whose code is
-//!   about fallible allocation (hashbrown, smallvec, fallible_collections, the allocator_api2
-//!   and libc sources when present) plus syn's own sources.
+//!   about fallible allocation (hashbrown, smallvec, fallible_collections: about 60 000
+//!   lines).
 //! - `full_dependency_corpus_has_no_panics` (`#[ignore]`, run by `scripts/lint-corpus.sh` in
 //!   a release build): every registry package of the tree, over 2 million lines; then every
 //!   one of their Rust files again through `lint_source` with every rule pack active and test
@@ -263,7 +263,7 @@ fn assert_no_panics(t: &Totals) {
 
 #[test]
 fn dependency_corpus_subset_has_no_panics() {
-    let wanted = ["hashbrown", "smallvec", "fallible_collections", "syn"];
+    let wanted = ["hashbrown", "smallvec", "fallible_collections"];
     let packages: Vec<Package> = dependency_packages()
         .into_iter()
         .filter(|p| wanted.contains(&p.name.as_str()))
@@ -276,7 +276,7 @@ fn dependency_corpus_subset_has_no_panics() {
     }
     let t = lint_corpus(&packages);
     assert_no_panics(&t);
-    assert!(t.lines > 50_000, "only {} lines found", t.lines);
+    assert!(t.lines > 30_000, "only {} lines found", t.lines);
     // fallible_collections and hashbrown handle allocation failure for a living: the
     // analyzer must have parsed them and found something (a finding or an allow that fits).
     assert!(t.files_parsed > 20, "{} files parsed", t.files_parsed);
