@@ -336,11 +336,22 @@ pub fn load_dir(dir: &Path) -> Result<Option<LoadedConfig>, ConfigError> {
         return Ok(None);
     }
     let text = read_text(&manifest)?;
+    parse_manifest_config(&text, &manifest, dir)
+}
+
+/// The configuration in a Cargo.toml's text (`[package.metadata.oomcheck]`, else
+/// `[workspace.metadata.oomcheck]`), if it has one; `manifest` names the file in errors and
+/// relative paths are resolved against `dir`.
+pub fn parse_manifest_config(
+    text: &str,
+    manifest: &Path,
+    dir: &Path,
+) -> Result<Option<LoadedConfig>, ConfigError> {
     let parsed: ManifestMeta =
-        toml::from_str(&text).map_err(|e| ConfigError::from_toml(&manifest, &text, &e))?;
+        toml::from_str(text).map_err(|e| ConfigError::from_toml(manifest, text, &e))?;
     let from_meta = |m: Option<MetaHolder>| m.and_then(|h| h.metadata).and_then(|m| m.oomcheck);
     match from_meta(parsed.package).or_else(|| from_meta(parsed.workspace)) {
-        Some(config) => LoadedConfig::new(config, &manifest, &text, dir).map(Some),
+        Some(config) => LoadedConfig::new(config, manifest, text, dir).map(Some),
         None => Ok(None),
     }
 }
@@ -349,10 +360,16 @@ pub fn load_dir(dir: &Path) -> Result<Option<LoadedConfig>, ConfigError> {
 /// directory.
 pub fn load_file(file: &Path) -> Result<LoadedConfig, ConfigError> {
     let text = read_text(file)?;
-    let config: Config =
-        toml::from_str(&text).map_err(|e| ConfigError::from_toml(file, &text, &e))?;
     let dir = normalize(file.parent().unwrap_or(Path::new(".")));
-    LoadedConfig::new(config, file, &text, &dir)
+    parse_config(&text, file, &dir)
+}
+
+/// Parse and validate the text of an `oomcheck.toml` (unknown keys, rule ids and levels,
+/// `exclude` patterns); `file` names it in errors and relative paths are resolved against `dir`.
+pub fn parse_config(text: &str, file: &Path, dir: &Path) -> Result<LoadedConfig, ConfigError> {
+    let config: Config =
+        toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+    LoadedConfig::new(config, file, text, dir)
 }
 
 /// Find the configuration that governs `dir` (absolute) by walking up; the defaults (rooted

@@ -27,8 +27,14 @@ use crate::packs;
 use crate::walk::{self, io_message, CrateRoots};
 
 /// Stack size of the worker threads that parse and analyse (recursion depth of `syn` and of the
-/// visitors grows with expression nesting; only the pages used are committed).
-pub const WORKER_STACK_SIZE: usize = 256 * 1024 * 1024;
+/// visitors grows with expression nesting; only the pages used are committed, so this is
+/// address space, not memory). 1 GiB on 64-bit targets: a debug build of `syn` needs about
+/// 13 KiB of stack per level of nested parentheses, so 256 MiB overflowed at 20 000 levels.
+pub const WORKER_STACK_SIZE: usize = if cfg!(target_pointer_width = "64") {
+    1024 * 1024 * 1024
+} else {
+    256 * 1024 * 1024
+};
 
 /// What to lint and how.
 #[derive(Clone, Debug, Default)]
@@ -727,6 +733,10 @@ fn read_file(cand: Candidate, cfg: &LoadedConfig) -> Result<Loaded, FileError> {
     let err = |message: String| FileError::new(cand.path.clone(), message);
     let meta = std::fs::metadata(&cand.path)
         .map_err(|e| err(format!("cannot read: {}", io_message(&e))))?;
+    if !meta.is_file() {
+        // Reading a FIFO would block until someone writes to it.
+        return Err(err("not a regular file".to_string()));
+    }
     if meta.len() > max_size {
         return Err(err(format!(
             "skipped: the file is {} bytes, more than the limit of {max_size} (max-file-size)",
@@ -762,24 +772,54 @@ fn read_file(cand: Candidate, cfg: &LoadedConfig) -> Result<Loaded, FileError> {
 
 /// Parse one file into a [`SourceFile`].
 fn parse(l: Loaded) -> Result<SourceFile, FileError> {
-    match syn::parse_file(&l.text) {
-        Ok(syntax) => Ok(SourceFile {
-            path: l.cand.path,
-            text: l.text,
-            syntax,
-            is_test_file: l.cand.is_test_file,
-            infallible_alloc_checked: l.infallible_alloc_checked,
-        }),
-        Err(e) => {
-            let start = e.span().start();
-            Err(FileError {
-                path: l.cand.path,
-                line: Some(start.line.max(1)),
-                column: Some(start.column + 1),
-                message: format!("cannot parse: {e}"),
-            })
+    let syntax = parse_source(&l.cand.path, &l.text)?;
+    Ok(SourceFile {
+        path: l.cand.path,
+        text: l.text,
+        syntax,
+        is_test_file: l.cand.is_test_file,
+        infallible_alloc_checked: l.infallible_alloc_checked,
+    })
+}
+
+/// `syn::parse_file`, with a parse error as a [`FileError`] at the parser's location.
+fn parse_source(path: &Path, text: &str) -> Result<syn::File, FileError> {
+    syn::parse_file(text).map_err(|e| {
+        let start = e.span().start();
+        FileError {
+            path: path.to_path_buf(),
+            line: Some(start.line.max(1)),
+            column: Some(start.column + 1),
+            message: format!("cannot parse: {e}"),
         }
-    }
+    })
+}
+
+/// Lint one file's text on its own, the way [`lint`] treats each parsed file: parse, then
+/// analyse (allocation wrappers the file defines included, as the driver does across files),
+/// with suppression comments and `unused-allow`. No prefilter, no
+/// configured levels (findings keep their default level), no panic catching: this is the
+/// single-file entry point for fuzzing and tests.
+///
+/// Runs on the calling thread: `syn` and the analysis recurse with expression nesting, so call
+/// it from a thread with a stack of [`WORKER_STACK_SIZE`] for untrusted input, as the driver
+/// does. The syntax tree is dropped on the calling thread too.
+pub fn lint_source(
+    path: &Path,
+    text: &str,
+    is_test_file: bool,
+    infallible_alloc_checked: bool,
+    settings: &Settings,
+) -> Result<Vec<Finding>, FileError> {
+    let syntax = parse_source(path, text)?;
+    let files = [SourceFile {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        syntax,
+        is_test_file,
+        infallible_alloc_checked,
+    }];
+    Ok(crate::analysis::analyze(&files, settings))
 }
 
 /// `path` relative to the current directory when it is inside it (for messages).
@@ -841,8 +881,7 @@ impl ManifestCache {
                                 e.message().trim().replace('\n', " ")
                             ),
                         );
-                        if let Some(span) = e.span() {
-                            let before = &text[..span.start.min(text.len())];
+                        if let Some(before) = e.span().and_then(|s| text.get(..s.start)) {
                             fe.line = Some(before.matches('\n').count() + 1);
                         }
                         self.errors.push(fe);

@@ -59,10 +59,13 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
             continue;
         }
         if !meta.is_dir() {
-            out.errors.push(FileError::new(
-                display_path(root),
-                "not a regular file or folder".to_string(),
-            ));
+            let path = display_path(root);
+            if seen.insert(path.clone()) {
+                out.errors.push(FileError::new(
+                    path,
+                    "not a regular file or folder".to_string(),
+                ));
+            }
             continue;
         }
         let walker = ignore::WalkBuilder::new(root)
@@ -74,13 +77,22 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
             match entry {
                 Ok(entry) => {
                     let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                    if is_file && entry.path().extension().is_some_and(|x| x == "rs") {
+                    let is_rs = entry.path().extension().is_some_and(|x| x == "rs");
+                    if is_file && is_rs {
                         let path = display_path(entry.path());
                         if seen.insert(crate::config::normalize(&path)) {
                             out.files.push(WalkedFile {
                                 path,
                                 explicit: false,
                             });
+                        }
+                    } else if is_rs && entry.file_type().is_some_and(|t| !t.is_dir()) {
+                        // A FIFO, socket or device named like a source file: reading it could
+                        // block forever, and skipping it silently would hide it.
+                        let path = display_path(entry.path());
+                        if seen.insert(path.clone()) {
+                            out.errors
+                                .push(FileError::new(path, "not a regular file".to_string()));
                         }
                     }
                 }
