@@ -205,7 +205,7 @@ extern "C" fn on_fatal_signal(sig: libc::c_int) {
 
 /// Journals the index in flight, with the latest failed allocation's stack, when the body ends
 /// the process with `std::process::exit` (or libc's `exit`).
-extern "C" fn on_exit() {
+pub(crate) extern "C" fn on_exit() {
     let index = IN_FLIGHT.load(Ordering::Acquire);
     if index != 0 {
         let mut line = RawLine::new(b'E');
@@ -287,6 +287,22 @@ pub(crate) fn run_child(
         )),
     };
 
+    sweep_indices(spec, exec, &base, persistent, strict, epoch, &journal)
+}
+
+/// The re-run sweep of a child once its normal runs are done: one in-process run per index of
+/// the set (of the selection, with dedup or sampling), each journaled. Also the fallback of the
+/// fork strategy for bodies that start threads. Expects the journal, the signal handlers and the
+/// watchdog to be set up.
+pub(crate) fn sweep_indices(
+    spec: &ChildSpec,
+    exec: &Exec<'_>,
+    base: &sweep::Baseline,
+    persistent: bool,
+    strict: bool,
+    epoch: Instant,
+    journal: &std::fs::File,
+) -> ! {
     // Site dedup and sampling sweep some indices of the set only.
     let selection = crate::strategy::Selection::from_child_env()
         .unwrap_or_else(|e| exit_with(&format!("X {}", one_line(&e))));
@@ -306,9 +322,9 @@ pub(crate) fn run_child(
         IN_FLIGHT_SINCE_MS.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         IN_FLIGHT.store(index, Ordering::Release);
         let c = if spec.capture_first && index == spec.set.start {
-            sweep::classify(index, exec(index, persistent, true), &base)
+            sweep::classify(index, exec(index, persistent, true), base)
         } else {
-            sweep::iterate(exec, index, persistent, strict, &base)
+            sweep::iterate(exec, index, persistent, strict, base)
         };
         IN_FLIGHT.store(0, Ordering::Release);
         let (site, stack) = if c.outcome.is_finding(strict) {
@@ -334,7 +350,7 @@ pub(crate) fn run_child(
         note_foreign(&mut pending, &mut foreign);
     }
     write_raw(pending.as_bytes());
-    let _ = (&journal).flush();
+    let _ = (&*journal).flush();
     exit_with("D")
 }
 
@@ -357,7 +373,7 @@ pub(crate) fn one_line(s: &str) -> String {
 }
 
 /// A thread that ends the child when an iteration runs past `timeout`, journaling `hang`.
-fn start_watchdog(epoch: Instant, timeout: Duration) {
+pub(crate) fn start_watchdog(epoch: Instant, timeout: Duration) {
     let tick = (timeout / 10).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let limit = timeout.as_millis() as u64;
     static STARTED: AtomicBool = AtomicBool::new(false);

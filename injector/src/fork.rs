@@ -458,6 +458,17 @@ pub(crate) fn run_child(
             "X allocation counts of the normal runs differ: {a} vs {b}"
         )),
     };
+    if crate::alloc::FOREIGN_ALLOCS.load(Ordering::Relaxed) > 0 {
+        // The body starts threads, and only the forking thread survives a fork: forked
+        // processes would run a different program. Sweep this body by re-running instead.
+        // SAFETY: registers a handler that only reads atomics and writes the journal.
+        unsafe {
+            libc::atexit(child::on_exit);
+        }
+        let epoch = std::time::Instant::now();
+        child::start_watchdog(epoch, timeout);
+        child::sweep_indices(spec, exec, &base, persistent, strict, epoch, &journal);
+    }
     let selection = Selection::from_child_env()
         .unwrap_or_else(|e| child::exit_with(&format!("X {}", child::one_line(&e))));
     let set = spec.set;

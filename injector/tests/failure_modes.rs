@@ -418,3 +418,46 @@ fn sweep_children_die_with_their_test_process() {
         "{names:?}"
     );
 }
+
+/// The fork strategy gives every failure mode the outcomes of the re-run strategy, including a
+/// body that starts threads (which the fork server sweeps by re-running: only the forking thread
+/// survives a fork).
+#[test]
+fn the_fork_strategy_gives_each_failure_mode_the_rerun_outcomes() {
+    let report_dir = std::env::temp_dir().join(format!("oomcheck-fm-fork-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&report_dir);
+    std::fs::create_dir_all(&report_dir).expect("report dir");
+    let out = cargo_on_fixture()
+        .arg("test")
+        .arg("--manifest-path")
+        .arg(fixture_dir().join("Cargo.toml"))
+        .args(["--no-fail-fast", "--test", "failure_modes"])
+        .env("OOMCHECK", "1")
+        .env("OOMCHECK_JOBS", "2")
+        .env("OOMCHECK_STRATEGY", "fork")
+        .env("OOMCHECK_REPORT", &report_dir)
+        .output()
+        .expect("cargo test on the fixture");
+    let forked = read_records(&report_dir);
+    let _ = std::fs::remove_dir_all(&report_dir);
+    let rerun = &swept().records;
+    assert!(
+        forked.len() >= 6,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        forked.keys().collect::<Vec<_>>(),
+        rerun.keys().collect::<Vec<_>>()
+    );
+    for (test, recs) in &forked {
+        let (f, r) = (&recs[0], &rerun[test][0]);
+        assert_eq!(f["strategy"], "fork", "{test}");
+        for field in ["status", "nalloc", "sequence", "outcomes"] {
+            assert_eq!(
+                f[field], r[field],
+                "{test}: {field} differs between fork and rerun"
+            );
+        }
+    }
+}
