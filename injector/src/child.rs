@@ -245,14 +245,9 @@ pub(crate) fn write_line(line: &str) {
     write_raw(&bytes);
 }
 
-/// Runs this child's share of the sweep and exits the process.
-pub(crate) fn run_child(
-    spec: &ChildSpec,
-    exec: &Exec<'_>,
-    persistent: bool,
-    strict: bool,
-    timeout: Duration,
-) -> ! {
+/// Opens the child's journal (exit 97 when it cannot), points the crash handlers at it and
+/// installs them: the set-up every kind of sweep child starts with.
+pub(crate) fn open_journal(spec: &ChildSpec) -> std::fs::File {
     let journal = match std::fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -269,6 +264,18 @@ pub(crate) fn run_child(
     };
     JOURNAL_FD.store(journal.as_raw_fd(), Ordering::Relaxed);
     install_signal_handlers();
+    journal
+}
+
+/// Runs this child's share of the sweep and exits the process.
+pub(crate) fn run_child(
+    spec: &ChildSpec,
+    exec: &Exec<'_>,
+    persistent: bool,
+    strict: bool,
+    timeout: Duration,
+) -> ! {
+    let journal = open_journal(spec);
     // SAFETY: registers a handler that only reads atomics and writes the journal.
     unsafe {
         libc::atexit(on_exit);

@@ -26,7 +26,6 @@ use crate::strategy::Selection;
 use crate::sweep::{self, Exec};
 use crate::tokens::{Budget, Token};
 use std::cell::Cell;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -430,22 +429,7 @@ pub(crate) fn run_child(
     timeout: Duration,
     jobs: usize,
 ) -> ! {
-    let journal = match std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&spec.journal)
-    {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!(
-                "oomcheck child: cannot open journal {}: {e}",
-                spec.journal.display()
-            );
-            std::process::exit(97);
-        }
-    };
-    child::JOURNAL_FD.store(journal.as_raw_fd(), Ordering::Relaxed);
-    child::install_signal_handlers();
+    let journal = child::open_journal(spec);
     CHILD_MODE.store(true, Ordering::Relaxed);
     child::write_line(&format!("B {:x}", crate::stack::anchor()));
 
