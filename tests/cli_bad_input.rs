@@ -3,102 +3,24 @@
 //! config keys and rule ids): each case gives a clear message naming the file (and the line
 //! where there is one), the other files are still linted (a finding from a good file is
 //! asserted), and errors exit with code 2.
-use std::path::Path;
 use std::process::Command;
 
-use serde_json::Value;
+mod common;
+use common::Crate;
 
 /// A mishandled allocation on line 2 (`panic-on-alloc-failure`).
 const BAD: &str = "pub fn fill(v: &mut Vec<u8>) {\n    v.try_reserve(1).unwrap();\n}\n";
 
-struct Tree {
-    dir: tempfile::TempDir,
-}
-
-impl Tree {
-    /// A crate `demo` with `src/lib.rs` = [`BAD`].
-    fn new() -> Tree {
-        let t = Tree {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        t.write(
-            "Cargo.toml",
-            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-        );
-        t.write("src/lib.rs", BAD);
-        t
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        self.write_bytes(rel, text.as_bytes());
-    }
-
-    fn write_bytes(&self, rel: &str, bytes: &[u8]) {
-        let p = self.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, bytes).expect("write");
-    }
-
-    fn lint(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_oomcheck"))
-            .arg("lint")
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .output()
-            .expect("run oomcheck");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
-    }
-
-    /// `path:line: rule` of every finding, from `--format json` output.
-    fn findings(&self) -> Vec<String> {
-        self.json()["findings"]
-            .as_array()
-            .expect("findings array")
-            .iter()
-            .map(|f| format!("{}:{}: {}", f["path"], f["line"], f["rule"]).replace('"', ""))
-            .collect()
-    }
-
-    /// `path:line: message` of every error, from `--format json` output.
-    fn errors(&self) -> Vec<String> {
-        self.json()["errors"]
-            .as_array()
-            .expect("errors array")
-            .iter()
-            .map(|e| format!("{}:{}: {}", e["path"], e["line"], e["message"]).replace('"', ""))
-            .collect()
-    }
+/// A crate `demo` with `src/lib.rs` = [`BAD`].
+fn tree() -> Crate {
+    Crate::new(&[("src/lib.rs", BAD)])
 }
 
 const GOOD_FINDING: &str = "src/lib.rs:2: panic-on-alloc-failure";
 
 #[test]
 fn empty_and_whitespace_only_files_are_clean() {
-    let t = Tree::new();
+    let t = tree();
     t.write("src/empty.rs", "");
     t.write("src/blank.rs", "\n\n   \n");
     t.write("src/bom.rs", "\u{feff}// oomcheck:allow(no-such-rule)\n");
@@ -114,7 +36,7 @@ fn empty_and_whitespace_only_files_are_clean() {
 
 #[test]
 fn allow_comment_naming_an_unknown_rule_is_reported_with_file_and_line() {
-    let t = Tree::new();
+    let t = tree();
     t.write(
         "src/typo.rs",
         "pub fn f(v: &mut Vec<u8>) {\n    // oomcheck:allow(panic-on-alloc-fail) typo\n    \
@@ -143,7 +65,7 @@ fn allow_comment_naming_an_unknown_rule_is_reported_with_file_and_line() {
 /// finding at its far end has the right column.
 #[test]
 fn twenty_megabyte_single_line_of_code_is_linted() {
-    let t = Tree::new();
+    let t = tree();
     t.write("oomcheck.toml", "max-file-size = 30000000\n");
     let mut src = String::from("pub fn long(v: &mut Vec<u8>) { ");
     // Statements with long string literals: 20 MB of code that a debug build parses quickly.
@@ -168,7 +90,7 @@ fn twenty_megabyte_single_line_of_code_is_linted() {
 #[cfg(unix)]
 #[test]
 fn fifos_and_other_special_files_are_errors_not_hangs() {
-    let t = Tree::new();
+    let t = tree();
     let mkfifo = |rel: &str| {
         let status = Command::new("mkfifo")
             .arg(t.path().join(rel))
@@ -212,7 +134,7 @@ fn fifos_and_other_special_files_are_errors_not_hangs() {
 #[test]
 fn file_names_that_are_not_utf8_are_linted() {
     use std::os::unix::ffi::OsStrExt;
-    let t = Tree::new();
+    let t = tree();
     let name = std::ffi::OsStr::from_bytes(b"src/caf\xe9.rs");
     std::fs::write(t.path().join(name), BAD).expect("write");
     for format in ["json", "sarif", "short", "human"] {
@@ -225,7 +147,7 @@ fn file_names_that_are_not_utf8_are_linted() {
 
 #[test]
 fn a_broken_config_stops_only_the_crate_it_governs() {
-    let t = Tree::new();
+    let t = tree();
     t.write(
         "other/Cargo.toml",
         "[package]\nname = \"other\"\nversion = \"0.1.0\"\n",
@@ -246,7 +168,7 @@ fn a_broken_config_stops_only_the_crate_it_governs() {
 
 #[test]
 fn config_that_is_not_utf8_is_an_error_naming_the_file() {
-    let t = Tree::new();
+    let t = tree();
     t.write(
         "nested/Cargo.toml",
         "[package]\nname = \"nested\"\nversion = \"0.1.0\"\n",
@@ -263,7 +185,7 @@ fn config_that_is_not_utf8_is_an_error_naming_the_file() {
 
 #[test]
 fn explicit_config_that_does_not_exist_is_an_error() {
-    let t = Tree::new();
+    let t = tree();
     let run = t.lint(&["--format", "short", "--config", "missing.toml"]);
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(run.stderr.contains("missing.toml"), "{run:#?}");

@@ -1,91 +1,14 @@
 //! End-to-end tests of `oomcheck lint`: the built binary on temporary crates, for each output
 //! format, exit codes, configuration (and its errors), test-code skipping, ignore files and bad
 //! input.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-/// A temporary crate with the files given.
-struct Crate {
-    dir: tempfile::TempDir,
-}
+mod common;
 
-impl Crate {
-    fn new(files: &[(&str, &str)]) -> Crate {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let c = Crate { dir };
-        c.write(
-            "Cargo.toml",
-            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-        );
-        for (path, text) in files {
-            c.write(path, text);
-        }
-        c
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        self.write_bytes(rel, text.as_bytes());
-    }
-
-    fn write_bytes(&self, rel: &str, bytes: &[u8]) {
-        let p = self.dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, bytes).expect("write");
-    }
-
-    /// Run `oomcheck lint ARGS` in the crate's folder.
-    fn lint(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_oomcheck"))
-            .arg("lint")
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .output()
-            .expect("run oomcheck");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
-    }
-
-    /// `(rule, line)` of every finding, from `--format json` output.
-    fn rules_and_lines(&self) -> Vec<(String, u64)> {
-        let doc = self.json();
-        doc["findings"]
-            .as_array()
-            .expect("findings array")
-            .iter()
-            .map(|f| {
-                (
-                    f["rule"].as_str().expect("rule").to_string(),
-                    f["line"].as_u64().expect("line"),
-                )
-            })
-            .collect()
-    }
-}
+use common::Crate;
 
 /// Two mishandled allocations: line 3 turns failure into a panic, line 4 drops the Result.
 const BAD: &str = "\

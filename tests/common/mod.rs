@@ -1,0 +1,109 @@
+//! Helpers shared by the end-to-end tests of `oomcheck lint`: a temporary crate and the
+//! result of running the built binary on it.
+// Each test binary uses its own subset of the helpers.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// A temporary crate with the files given.
+pub struct Crate {
+    dir: tempfile::TempDir,
+}
+
+impl Crate {
+    pub fn new(files: &[(&str, &str)]) -> Crate {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let c = Crate { dir };
+        c.write(
+            "Cargo.toml",
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        );
+        for (path, text) in files {
+            c.write(path, text);
+        }
+        c
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        self.write_bytes(rel, text.as_bytes());
+    }
+
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    }
+
+    /// Run `oomcheck lint ARGS` in the crate's folder.
+    pub fn lint(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_oomcheck"))
+            .arg("lint")
+            .args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .output()
+            .expect("run oomcheck");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+
+    /// `(rule, line)` of every finding, from `--format json` output.
+    pub fn rules_and_lines(&self) -> Vec<(String, u64)> {
+        let doc = self.json();
+        doc["findings"]
+            .as_array()
+            .expect("findings array")
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().expect("rule").to_string(),
+                    f["line"].as_u64().expect("line"),
+                )
+            })
+            .collect()
+    }
+    /// `path:line: rule` of every finding, from `--format json` output.
+    pub fn findings(&self) -> Vec<String> {
+        self.json()["findings"]
+            .as_array()
+            .expect("findings array")
+            .iter()
+            .map(|f| format!("{}:{}: {}", f["path"], f["line"], f["rule"]).replace('"', ""))
+            .collect()
+    }
+
+    /// `path:line: message` of every error, from `--format json` output.
+    pub fn errors(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .expect("errors array")
+            .iter()
+            .map(|e| format!("{}:{}: {}", e["path"], e["line"], e["message"]).replace('"', ""))
+            .collect()
+    }
+}
