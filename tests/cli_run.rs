@@ -4,14 +4,12 @@
 //! injector's tests, so each crate is compiled once.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::repo;
 
 fn demo() -> PathBuf {
     repo().join("examples/demo")
@@ -40,17 +38,7 @@ impl std::fmt::Debug for Out {
 
 /// Run `oomcheck ARGS` in `dir`, with a clean injector environment and no colour.
 fn oomcheck(dir: &Path, args: &[&str]) -> Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oomcheck"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", repo().join("target/fixtures"))
-        .env("NO_COLOR", "1")
-        .env("RUST_BACKTRACE", "0");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("OOMCHECK") {
-            cmd.env_remove(&k);
-        }
-    }
+    let mut cmd = common::oomcheck_command(dir, args);
     let out = cmd.output().expect("run the oomcheck binary");
     Out {
         code: out.status.code().unwrap_or(-1),

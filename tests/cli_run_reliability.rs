@@ -6,26 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `oomcheck ARGS` in `dir` with a clean injector environment, building into the shared
-/// fixture target directory (outside `dir`).
-fn oomcheck(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oomcheck"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", repo().join("target/fixtures"))
-        .env("NO_COLOR", "1")
-        .env("RUST_BACKTRACE", "0");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("OOMCHECK") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd
-}
+mod common;
+use common::{oomcheck_command as oomcheck, repo};
 
 /// Processes whose environment holds `key=value`, and whether each also holds `also` (any value).
 fn processes_with_env(key: &str, value: &str, also: &str) -> Vec<(u32, bool)> {

@@ -3,7 +3,7 @@
 // Each test binary uses its own subset of the helpers.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -106,4 +106,26 @@ impl Run {
             .map(|e| format!("{}:{}: {}", e["path"], e["line"], e["message"]).replace('"', ""))
             .collect()
     }
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `oomcheck ARGS` in `dir`, with a clean injector environment (no inherited `OOMCHECK*`), no
+/// colour, and builds in the shared fixture target directory.
+pub fn oomcheck_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oomcheck"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", repo().join("target/fixtures"))
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "0");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("OOMCHECK") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd
 }
