@@ -4,71 +4,16 @@
 //! for with its exact outcome. Also: two test processes writing records into one report
 //! directory at the same time.
 
+mod common;
+
+use common::{assert_site, cargo_on_fixture, fixture_dir, read_records, site_line, Run};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the injector crate lives in the repository root")
-        .to_path_buf()
-}
-
-fn fixture_dir() -> PathBuf {
-    repo_root().join("tests/fixtures/oom-fixture")
-}
-
-/// The line of the fixture's `tests/failure_modes.rs` carrying `// SITE: <what>`.
-fn site_line(what: &str) -> u64 {
-    let text = std::fs::read_to_string(fixture_dir().join("tests/failure_modes.rs"))
-        .expect("fixture source");
-    let marker = format!("// SITE: {what}");
-    let index = text
-        .lines()
-        .position(|l| l.trim_end().ends_with(&marker))
-        .unwrap_or_else(|| panic!("no `{marker}` in the fixture"));
-    index as u64 + 1
-}
-
-/// A `cargo` command on the fixture, with a clean injector environment.
-fn cargo_on_fixture() -> Command {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.env("CARGO_TARGET_DIR", repo_root().join("target/fixtures"))
-        .env("RUST_BACKTRACE", "0");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("OOMCHECK") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd
-}
-
-/// Reads every record of `dir`, by test name; any other file is an error.
-fn read_records(dir: &Path) -> BTreeMap<String, Vec<Value>> {
-    let mut records: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).expect("report dir") {
-        let path = entry.expect("dir entry").path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        assert!(
-            name.ends_with(".json") && !name.starts_with('.'),
-            "stray file {name} in the report dir"
-        );
-        let text = std::fs::read_to_string(&path).expect("record");
-        let v: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name} is not one JSON object: {e}\n{text}"));
-        let test = v["test"].as_str().expect("test name").to_string();
-        records.entry(test).or_default().push(v);
-    }
-    records
-}
+/// The fixture file these tests sweep, relative to the fixture crate.
+const SOURCE: &str = "tests/failure_modes.rs";
 
 /// Processes whose environment holds `KEY=value`.
 fn processes_with_env(key: &str, value: &str) -> Vec<u32> {
@@ -91,53 +36,33 @@ fn processes_with_env(key: &str, value: &str) -> Vec<u32> {
     pids
 }
 
-struct Run {
-    output: String,
-    records: BTreeMap<String, Vec<Value>>,
-}
-
 /// One `cargo test --test failure_modes` sweep of the fixture, shared by the tests below.
 fn swept() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| {
         let tag = format!("{}", std::process::id());
-        let report_dir = std::env::temp_dir().join(format!("oomcheck-failure-modes-{tag}"));
-        let _ = std::fs::remove_dir_all(&report_dir);
-        std::fs::create_dir_all(&report_dir).expect("report dir");
-        let out = cargo_on_fixture()
-            .arg("test")
-            .arg("--manifest-path")
-            .arg(fixture_dir().join("Cargo.toml"))
-            .args(["--no-fail-fast", "--test", "failure_modes"])
-            .env("OOMCHECK", "1")
-            .env("OOMCHECK_JOBS", "2")
-            .env("OOMCHECK_REPORT", &report_dir)
-            .env("OOMCHECK_E2E_FAILURE_MODES", &tag)
-            .output()
-            .expect("cargo test on the fixture");
-        // Every sweep child has been reaped or killed: none outlives the run.
-        assert_eq!(
-            processes_with_env("OOMCHECK_E2E_FAILURE_MODES", &tag),
-            Vec::<u32>::new(),
-            "processes of the sweep outlived it"
-        );
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let records = read_records(&report_dir);
-        let _ = std::fs::remove_dir_all(&report_dir);
-        Run { output, records }
+        common::run_fixture_then(
+            "failure-modes",
+            &[
+                ("OOMCHECK", "1"),
+                ("OOMCHECK_JOBS", "2"),
+                ("OOMCHECK_E2E_FAILURE_MODES", &tag),
+            ],
+            &["--test", "failure_modes"],
+            || {
+                // Every sweep child has been reaped or killed: none outlives the run.
+                assert_eq!(
+                    processes_with_env("OOMCHECK_E2E_FAILURE_MODES", &tag),
+                    Vec::<u32>::new(),
+                    "processes of the sweep outlived it"
+                );
+            },
+        )
     })
 }
 
 fn record(test: &str) -> &'static Value {
-    let run = swept();
-    let recs = run.records.get(test).unwrap_or_else(|| {
-        let tail = &run.output[run.output.len().saturating_sub(20_000)..];
-        panic!("no record for {test}; cargo output (tail):\n{tail}")
-    });
+    let recs = swept().records_of(test);
     assert_eq!(recs.len(), 1, "{test}: one record");
     &recs[0]
 }
@@ -147,27 +72,19 @@ fn record(test: &str) -> &'static Value {
 /// with a matching outcome. Returns the findings.
 fn assert_swept(test: &str, sequence: &str) -> &'static [Value] {
     let v = record(test);
-    assert_eq!(v["status"], "swept", "{test}: {v:#}");
-    assert_eq!(v["sequence"], sequence, "{test}: {v:#}");
-    let range = v["range"].as_array().expect("range");
-    let (lo, hi) = (range[0].as_u64().unwrap(), range[1].as_u64().unwrap());
-    assert_eq!((lo, hi), (1, v["nalloc"].as_u64().unwrap()), "{test}");
-    let counts: BTreeMap<String, u64> = v["outcomes"]
-        .as_object()
-        .expect("outcomes")
-        .iter()
-        .map(|(k, n)| (k.clone(), n.as_u64().expect("count")))
-        .collect();
-    assert_eq!(counts.values().sum::<u64>(), hi - lo + 1, "{test}: {v:#}");
+    let findings = common::assert_swept_record(test, v, sequence);
+    assert_eq!(
+        v["range"],
+        serde_json::json!([1, v["nalloc"].as_u64().expect("nalloc")]),
+        "{test}"
+    );
+    let counts = common::outcome_counts(v);
     for (name, symbol) in [("no-memory", '.'), ("tolerated", 't'), ("abort", 'A')] {
         let n = sequence.chars().filter(|c| *c == symbol).count() as u64;
         assert_eq!(counts.get(name).copied().unwrap_or(0), n, "{test}: {name}");
     }
-    let findings = v["findings"].as_array().expect("findings");
-    for f in findings {
-        let alloc = f["alloc"].as_u64().unwrap();
-        let symbol = sequence.as_bytes()[(alloc - lo) as usize] as char;
-        assert_eq!(symbol, 'A', "{test}: {f:#}");
+    for (f, symbol) in &findings {
+        assert_eq!(*symbol, 'A', "{test}: {f:#}");
         assert_eq!(f["outcome"], "abort", "{test}: {f:#}");
     }
     assert_eq!(
@@ -175,19 +92,12 @@ fn assert_swept(test: &str, sequence: &str) -> &'static [Value] {
         sequence.chars().filter(|c| *c == 'A').count(),
         "{test}"
     );
-    findings
+    v["findings"].as_array().expect("findings")
 }
 
-fn assert_site(f: &Value, what: &str) {
-    let site = &f["site"];
-    assert!(
-        site["file"]
-            .as_str()
-            .unwrap_or("")
-            .ends_with("oom-fixture/tests/failure_modes.rs"),
-        "{f:#}"
-    );
-    assert_eq!(site["line"].as_u64(), Some(site_line(what)), "{f:#}");
+/// Asserts that the finding `f` is at the line of the fixture file marked `// SITE: <what>`.
+fn assert_site_at(f: &Value, what: &str) {
+    assert_site(f, SOURCE, site_line(SOURCE, what));
 }
 
 #[test]
@@ -195,7 +105,7 @@ fn sigsegv_after_an_unchecked_null_is_an_abort_naming_the_signal() {
     let f = &assert_swept("unchecked_null_write", ".A")[0];
     assert_eq!(f["alloc"], 2);
     assert_eq!(f["message"], "the process was killed by SIGSEGV", "{f:#}");
-    assert_site(f, "null write");
+    assert_site_at(f, "null write");
 }
 
 #[test]
@@ -212,7 +122,7 @@ fn a_stack_overflow_is_an_abort_with_rusts_message() {
     let f = &assert_swept("overflow_on_error_path", "A.")[0];
     let m = f["message"].as_str().unwrap();
     assert!(m.contains("has overflowed its stack"), "{f:#}");
-    assert_site(f, "error path");
+    assert_site_at(f, "error path");
 }
 
 #[test]
@@ -222,7 +132,7 @@ fn process_exit_in_the_body_is_an_abort_not_the_end_of_the_child() {
         f["message"], "the body exited the process (exit status 3)",
         "{f:#}"
     );
-    assert_site(f, "error path");
+    assert_site_at(f, "error path");
 }
 
 #[test]
@@ -250,7 +160,7 @@ fn a_body_spawning_a_thread_is_swept_and_flagged() {
 #[test]
 fn floods_of_output_do_not_block_and_the_stderr_kept_is_a_tail() {
     let f = &assert_swept("floods_stdout_and_stderr", ".A")[0];
-    assert_site(f, "flood abort");
+    assert_site_at(f, "flood abort");
     let m = f["message"].as_str().unwrap();
     assert_eq!(m, "memory allocation of 8 bytes failed", "{f:#}");
     let stderr = f["stderr"].as_str().expect("stderr tail");
@@ -309,27 +219,29 @@ fn fixture_binary(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("the {name} test executable"))
 }
 
+/// The fixture's test executable `bin` with `args`, its output discarded, and of the injector's
+/// variables only `OOMCHECK=1` and `OOMCHECK_REPORT=<dir>` set.
+fn test_process(bin: &Path, args: &[&str], dir: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    common::clear_oomcheck_env(&mut cmd)
+        .args(args)
+        .env("OOMCHECK", "1")
+        .env("OOMCHECK_REPORT", dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
 #[test]
 fn two_test_processes_write_records_into_one_directory_at_once() {
     let bin = failure_modes_binary();
     let other = fixture_binary("outcomes");
-    let dir = std::env::temp_dir().join(format!("oomcheck-two-writers-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("report dir");
+    let dir = common::fresh_temp_dir("two-writers");
     let spawn = |bin: &Path, test: &str| {
-        let mut cmd = Command::new(bin);
-        cmd.args([test, "--exact", "--test-threads=1"])
-            .env("OOMCHECK", "1")
+        test_process(bin, &[test, "--exact", "--test-threads=1"], &dir)
             .env("OOMCHECK_JOBS", "1")
-            .env("OOMCHECK_REPORT", &dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("OOMCHECK_") && k != "OOMCHECK_REPORT" {
-                cmd.env_remove(&k);
-            }
-        }
-        cmd.spawn().expect("start the test executable")
+            .spawn()
+            .expect("start the test executable")
     };
     // The same test twice (same record name but for the process id), another one, and a test
     // of another test executable, all at once.
@@ -360,27 +272,23 @@ fn two_test_processes_write_records_into_one_directory_at_once() {
 fn sweep_children_die_with_their_test_process() {
     let bin = failure_modes_binary();
     let tag = format!("{}-pdeathsig", std::process::id());
+    // Not created here: the sweep creates its report directory.
     let dir = std::env::temp_dir().join(format!("oomcheck-pdeathsig-{tag}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut cmd = Command::new(&bin);
-    cmd.args([
-        "slow_in_children",
-        "--exact",
-        "--ignored",
-        "--test-threads=1",
-    ])
-    .env("OOMCHECK", "1")
+    let mut test = test_process(
+        &bin,
+        &[
+            "slow_in_children",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+        ],
+        &dir,
+    )
     .env("OOMCHECK_JOBS", "2")
-    .env("OOMCHECK_REPORT", &dir)
     .env("OOMCHECK_E2E_PDEATHSIG", &tag)
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("OOMCHECK_") && k != "OOMCHECK_REPORT" {
-            cmd.env_remove(&k);
-        }
-    }
-    let mut test = cmd.spawn().expect("start the test executable");
+    .spawn()
+    .expect("start the test executable");
     let test_pid = test.id();
     let sweep_children = || -> Vec<u32> {
         processes_with_env("OOMCHECK_E2E_PDEATHSIG", &tag)
@@ -424,33 +332,23 @@ fn sweep_children_die_with_their_test_process() {
 /// survives a fork).
 #[test]
 fn the_fork_strategy_gives_each_failure_mode_the_rerun_outcomes() {
-    let report_dir = std::env::temp_dir().join(format!("oomcheck-fm-fork-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&report_dir);
-    std::fs::create_dir_all(&report_dir).expect("report dir");
-    let out = cargo_on_fixture()
-        .arg("test")
-        .arg("--manifest-path")
-        .arg(fixture_dir().join("Cargo.toml"))
-        .args(["--no-fail-fast", "--test", "failure_modes"])
-        .env("OOMCHECK", "1")
-        .env("OOMCHECK_JOBS", "2")
-        .env("OOMCHECK_STRATEGY", "fork")
-        .env("OOMCHECK_REPORT", &report_dir)
-        .output()
-        .expect("cargo test on the fixture");
-    let forked = read_records(&report_dir);
-    let _ = std::fs::remove_dir_all(&report_dir);
-    let rerun = &swept().records;
-    assert!(
-        forked.len() >= 6,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = common::run_fixture(
+        "fm-fork",
+        &[
+            ("OOMCHECK", "1"),
+            ("OOMCHECK_JOBS", "2"),
+            ("OOMCHECK_STRATEGY", "fork"),
+        ],
+        &["--test", "failure_modes"],
     );
+    let forked = &run.records;
+    let rerun = &swept().records;
+    assert!(forked.len() >= 6, "{}", run.output_tail());
     assert_eq!(
         forked.keys().collect::<Vec<_>>(),
         rerun.keys().collect::<Vec<_>>()
     );
-    for (test, recs) in &forked {
+    for (test, recs) in forked {
         let (f, r) = (&recs[0], &rerun[test][0]);
         assert_eq!(f["strategy"], "fork", "{test}");
         for field in ["status", "nalloc", "sequence", "outcomes"] {

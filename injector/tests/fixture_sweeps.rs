@@ -2,95 +2,15 @@
 //! `OOMCHECK=1` and `OOMCHECK_REPORT`, and asserts every test's report record: exact outcome
 //! counts, and the site's file and line for crashes and panics.
 
+mod common;
+
+use common::{outcome_counts, run_fixture, site_line, Run};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the injector crate lives in the repository root")
-        .to_path_buf()
-}
-
-fn fixture_dir() -> PathBuf {
-    repo_root().join("tests/fixtures/oom-fixture")
-}
-
-/// The line of the fixture's `src/lib.rs` carrying `// SITE: <what>`.
-fn site_line(what: &str) -> u64 {
-    let text = std::fs::read_to_string(fixture_dir().join("src/lib.rs")).expect("fixture source");
-    let marker = format!("// SITE: {what}");
-    let index = text
-        .lines()
-        .position(|l| l.trim_end().ends_with(&marker))
-        .unwrap_or_else(|| panic!("no `{marker}` in the fixture"));
-    index as u64 + 1
-}
-
-/// Output of one `cargo test` run of the fixture and the records it wrote, by test name.
-struct Run {
-    output: String,
-    records: BTreeMap<String, Vec<Value>>,
-}
-
-fn run_fixture(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let report_dir =
-        std::env::temp_dir().join(format!("oomcheck-e2e-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&report_dir);
-    std::fs::create_dir_all(&report_dir).expect("report dir");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.arg("test")
-        .arg("--manifest-path")
-        .arg(fixture_dir().join("Cargo.toml"))
-        .arg("--no-fail-fast")
-        .args(args)
-        .env("CARGO_TARGET_DIR", repo_root().join("target/fixtures"))
-        .env("OOMCHECK_REPORT", &report_dir)
-        .env("RUST_BACKTRACE", "0");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("OOMCHECK") && k != "OOMCHECK_REPORT" {
-            cmd.env_remove(&k);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("cargo test on the fixture");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut records: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut files: Vec<_> = std::fs::read_dir(&report_dir)
-        .expect("report dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for path in files {
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        assert!(
-            name.ends_with(".json") && !name.starts_with('.'),
-            "stray file {name} in the report dir"
-        );
-        let text = std::fs::read_to_string(&path).expect("record");
-        let v: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name} is not one JSON object: {e}\n{text}"));
-        let test = v["test"].as_str().expect("test name").to_string();
-        records.entry(test).or_default().push(v);
-    }
-    let _ = std::fs::remove_dir_all(&report_dir);
-    Run { output, records }
-}
+/// The fixture file whose sites these tests check, relative to the fixture crate.
+const SOURCE: &str = "src/lib.rs";
 
 fn swept() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
@@ -110,45 +30,20 @@ fn swept() -> &'static Run {
 }
 
 fn record(test: &str) -> &'static Value {
-    let run = swept();
-    let recs = run
-        .records
-        .get(test)
-        .unwrap_or_else(|| panic!("no record for {test}; cargo output:\n{}", run.output));
-    &recs[0]
+    &swept().records_of(test)[0]
 }
 
-/// The outcome counts of a record, as `[(outcome, count)]` sorted by name.
-fn outcomes(v: &Value) -> Vec<(String, u64)> {
-    let mut o: Vec<(String, u64)> = v["outcomes"]
-        .as_object()
-        .expect("outcomes object")
-        .iter()
-        .map(|(k, n)| (k.clone(), n.as_u64().expect("count")))
-        .collect();
-    o.sort();
-    o
-}
-
-fn counts(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
-    let mut o: Vec<(String, u64)> = pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect();
-    o.sort();
-    o
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
 }
 
 /// Checks the invariants every swept record keeps, then its exact counts and sequence.
 fn assert_swept(test: &str, sequence: &str, expected: &[(&str, u64)]) -> &'static Value {
     let v = record(test);
-    assert_eq!(v["status"], "swept", "{test}: {v:#}");
-    assert_eq!(v["sequence"], sequence, "{test}: {v:#}");
-    assert_eq!(outcomes(v), counts(expected), "{test}: {v:#}");
-    let range = v["range"].as_array().expect("range");
-    let (lo, hi) = (range[0].as_u64().unwrap(), range[1].as_u64().unwrap());
-    let total: u64 = outcomes(v).iter().map(|(_, n)| n).sum();
-    assert_eq!(total, hi - lo + 1, "{test}: counts must cover the range");
-    assert_eq!(sequence.len() as u64, total);
+    let findings = common::assert_swept_record(test, v, sequence);
+    assert_eq!(outcome_counts(v), counts(expected), "{test}: {v:#}");
     assert!(v["binary"].as_str().unwrap().contains("outcomes"));
-    for f in v["findings"].as_array().expect("findings") {
+    for (f, symbol) in findings {
         let alloc = f["alloc"].as_u64().unwrap();
         let repro = f["repro"].as_str().unwrap();
         assert!(
@@ -156,7 +51,6 @@ fn assert_swept(test: &str, sequence: &str, expected: &[(&str, u64)]) -> &'stati
             "{repro}"
         );
         assert!(repro.ends_with(&format!("-- {test} --exact")), "{repro}");
-        let symbol = sequence.as_bytes()[(alloc - lo) as usize] as char;
         assert_ne!(symbol, '.', "{test}: finding at a no-memory index");
     }
     v
@@ -167,15 +61,7 @@ fn assert_sites(v: &Value, outcome: &str, line: u64) {
     assert!(!findings.is_empty());
     for f in findings {
         assert_eq!(f["outcome"], outcome, "{f:#}");
-        let site = &f["site"];
-        assert!(
-            site["file"]
-                .as_str()
-                .unwrap_or("")
-                .ends_with("oom-fixture/src/lib.rs"),
-            "{f:#}"
-        );
-        assert_eq!(site["line"].as_u64(), Some(line), "{f:#}");
+        common::assert_site(f, SOURCE, line);
     }
 }
 
@@ -216,7 +102,7 @@ fn remapped_error_is_wrong_error() {
 #[test]
 fn infallible_push_aborts_at_the_push() {
     let v = assert_swept("infallible_push", ".A..", &[("no-memory", 3), ("abort", 1)]);
-    assert_sites(v, "abort", site_line("abort"));
+    assert_sites(v, "abort", site_line(SOURCE, "abort"));
     let f = &v["findings"][0];
     assert_eq!(f["alloc"], 2);
     assert_eq!(f["site"]["function"], "oom_fixture::parse_pushing");
@@ -238,7 +124,7 @@ fn unwrapped_reserve_panics_at_the_expect() {
         ".PPP",
         &[("no-memory", 1), ("panic", 3)],
     );
-    let line = site_line("panic");
+    let line = site_line(SOURCE, "panic");
     assert_sites(v, "panic", line);
     let m = v["findings"][0]["message"].as_str().unwrap();
     assert!(m.contains(&format!("src/lib.rs:{line}:")), "{m}");
@@ -249,7 +135,7 @@ fn unwrapped_reserve_panics_at_the_expect() {
 fn endless_retry_hangs() {
     let v = assert_swept("endless_retry", ".HHH", &[("no-memory", 1), ("hang", 3)]);
     assert_eq!(v["mode"], "persistent");
-    assert_sites(v, "hang", site_line("hang"));
+    assert_sites(v, "hang", site_line(SOURCE, "hang"));
 }
 
 #[test]
@@ -258,7 +144,7 @@ fn a_hang_that_stops_allocating_still_has_its_site() {
     // re-running the index with stacks captured.
     let v = assert_swept("waits_forever", ".HHH", &[("no-memory", 1), ("hang", 3)]);
     assert_eq!(v["mode"], "transient");
-    assert_sites(v, "hang", site_line("transient hang"));
+    assert_sites(v, "hang", site_line(SOURCE, "transient hang"));
     let m = v["findings"][0]["message"].as_str().unwrap();
     assert_eq!(m, "ran past the per-iteration timeout of 1s");
 }
@@ -282,7 +168,7 @@ fn persistent_only_bug_is_clean_when_transient() {
         ".AAA",
         &[("no-memory", 1), ("abort", 3)],
     );
-    assert_sites(v, "abort", site_line("persistent abort"));
+    assert_sites(v, "abort", site_line(SOURCE, "persistent abort"));
 }
 
 #[test]
@@ -328,7 +214,7 @@ fn a_missing_global_allocator_is_reported() {
 
 #[test]
 fn two_checks_in_one_test_write_two_records() {
-    let recs = &swept().records["two_checks_in_one_test"];
+    let recs = swept().records_of("two_checks_in_one_test");
     assert_eq!(recs.len(), 2);
     let mut seqs: Vec<&str> = recs
         .iter()
@@ -361,7 +247,7 @@ fn alloc_range_and_debug_iterations() {
         ],
         &["--test", "outcomes", "--", "infallible_push", "--exact"],
     );
-    let v = &run.records["infallible_push"][0];
+    let v = &run.records_of("infallible_push")[0];
     assert_eq!(v["range"], serde_json::json!([2, 3]), "{v:#}");
     assert_eq!(v["sequence"], "A.");
     let its = v["iterations"]
@@ -376,12 +262,12 @@ fn alloc_range_and_debug_iterations() {
 #[test]
 fn without_oomcheck_the_body_runs_once() {
     let run = run_fixture("disabled", &[], &["--test", "outcomes"]);
-    let v = &run.records["infallible_push"][0];
+    let v = &run.records_of("infallible_push")[0];
     assert_eq!(v["status"], "disabled");
     assert_eq!(v["sequence"], "");
     assert_eq!(v["nalloc"], 4);
     assert_eq!(
-        run.records["fails_without_oom"][0]["status"],
+        run.records_of("fails_without_oom")[0]["status"],
         "normal-failed"
     );
     assert!(
@@ -496,7 +382,7 @@ fn the_fork_strategy_gives_the_records_of_the_rerun_strategy() {
     let rerun = swept();
     // The default (auto) strategy re-runs bodies this small.
     assert_eq!(record("correct_parser")["strategy"], "rerun");
-    assert_eq!(forked.records["correct_parser"][0]["strategy"], "fork");
+    assert_eq!(forked.records_of("correct_parser")[0]["strategy"], "fork");
     assert!(forked.output.contains("strategy=fork"), "{}", forked.output);
     let f = comparable(&forked);
     assert!(f.len() >= 17, "{f:?}");
@@ -521,12 +407,7 @@ fn dedup_sweeps_the_first_allocation_of_each_site() {
             "--exact",
         ],
     );
-    let get = |t: &str| {
-        run.records
-            .get(t)
-            .map(|r| &r[0])
-            .unwrap_or_else(|| panic!("no record for {t}: {}", run.output))
-    };
+    let get = |t: &str| &run.records_of(t)[0];
     // One reservation of the list, then three keys from the one line of `try_key`.
     let ok = get("correct_parser");
     assert_eq!(ok["sequence"], "..", "{ok:#}");
@@ -560,10 +441,7 @@ fn a_sample_is_a_subsequence_of_the_full_sweep_and_names_its_seed() {
         ],
         &["--test", "outcomes", "--", "swallowed_failure", "--exact"],
     );
-    let v = &run
-        .records
-        .get("swallowed_failure")
-        .unwrap_or_else(|| panic!("{}", run.output))[0];
+    let v = &run.records_of("swallowed_failure")[0];
     assert_eq!(v["sample"]["seed"], 7);
     let indices: Vec<u64> = v["sample"]["indices"]
         .as_array()
@@ -584,9 +462,7 @@ fn a_sample_is_a_subsequence_of_the_full_sweep_and_names_its_seed() {
 
 #[test]
 fn a_shared_job_budget_of_one_token_still_sweeps_everything() {
-    let tokens = std::env::temp_dir().join(format!("oomcheck-e2e-tokens-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tokens);
-    std::fs::create_dir_all(&tokens).unwrap();
+    let tokens = common::fresh_temp_dir("e2e-tokens");
     std::fs::write(tokens.join("token-0"), b"").unwrap();
     let tokens_var = tokens.display().to_string();
     for strategy in ["rerun", "fork"] {
