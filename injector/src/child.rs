@@ -27,6 +27,8 @@ pub(crate) const ENV_CHECK: &str = "OOMCHECK_CHILD_CHECK";
 pub(crate) const ENV_SET: &str = "OOMCHECK_CHILD_SET";
 /// Set to `1` to capture stacks in the first index (re-running a crash to find its site).
 pub(crate) const ENV_CAPTURE: &str = "OOMCHECK_CHILD_CAPTURE";
+/// Process id of the supervisor (the test process that started this child).
+pub(crate) const ENV_PARENT: &str = "OOMCHECK_CHILD_PARENT";
 
 /// An arithmetic set of indices: `start, start + step, …` up to `end` inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +79,8 @@ pub(crate) struct ChildSpec {
     pub(crate) set: IndexSet,
     /// Capture stacks while running the first index.
     pub(crate) capture_first: bool,
+    /// The supervisor's process id, when it said.
+    pub(crate) parent: Option<i32>,
 }
 
 impl ChildSpec {
@@ -89,6 +93,7 @@ impl ChildSpec {
             ordinal: std::env::var(ENV_CHECK).ok()?.parse().ok()?,
             set: IndexSet::decode(&std::env::var(ENV_SET).ok()?)?,
             capture_first: std::env::var_os(ENV_CAPTURE).is_some_and(|v| v == "1"),
+            parent: std::env::var(ENV_PARENT).ok().and_then(|p| p.parse().ok()),
         })
     }
 }
@@ -248,6 +253,7 @@ pub(crate) fn write_line(line: &str) {
 /// Opens the child's journal (exit 97 when it cannot), points the crash handlers at it and
 /// installs them: the set-up every kind of sweep child starts with.
 pub(crate) fn open_journal(spec: &ChildSpec) -> std::fs::File {
+    die_with_supervisor(spec.parent);
     let journal = match std::fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -266,6 +272,25 @@ pub(crate) fn open_journal(spec: &ChildSpec) -> std::fs::File {
     install_signal_handlers();
     journal
 }
+
+/// Makes this child die with its supervisor: if the test process is killed (SIGKILL, the OOM
+/// killer, a Ctrl-C that reached it alone), its sweep children do not run on as orphans. Done by
+/// the child itself rather than between `fork` and `exec`, so that the supervisor can start
+/// children with `posix_spawn` (no copy of its page tables, which grows with the test's memory).
+#[cfg(target_os = "linux")]
+fn die_with_supervisor(parent: Option<i32>) {
+    // SAFETY: plain system calls on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // The supervisor died before the request took effect: this child was re-parented.
+        if parent.is_some_and(|p| libc::getppid() != p) {
+            libc::_exit(1);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_supervisor(_parent: Option<i32>) {}
 
 /// Runs this child's share of the sweep and exits the process.
 pub(crate) fn run_child(

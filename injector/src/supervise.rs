@@ -2,7 +2,8 @@
 //! `jobs` at a time, and turns a child that died into one `abort` (or `hang`) outcome.
 
 use crate::child::{
-    ChildResult, IndexSet, Journal, ENV_CAPTURE, ENV_CHECK, ENV_JOURNAL, ENV_SET, ENV_TEST,
+    ChildResult, IndexSet, Journal, ENV_CAPTURE, ENV_CHECK, ENV_JOURNAL, ENV_PARENT, ENV_SET,
+    ENV_TEST,
 };
 use crate::config::Mode;
 use crate::report::Outcome;
@@ -37,6 +38,7 @@ pub(crate) struct Plan<'a> {
 
 struct Running {
     child: Child,
+    exited: ExitWatch,
     set: IndexSet,
     /// This child re-runs a crashed first index capturing stacks.
     capture: bool,
@@ -168,6 +170,7 @@ pub(crate) fn supervise(
                 .env(ENV_CHECK, plan.ordinal.to_string())
                 .env(ENV_SET, set.encode())
                 .env(ENV_CAPTURE, if capture { "1" } else { "0" })
+                .env(ENV_PARENT, std::process::id().to_string())
                 .envs(plan.env.iter().map(|(k, v)| (k, v)))
                 // std's allocation-error hook reads RUST_BACKTRACE on first use; a set value is
                 // copied into a new allocation, which fails too under persistent exhaustion and
@@ -183,11 +186,11 @@ pub(crate) fn supervise(
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(err_file);
-            die_with_parent(&mut command);
             let child = command
                 .spawn()
                 .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
             running.push(Running {
+                exited: ExitWatch::new(&child),
                 child,
                 set,
                 capture,
@@ -308,7 +311,14 @@ pub(crate) fn supervise(
             }
         }
         if !any_exited {
-            std::thread::sleep(Duration::from_millis(1));
+            // Children waiting for a job token retry soon; otherwise sleep until a child exits,
+            // waking now and then to look for stalled ones.
+            let most = if pending.is_empty() {
+                Duration::from_millis(100)
+            } else {
+                Duration::from_millis(2)
+            };
+            ExitWatch::wait_any(running.iter().map(|r| &r.exited), most);
         }
     }
     for (index, crash) in awaiting {
@@ -323,27 +333,53 @@ pub(crate) fn supervise(
     Ok(done)
 }
 
-/// Makes the child die with the supervisor: if the test process is killed (SIGKILL, the OOM
-/// killer, a Ctrl-C that reached it alone), its sweep children do not run on as orphans.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: `getpid`, `prctl`, `getppid` and `_exit` are async-signal-safe, as `pre_exec` needs.
-    let parent = unsafe { libc::getpid() };
-    unsafe {
-        command.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            // The supervisor died before the request took effect.
-            if libc::getppid() != parent {
-                libc::_exit(1);
+/// Wakes the supervisor when a child exits (Linux: a pidfd), instead of polling on a timer.
+struct ExitWatch(Option<std::os::fd::OwnedFd>);
+
+impl ExitWatch {
+    #[cfg(target_os = "linux")]
+    fn new(child: &Child) -> ExitWatch {
+        use std::os::fd::FromRawFd;
+        // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+        // SAFETY: a non-negative result is a descriptor this process now owns.
+        ExitWatch((fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn new(_child: &Child) -> ExitWatch {
+        ExitWatch(None)
+    }
+
+    /// Sleeps until one of the children exits or `most` has passed; with a child that has no
+    /// pidfd (old kernels, other systems), for a millisecond.
+    fn wait_any<'a>(watches: impl Iterator<Item = &'a ExitWatch>, most: Duration) {
+        use std::os::fd::AsRawFd;
+        let mut fds = Vec::new();
+        for w in watches {
+            match &w.0 {
+                Some(fd) => fds.push(libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                }),
+                None => {
+                    std::thread::sleep(Duration::from_millis(1).min(most));
+                    return;
+                }
             }
-            Ok(())
-        });
+        }
+        if fds.is_empty() {
+            return;
+        }
+        let ms = most.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: `fds` is a valid array of `fds.len()` entries for the duration of the call. An
+        // interrupted or failed poll returns early, which only means one more loop.
+        unsafe {
+            libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms);
+        }
     }
 }
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
 
 /// A crash with the site and stack found by the re-run of its index.
 fn with_site_of(mut crash: Done, rerun: ChildResult) -> Done {
