@@ -46,8 +46,9 @@
 //! `abort`, `hang` or `leak` (findings).
 //!
 //! The sweep runs in child processes that re-execute the test binary for this one test
-//! (`NAME --exact --include-ignored --nocapture --test-threads=1`), `jobs` of them in parallel,
-//! each running its share of indices in-process. A child killed by an aborting allocation costs
+//! (`NAME --exact --include-ignored --nocapture --test-threads=1`), up to `jobs` of them in
+//! parallel (fewer when the sweep is too short to pay for more process starts), each running its
+//! share of indices in-process. A child killed by an aborting allocation costs
 //! one index, recorded as `abort` with the failed allocation's stack, and a new child carries on.
 //!
 //! With the fork strategy (chosen by `auto` for bodies of at least [`FORK_CROSSOVER`]
@@ -262,7 +263,8 @@ impl<P> Check<P> {
         self
     }
 
-    /// Number of child processes sweeping in parallel (default: available cores).
+    /// Most child processes sweeping in parallel (default: available cores). A sweep too short
+    /// to pay for a process start per child uses fewer.
     pub fn jobs(mut self, jobs: usize) -> Self {
         self.jobs = Some(jobs.max(1));
         self
@@ -340,10 +342,6 @@ impl<P> Check<P> {
         let persistent = mode == Mode::Persistent;
         let strict = env.strict.or(self.strict).unwrap_or(false);
         let range = env.range.or(self.range).unwrap_or(AllocRange::ALL);
-        let jobs = env
-            .jobs
-            .or(self.jobs)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let predicate = &self.predicate;
         let is_no_memory = |e: &E, debug: &str| predicate.is_no_memory(e, debug);
         let exec = sweep::exec_of(&body, &is_no_memory);
@@ -491,11 +489,15 @@ impl<P> Check<P> {
             }
             _ => None,
         };
+        let jobs = env
+            .jobs
+            .or(self.jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let plan_jobs = if strategy == Strategy::Fork {
             child_env.push((strategy::ENV_FORK, jobs.to_string()));
             1
         } else {
-            jobs
+            strategy::rerun_jobs(jobs, base.elapsed, selection.len())
         };
         let timeout = env
             .timeout

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 /// How the iterations of a sweep are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -68,6 +69,20 @@ pub(crate) fn resolve(requested: Strategy, nalloc: u64, swept: u64, isolatable: 
         Strategy::Auto => Strategy::Rerun,
         other => other,
     }
+}
+
+/// Least estimated work that pays for a sweep child of its own: starting one (exec, dynamic
+/// loading, the test harness) costs one to two milliseconds on the 2-core machine of
+/// `benches/sweep.rs`, so splitting a tiny sweep across children makes it slower, not faster.
+pub(crate) const MIN_WORK_PER_CHILD: Duration = Duration::from_millis(2);
+
+/// Children for a re-run sweep of `swept` indices of a body whose normal run took `body`: at most
+/// `jobs`, and no more than the work pays for. Iteration *i* re-runs a prefix of the body, about
+/// half of it on average, so the work is about `body × swept / 2`.
+pub(crate) fn rerun_jobs(jobs: usize, body: Duration, swept: u64) -> usize {
+    let work = body.as_secs_f64() * swept as f64 / 2.0;
+    let worth = (work / MIN_WORK_PER_CHILD.as_secs_f64()) as usize;
+    jobs.min(worth).max(1)
 }
 
 /// The indices a sweep runs: a whole range, or a sorted list of some of its indices.
@@ -149,6 +164,20 @@ pub(crate) const ENV_FORK: &str = "OOMCHECK_CHILD_FORK";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiny_sweeps_run_in_one_child() {
+        let us = Duration::from_micros;
+        // 100 allocations in 14 µs: 0.7 ms of work, less than one child's start.
+        assert_eq!(rerun_jobs(8, us(14), 100), 1);
+        // 1 000 allocations in 150 µs: 75 ms of work, worth every job.
+        assert_eq!(rerun_jobs(8, us(150), 1000), 8);
+        // 8 ms of work: four children's worth.
+        assert_eq!(rerun_jobs(8, us(160), 100), 4);
+        // Never fewer than one, never more than asked.
+        assert_eq!(rerun_jobs(1, Duration::ZERO, 0), 1);
+        assert_eq!(rerun_jobs(2, Duration::from_secs(1), 1000), 2);
+    }
 
     #[test]
     fn parses_strategies() {

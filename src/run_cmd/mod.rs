@@ -46,7 +46,7 @@ pub struct RunArgs {
     /// Fail only the chosen allocation (transient) or it and every later one (persistent).
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// Child processes per sweep (default: available cores).
+    /// Most child processes per sweep (default: available cores; short sweeps use fewer).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     /// Per-iteration timeout in seconds, after which the iteration counts as a hang.
