@@ -98,66 +98,105 @@ fn main() {
     }
     let cores = cores();
     println!("oomcheck-injector sweep benchmark ({cores} cores)");
-    println!("wall clock (what a user waits; noisy on a shared machine):");
     println!(
-        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}  {:>9}",
-        "n", "body", "floor n/2", "ours j=1", "ours j=all", "alloc-chaos", "j1/floor", "j1/jall"
+        "Each round measures the body, then sweeps with 1 job, with all jobs and with alloc-chaos, \
+         back to back;\nratios are taken within a round and the median round is shown (other \
+         load on a shared machine shifts whole rounds, not one figure of a round)."
     );
-    let mut cpu_rows = Vec::new();
+    println!(
+        "{:>5}  {:>6}  {:>9}  {:>10}  {:>10}  {:>10}  {:>11}  {:>18}  {:>16}  {:>12}",
+        "n",
+        "rounds",
+        "body",
+        "floor n/2",
+        "ours j=1",
+        "ours j=all",
+        "alloc-chaos",
+        "j1/floor (range)",
+        "j1/jall (range)",
+        "cpu j1/floor"
+    );
     for n in SIZES {
-        let (body_wall, body_cpu) = time_body(n);
-        let floor = body_wall.mul_f64(n as f64 / 2.0);
-        let reps = if quick || n >= 3000 { 1 } else { 3 };
-        let ours1 = best_of(reps, || timed_sweep(n, 1));
-        let oursj = best_of(reps, || timed_sweep(n, cores));
-        let chaos = best_of(reps, || {
-            let (wall, cpu) = measure(|| {
-                alloc_chaos::check(move || {
-                    let _ = black_box(body(n));
-                })
-            });
-            let report = wall.1;
-            // alloc-chaos's installation probe (an unused 1-byte allocation) is optimised away in
-            // release builds, so `is_success()` is false here; judge the attempts themselves.
-            assert!(
-                report.tested_failures() == n && report.attempts().iter().all(|a| a.is_success()),
-                "alloc-chaos: {report}"
-            );
-            assert_eq!(report.baseline_allocations(), n);
-            (wall.0, cpu)
+        let rounds = match (quick, n) {
+            (true, _) => 1,
+            (false, 3000) => 5,
+            (false, _) => 9,
+        };
+        let mut rows: Vec<Round> = (0..rounds).map(|_| round(n, cores)).collect();
+        let floor = |r: &Round| r.body_wall.mul_f64(n as f64 / 2.0);
+        let j1_floor = median_range(&mut rows, |r| {
+            r.ours1.0.as_secs_f64() / floor(r).as_secs_f64()
         });
+        let j1_jall = median_range(&mut rows, |r| {
+            r.ours1.0.as_secs_f64() / r.oursj.0.as_secs_f64()
+        });
+        let cpu_floor = median_range(&mut rows, |r| {
+            r.ours1.1.as_secs_f64() / r.body_cpu.mul_f64(n as f64 / 2.0).as_secs_f64()
+        });
+        let med = |rows: &mut Vec<Round>, f: fn(&Round) -> Duration| {
+            Duration::from_secs_f64(median_range(rows, |r| f(r).as_secs_f64()).0)
+        };
+        let body_wall = med(&mut rows, |r| r.body_wall);
         println!(
-            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x  {:>8.2}x",
+            "{:>5}  {:>6}  {:>9}  {:>10}  {:>10}  {:>10}  {:>11}  {:>5.2}x ({:.2}-{:.2})  {:>5.2}x ({:.2}-{:.2})  {:>11.2}x",
             n,
+            rounds,
             fmt(body_wall),
-            fmt(floor),
-            fmt(ours1.0),
-            fmt(oursj.0),
-            fmt(chaos.0),
-            ours1.0.as_secs_f64() / floor.as_secs_f64(),
-            ours1.0.as_secs_f64() / oursj.0.as_secs_f64(),
-        );
-        cpu_rows.push((n, body_cpu, ours1.1, oursj.1, chaos.1));
-    }
-    println!("CPU time (all processes of the sweep; robust to other load):");
-    println!(
-        "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>9}",
-        "n", "body", "floor n/2", "ours j=1", "ours j=all", "alloc-chaos", "j1/floor"
-    );
-    for (n, body_cpu, ours1, oursj, chaos) in cpu_rows {
-        let floor = body_cpu.mul_f64(n as f64 / 2.0);
-        println!(
-            "{:>5}  {:>10}  {:>12}  {:>11}  {:>11}  {:>11}  {:>8.2}x",
-            n,
-            fmt(body_cpu),
-            fmt(floor),
-            fmt(ours1),
-            fmt(oursj),
-            fmt(chaos),
-            ours1.as_secs_f64() / floor.as_secs_f64(),
+            fmt(body_wall.mul_f64(n as f64 / 2.0)),
+            fmt(med(&mut rows, |r| r.ours1.0)),
+            fmt(med(&mut rows, |r| r.oursj.0)),
+            fmt(med(&mut rows, |r| r.chaos.0)),
+            j1_floor.0,
+            j1_floor.1,
+            j1_floor.2,
+            j1_jall.0,
+            j1_jall.1,
+            j1_jall.2,
+            cpu_floor.0,
         );
     }
     disarmed_overhead(quick);
+}
+
+/// One round of measurements for `n`: the body alone, then the three sweeps, as (wall, CPU).
+struct Round {
+    body_wall: Duration,
+    body_cpu: Duration,
+    ours1: (Duration, Duration),
+    oursj: (Duration, Duration),
+    chaos: (Duration, Duration),
+}
+
+fn round(n: usize, cores: usize) -> Round {
+    let (body_wall, body_cpu) = time_body(n);
+    let ours1 = timed_sweep(n, 1);
+    let oursj = timed_sweep(n, cores);
+    let ((wall, report), cpu) = measure(|| {
+        alloc_chaos::check(move || {
+            let _ = black_box(body(n));
+        })
+    });
+    // alloc-chaos's installation probe (an unused 1-byte allocation) is optimised away in
+    // release builds, so `is_success()` is false here; judge the attempts themselves.
+    assert!(
+        report.tested_failures() == n && report.attempts().iter().all(|a| a.is_success()),
+        "alloc-chaos: {report}"
+    );
+    assert_eq!(report.baseline_allocations(), n);
+    Round {
+        body_wall,
+        body_cpu,
+        ours1,
+        oursj,
+        chaos: (wall, cpu),
+    }
+}
+
+/// Median, least and greatest of `f` over the rounds.
+fn median_range<R>(rows: &mut [R], f: impl Fn(&R) -> f64) -> (f64, f64, f64) {
+    let mut v: Vec<f64> = rows.iter().map(f).collect();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
 /// User + system CPU time of this process and of its reaped children so far: on a loaded machine
@@ -229,41 +268,54 @@ fn time_body(n: usize) -> (Duration, Duration) {
     best
 }
 
-/// The best (wall, CPU) pair of `reps` runs, by wall time.
-fn best_of(reps: usize, mut f: impl FnMut() -> (Duration, Duration)) -> (Duration, Duration) {
-    (0..reps).map(|_| f()).min().unwrap_or_default()
-}
-
 /// Allocation-heavy loop straight on each allocator: the disarmed `FailingAllocator` against
-/// `System`, in many short interleaved rounds (alternating which goes first), best round of each,
-/// in thread CPU time.
+/// `System`. Both run the very same loop code (one function called through `&dyn GlobalAlloc`, so
+/// code layout cannot favour either), in many short rounds that alternate which goes first; each
+/// round gives one ratio, in thread CPU time, and the median ratio is the figure (robust to the
+/// bursts of other load that a best-of comparison of separate minima is not).
 fn disarmed_overhead(quick: bool) {
     static FAILING: FailingAllocator = FailingAllocator::system();
-    let ops = 1_000_000;
-    let rounds = if quick { 11 } else { 41 };
-    let mut best_sys = Duration::MAX;
-    let mut best_ours = Duration::MAX;
+    let ops = 200_000;
+    let rounds = if quick { 31 } else { 151 };
+    let (mut sys_all, mut ours_all, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        if round % 2 == 0 {
-            best_sys = best_sys.min(churn(&System, ops));
-            best_ours = best_ours.min(churn(&FAILING, ops));
+        let (sys, ours) = if round % 2 == 0 {
+            let sys = churn(&System, ops);
+            (sys, churn(&FAILING, ops))
         } else {
-            best_ours = best_ours.min(churn(&FAILING, ops));
-            best_sys = best_sys.min(churn(&System, ops));
-        }
+            let ours = churn(&FAILING, ops);
+            (churn(&System, ops), ours)
+        };
+        sys_all.push(sys);
+        ours_all.push(ours);
+        ratios.push(ours.as_secs_f64() / sys.as_secs_f64());
     }
     let ns = |d: Duration| d.as_secs_f64() * 1e9 / ops as f64;
+    let pct = |r: f64| (r - 1.0) * 100.0;
+    let (q1, median, q3) = quartiles(&mut ratios);
     println!(
-        "disarmed allocator: {:.2} ns/op vs System {:.2} ns/op: {:+.1}%",
-        ns(best_ours),
-        ns(best_sys),
-        (best_ours.as_secs_f64() / best_sys.as_secs_f64() - 1.0) * 100.0
+        "disarmed allocator vs System, {rounds} paired rounds of {ops} alloc+free: median \
+         {:+.1}% (quartiles {:+.1}% .. {:+.1}%); best rounds {:.2} vs {:.2} ns/op",
+        pct(median),
+        pct(q1),
+        pct(q3),
+        ns(*ours_all.iter().min().expect("rounds")),
+        ns(*sys_all.iter().min().expect("rounds")),
     );
 }
 
+/// First quartile, median and third quartile.
+fn quartiles(v: &mut [f64]) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    (at(0.25), at(0.5), at(0.75))
+}
+
 /// `ops` allocations and frees of mixed sizes, keeping a small window of live blocks.
-fn churn<A: GlobalAlloc>(a: &A, ops: usize) -> Duration {
+#[inline(never)]
+fn churn(a: &dyn GlobalAlloc, ops: usize) -> Duration {
     const WINDOW: usize = 64;
+    let a = black_box(a);
     let mut live: [(*mut u8, Layout); WINDOW] =
         [(std::ptr::null_mut(), Layout::new::<u8>()); WINDOW];
     let start = thread_cpu();
