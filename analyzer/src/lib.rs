@@ -12,6 +12,9 @@
 pub mod analysis;
 pub mod config;
 pub mod finding;
+/// The cargo-fuzz targets' bodies, shared with the regression test (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lint;
 pub mod packs;
 pub mod rules;

@@ -1,12 +1,13 @@
 //! The inputs kept from fuzzing (`fuzz/regressions/<target>/`: crashers once fixed, and a
 //! minimized subset of each corpus), run through the same entry points as the fuzz targets in
-//! `fuzz/fuzz_targets/`. Nothing here catches panics: a panic fails the test.
+//! `fuzz/fuzz_targets/`: the functions of `oomcheck_analyzer::fuzzing`. A panic fails the test,
+//! naming the input.
 use std::path::{Path, PathBuf};
 
 use oomcheck_analyzer::analysis::Settings;
-use oomcheck_analyzer::config::{parse_config, parse_manifest_config, read_manifest};
+use oomcheck_analyzer::fuzzing;
 use oomcheck_analyzer::lint::{lint_source, WORKER_STACK_SIZE};
-use oomcheck_analyzer::packs::{all_packs, ActivePacks};
+use oomcheck_analyzer::packs::ActivePacks;
 use oomcheck_analyzer::RuleId;
 
 fn inputs(target: &str) -> Vec<PathBuf> {
@@ -22,79 +23,9 @@ fn inputs(target: &str) -> Vec<PathBuf> {
     files
 }
 
-/// What `fuzz_targets/analyze_source.rs` does with one input (first byte: flags).
-fn analyze_source(data: &[u8]) -> Option<usize> {
-    let (&flags, rest) = data.split_first()?;
-    let text = std::str::from_utf8(rest).ok()?;
-    let names: Vec<&str> = all_packs().iter().map(|p| p.name.as_str()).collect();
-    let settings = Settings {
-        packs: ActivePacks::named(&names),
-        extra_alloc_functions: vec![
-            "try_alloc_buf".to_string(),
-            "arena::Arena::try_grow".to_string(),
-        ],
-        extra_no_memory_names: vec!["Exhausted".to_string()],
-        include_tests: flags & 1 != 0,
-    };
-    let findings = lint_source(
-        Path::new("fuzz.rs"),
-        text,
-        flags & 2 != 0,
-        flags & 4 != 0,
-        &settings,
-    )
-    .ok()?;
-    for f in &findings {
-        assert!(f.span.start_line >= 1 && f.span.start_column >= 1, "{f:?}");
-        assert!(
-            (f.span.start_line, f.span.start_column) <= (f.span.end_line, f.span.end_column),
-            "{f:?}"
-        );
-    }
-    Some(findings.len())
-}
-
-/// What `fuzz_targets/config.rs` does with one input.
-fn config(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let dir = Path::new("/project");
-    let probe = [
-        Path::new("/project/src/lib.rs"),
-        Path::new("/project/src/net/parser.rs"),
-        Path::new("/project/vendor/x/src/mod.rs"),
-        Path::new("/elsewhere/a.rs"),
-    ];
-    let loaded = [
-        parse_config(text, Path::new("/project/oomcheck.toml"), dir).map(Some),
-        parse_manifest_config(text, Path::new("/project/Cargo.toml"), dir),
-    ];
-    for result in loaded {
-        match result {
-            Ok(Some(cfg)) => {
-                let _ = cfg.max_file_size();
-                for rule in RuleId::ALL {
-                    let _ = cfg.level_of(rule, None);
-                }
-                for file in probe {
-                    let _ = cfg.is_excluded(file, false);
-                    let _ = cfg.is_excluded(file, true);
-                    let _ = cfg.infallible_alloc_checked(file, Some(dir));
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let _ = e.line_col();
-                let _ = e.to_string();
-            }
-        }
-    }
-    let _ = read_manifest(text);
-}
-
-/// Run `f` on a thread with the driver's stack size (as the fuzz target does); a panic in it
-/// fails the test with the input's name.
+/// Run `f` on a thread with the driver's stack size (libFuzzer runs the `config` target on the
+/// main thread, whose stack is larger than a test thread's); a panic in it fails the test with
+/// the input's name.
 fn on_big_stack(name: &Path, f: impl FnOnce() + Send + 'static) {
     let worker = std::thread::Builder::new()
         .stack_size(WORKER_STACK_SIZE)
@@ -112,11 +43,10 @@ fn analyze_source_regressions() {
     let mut with_findings = 0;
     for path in files {
         let data = std::fs::read(&path).expect("read input");
-        let (tx, rx) = std::sync::mpsc::channel();
-        on_big_stack(&path, move || {
-            let _ = tx.send(analyze_source(&data));
-        });
-        if rx.recv().ok().flatten().is_some_and(|n| n > 0) {
+        // `analyze_source_findings` runs on its own big-stack thread and resumes its panics here.
+        let findings = std::panic::catch_unwind(|| fuzzing::analyze_source_findings(&data))
+            .unwrap_or_else(|_| panic!("{} panicked", path.display()));
+        if findings.is_some_and(|f| !f.is_empty()) {
             with_findings += 1;
         }
     }
@@ -130,7 +60,7 @@ fn config_regressions() {
     assert!(!files.is_empty());
     for path in files {
         let data = std::fs::read(&path).expect("read input");
-        on_big_stack(&path, move || config(&data));
+        on_big_stack(&path, move || fuzzing::config(&data));
     }
 }
 
