@@ -81,10 +81,11 @@ impl Outcome {
 }
 
 /// Where a check ended up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
-    /// The sweep ran over the whole range.
+    /// The sweep ran over the whole range (also what a record without a status reads as).
+    #[default]
     Swept,
     /// The body failed (returned `Err` or panicked) in its normal run, so nothing was swept.
     NormalFailed,
@@ -112,7 +113,9 @@ impl Status {
 /// One symbolized stack frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
-    /// Demangled function path without the hash.
+    /// Demangled function path without the hash (its address when it has no symbol; empty only
+    /// in a record read without one).
+    #[serde(default)]
     pub function: String,
     /// Source file, when debug info knows it.
     pub file: Option<String>,
@@ -130,14 +133,17 @@ pub struct Finding {
     /// The failed allocation's first frame outside std, alloc, core, backtrace and the injector.
     pub site: Option<Frame>,
     /// The failed allocation's stack, std frames filtered out.
+    #[serde(default)]
     pub stack: Vec<Frame>,
     /// The error, panic message or crash reason.
+    #[serde(default)]
     pub message: String,
     /// Unified diff of the `{:#?}` output against the normal run (for `corrupted`).
     pub diff: Option<String>,
     /// Tail of the crashed child's stderr (for `abort` and `hang`).
     pub stderr: Option<String>,
-    /// A command that replays this one iteration.
+    /// A command that replays this one iteration (empty only in a record read without one).
+    #[serde(default)]
     pub repro: String,
 }
 
@@ -145,12 +151,15 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DedupInfo {
     /// Return addresses hashed into a site id.
+    #[serde(default)]
     pub depth: usize,
     /// Distinct sites: the number of swept indices.
     pub sites: u64,
     /// Indices of the range not swept because an earlier allocation of their site was.
+    #[serde(default)]
     pub covered: u64,
     /// Each site with its first allocation (the swept index), in index order.
+    #[serde(default)]
     pub site_list: Vec<DedupSite>,
 }
 
@@ -177,6 +186,7 @@ pub struct SampleInfo {
     /// The seed they were chosen with (`OOMCHECK_SEED` replays the same choice).
     pub seed: u64,
     /// The swept indices, in order.
+    #[serde(default)]
     pub indices: Vec<u64>,
 }
 
@@ -188,34 +198,48 @@ pub struct Iteration {
     /// What happened.
     pub outcome: Outcome,
     /// The error, panic message or crash reason.
+    #[serde(default)]
     pub message: String,
 }
 
 /// The result of one check, also written as its JSON record with `OOMCHECK_REPORT=DIR` (and
-/// read back from it with `serde_json::from_str::<Report>`).
+/// read back from it with `serde_json::from_str::<Report>`, as `oomcheck run` does).
+///
+/// Reading is lenient so that records of another injector version still read: unknown fields
+/// are ignored, and a missing field takes its default (empty, zero, `None`, status `swept`,
+/// mode `transient`). Outcome, status, mode and strategy names must be known ones. Writing
+/// always writes every field (but the optional `iterations`, `strategy`, `dedup`, `sample`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The test's path as libtest names it (`module::name`).
     pub test: String,
     /// The test executable.
+    #[serde(default)]
     pub binary: String,
     /// Where the check ended up.
+    #[serde(default)]
     pub status: Status,
     /// Allocations the body makes in its normal run.
+    #[serde(default)]
     pub nalloc: u64,
     /// Failure mode of the sweep.
+    #[serde(default)]
     pub mode: Mode,
     /// The swept indices (inclusive), if any.
     pub range: Option<[u64; 2]>,
     /// Wall time of the whole check.
+    #[serde(default)]
     pub elapsed_ms: u64,
     /// One character per swept index (see [`Outcome::symbol`]), in index order. With site dedup
     /// or sampling only some indices of the range are swept: the sequence then has characters
     /// for those only, which are listed in `dedup.site_list` or `sample.indices`.
+    #[serde(default)]
     pub sequence: String,
     /// Number of indices per outcome; sums to the number of swept indices.
+    #[serde(default)]
     pub outcomes: BTreeMap<Outcome, u64>,
     /// The iterations whose outcome is a finding.
+    #[serde(default)]
     pub findings: Vec<Finding>,
     /// Why the body was not swept, or a note about the sweep.
     pub message: Option<String>,
@@ -482,6 +506,36 @@ mod tests {
         assert_eq!(back.findings, report().findings);
         assert_eq!(back.status, Status::Swept);
         assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    }
+
+    #[test]
+    fn records_read_leniently() {
+        // Unknown fields are ignored; missing ones take their defaults.
+        let back: Report = serde_json::from_str(
+            r#"{"test":"t","sequence":".A","schema":7,
+                "findings":[{"alloc":2,"outcome":"abort","site":{"file":"x.rs"},"future":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(back.status, Status::Swept);
+        assert_eq!(
+            (back.nalloc, back.mode, back.binary.as_str()),
+            (0, Mode::Transient, "")
+        );
+        assert!(back.outcomes.is_empty() && back.range.is_none() && back.message.is_none());
+        let f = &back.findings[0];
+        assert_eq!(
+            (f.outcome, f.message.as_str(), f.repro.as_str()),
+            (Outcome::Abort, "", "")
+        );
+        assert!(f.stack.is_empty() && f.diff.is_none() && f.stderr.is_none());
+        let site = f.site.as_ref().unwrap();
+        assert_eq!(
+            (site.function.as_str(), site.file.as_deref(), site.line),
+            ("", Some("x.rs"), None)
+        );
+        // Names must be known ones, and a record needs its test.
+        assert!(serde_json::from_str::<Report>(r#"{"test":"t","status":"gone"}"#).is_err());
+        assert!(serde_json::from_str::<Report>(r#"{"status":"swept"}"#).is_err());
     }
 
     #[test]

@@ -4,8 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
-
-use super::record::{Finding, Frame, Record};
+use oomcheck_injector::{Finding, Frame, Outcome, Report};
 
 /// Where relative source paths of a record are looked up, and what displayed paths are made
 /// relative to.
@@ -49,16 +48,16 @@ pub struct Detail {
 #[derive(Debug)]
 pub struct Group<'a> {
     /// The shared outcome.
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     /// The shared site (`None`: unknown, one group per test).
     pub site: Option<&'a Frame>,
     /// Each finding with the record it belongs to, in report order.
-    pub members: Vec<(&'a Record, &'a Finding)>,
+    pub members: Vec<(&'a Report, &'a Finding)>,
 }
 
 /// Group the findings of `records` by (site file, site line, outcome); findings without a site
 /// are grouped per test and outcome. Groups come in the order their first finding appears.
-pub fn group<'a>(records: &[&'a Record]) -> Vec<Group<'a>> {
+pub fn group<'a>(records: &[&'a Report]) -> Vec<Group<'a>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
     for &r in records {
         for f in &r.findings {
@@ -77,7 +76,7 @@ pub fn group<'a>(records: &[&'a Record]) -> Vec<Group<'a>> {
             match existing {
                 Some(g) => g.members.push((r, f)),
                 None => groups.push(Group {
-                    outcome: &f.outcome,
+                    outcome: f.outcome,
                     site: key_site,
                     members: vec![(r, f)],
                 }),
@@ -88,16 +87,19 @@ pub fn group<'a>(records: &[&'a Record]) -> Vec<Group<'a>> {
 }
 
 /// What an outcome means, as the diagnostic's headline.
-fn headline(outcome: &str) -> &'static str {
+fn headline(outcome: Outcome) -> &'static str {
     match outcome {
-        "wrong-error" => "allocation failure returns an error that is not NoMemory",
-        "corrupted" => "allocation failure is swallowed: the call succeeds with different output",
-        "tolerated" => "allocation failure is ignored: the call succeeds (strict mode)",
-        "panic" => "allocation failure panics",
-        "abort" => "allocation failure aborts the process",
-        "hang" => "allocation failure makes the code hang",
-        "leak" => "memory leaks when an allocation fails",
-        _ => "allocation failure is mishandled",
+        Outcome::WrongError => "allocation failure returns an error that is not NoMemory",
+        Outcome::Corrupted => {
+            "allocation failure is swallowed: the call succeeds with different output"
+        }
+        Outcome::Tolerated => "allocation failure is ignored: the call succeeds (strict mode)",
+        Outcome::Panic => "allocation failure panics",
+        Outcome::Abort => "allocation failure aborts the process",
+        Outcome::Hang => "allocation failure makes the code hang",
+        Outcome::Leak => "memory leaks when an allocation fails",
+        // Never a finding; a record may still say so.
+        Outcome::NoMemory => "allocation failure is mishandled",
     }
 }
 
@@ -173,8 +175,17 @@ fn indices(fs: &[&Finding]) -> String {
         .join(", ")
 }
 
+/// A frame's function, `?` when its record had none.
+fn function(fr: &Frame) -> &str {
+    if fr.function.is_empty() {
+        "?"
+    } else {
+        &fr.function
+    }
+}
+
 fn frame_text(fr: &Frame) -> String {
-    let func = fr.function.as_deref().unwrap_or("?");
+    let func = function(fr);
     match (&fr.file, fr.line) {
         (Some(file), Some(line)) => format!("{func} at {file}:{line}"),
         (Some(file), None) => format!("{func} at {file}"),
@@ -208,35 +219,25 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
         .collect::<Vec<_>>()
         .join("; ");
     let mut message = headline(g.outcome).to_string();
-    if let Some(func) = g.site.and_then(|s| s.function.as_deref()) {
+    if let Some(func) = g
+        .site
+        .map(|s| s.function.as_str())
+        .filter(|f| !f.is_empty())
+    {
         message.push_str(&format!("\nin {func}"));
     }
     message.push_str(&format!("\nfailed allocations: {where_}"));
 
     let first = g.members[0].1;
+    let m = &first.message;
     match g.outcome {
-        "corrupted" | "tolerated" => {
-            if let Some(diff) = &first.diff {
-                block(&mut message, "output differs from the normal run:", diff);
-            } else if let Some(m) = &first.message {
-                block(&mut message, "returned:", m);
-            }
-        }
-        "wrong-error" => {
-            if let Some(m) = &first.message {
-                block(&mut message, "returned:", m);
-            }
-        }
-        "panic" => {
-            if let Some(m) = &first.message {
-                block(&mut message, "panicked:", m);
-            }
-        }
-        _ => {
-            if let Some(m) = &first.message {
-                block(&mut message, "reason:", m);
-            }
-        }
+        Outcome::Corrupted | Outcome::Tolerated => match &first.diff {
+            Some(diff) => block(&mut message, "output differs from the normal run:", diff),
+            None => block(&mut message, "returned:", m),
+        },
+        Outcome::WrongError => block(&mut message, "returned:", m),
+        Outcome::Panic => block(&mut message, "panicked:", m),
+        _ => block(&mut message, "reason:", m),
     }
     if detail.trace && !first.stack.is_empty() {
         let stack: Vec<String> = first.stack.iter().map(frame_text).collect();
@@ -298,10 +299,10 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
         }
     }
 
-    let help = first.repro.as_ref().map(|r| format!("reproduce with: {r}"));
+    let help = (!first.repro.is_empty()).then(|| format!("reproduce with: {}", first.repro));
     FindingDiagnostic {
         message,
-        code: g.outcome.to_string(),
+        code: g.outcome.as_str().to_string(),
         source,
         labels,
         help,
@@ -325,7 +326,7 @@ fn callers<'a>(g: &Group<'a>, file: &str, site_line: u32) -> Vec<(u32, &'a str, 
         }
         match out.iter_mut().find(|(l, _, _)| *l == line) {
             Some((_, _, v)) => v.push(f),
-            None => out.push((line, caller.function.as_deref().unwrap_or("?"), vec![f])),
+            None => out.push((line, function(caller), vec![f])),
         }
     }
     out
@@ -361,7 +362,7 @@ mod tests {
         out
     }
 
-    fn record(test: &str, file: &str, findings: &str) -> Record {
+    fn record(test: &str, file: &str, findings: &str) -> Report {
         parse(&format!(
             r#"{{"test":"{test}","status":"swept","findings":[{findings}]}}"#
         ))
@@ -373,8 +374,8 @@ mod tests {
     trait TapFile {
         fn tap_file(self, file: &str) -> Self;
     }
-    impl TapFile for Record {
-        fn tap_file(mut self, file: &str) -> Record {
+    impl TapFile for Report {
+        fn tap_file(mut self, file: &str) -> Report {
             for f in &mut self.findings {
                 if let Some(s) = &mut f.site {
                     s.file = Some(file.to_string());

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
+use oomcheck_injector::{Report, Status as CheckStatus};
 
 use crate::{ui::Ui, Status};
 
@@ -402,7 +403,7 @@ fn failure_section<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
 
 /// What the run produced, for the human report.
 struct RunResult<'a> {
-    records: &'a [&'a record::Record],
+    records: &'a [&'a Report],
     plain_failures: &'a [&'a String],
     libtest_stdout: &'a str,
 }
@@ -442,7 +443,7 @@ fn render_human(o: &RunResult<'_>, meta: &cargo::Metadata, args: &RunArgs, ui: &
         }
     }
     let findings: usize = records.iter().map(|r| r.findings.len()).sum();
-    let failing = records.iter().filter(|r| r.is_failure()).count();
+    let failing = records.iter().filter(|r| record::is_failure(r)).count();
     let plural = |n: usize, what: &str| {
         if n == 1 {
             format!("1 {what}")
@@ -614,13 +615,13 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         return Status::Error;
     }
 
-    let mut records: Vec<&record::Record> = loaded.iter().map(|l| &l.record).collect();
+    let mut records: Vec<&Report> = loaded.iter().map(|l| &l.record).collect();
     records.sort_by(|a, b| a.test.cmp(&b.test));
     // Tests whose failure their records explain (a check with findings panics its test); any
     // other failed test failed for a reason of its own, outside the checks.
     let explained: BTreeSet<&str> = records
         .iter()
-        .filter(|r| r.is_failure() || r.status == "no-allocator")
+        .filter(|r| record::is_failure(r) || r.status == CheckStatus::NoAllocator)
         .map(|r| r.test.as_str())
         .collect();
     let plain_failures: Vec<&String> = summary
@@ -641,13 +642,13 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
             eprintln!("test {t} failed outside its OOM checks");
         }
     }
-    if records.iter().any(|r| r.status == "no-allocator") {
+    if records.iter().any(|r| r.status == CheckStatus::NoAllocator) {
         eprintln!(
             "error: some checks ran without the failing global allocator\n{HOW_TO_ADD_ALLOCATOR}"
         );
         return Status::Error;
     }
-    if records.iter().any(|r| r.is_failure())
+    if records.iter().any(|r| record::is_failure(r))
         || !plain_failures.is_empty()
         || !incomplete.is_empty()
     {

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use oomcheck_injector::{Mode, Report, Status, Strategy};
 
-use super::record::Record;
+use super::record::swept_count;
 
 /// The width test names are padded to, so short names line up.
 const NAME_WIDTH: usize = 28;
@@ -14,20 +15,20 @@ const SEQUENCE_WIDTH: usize = 100;
 
 /// One test's line: `name  nalloc=N  ....W..A..  OK` or `FAILED (k/N)`; tests that were not
 /// swept say why.
-pub fn line(r: &Record) -> String {
+pub fn line(r: &Report) -> String {
     let name = format!("{:<NAME_WIDTH$}", r.test);
     let why = || r.message.as_deref().unwrap_or("no reason given").trim();
-    match r.status.as_str() {
-        "swept" => {
+    match r.status {
+        Status::Swept => {
             let verdict = if r.findings.is_empty() {
                 "OK".to_string()
             } else {
-                format!("FAILED ({}/{})", r.findings.len(), r.swept_count())
+                format!("FAILED ({}/{})", r.findings.len(), swept_count(r))
             };
-            let nalloc = r.nalloc.map_or_else(|| "?".to_string(), |n| n.to_string());
-            let mut mode = match r.mode.as_deref() {
-                Some("persistent") => "  persistent".to_string(),
-                _ => String::new(),
+            let nalloc = r.nalloc;
+            let mut mode = match r.mode {
+                Mode::Persistent => "  persistent".to_string(),
+                Mode::Transient => String::new(),
             };
             // Dedup'd and sampled sweeps have a character per swept index only: say which.
             if let Some(d) = &r.dedup {
@@ -36,7 +37,7 @@ pub fn line(r: &Record) -> String {
             if let Some(s) = &r.sample {
                 mode.push_str(&format!("  sample={} seed={}", s.n, s.seed));
             }
-            if r.strategy.as_deref() == Some("fork") {
+            if r.strategy == Some(Strategy::Fork) {
                 mode.push_str("  fork");
             }
             if r.sequence.chars().count() <= SEQUENCE_WIDTH {
@@ -51,30 +52,29 @@ pub fn line(r: &Record) -> String {
             }
             out
         }
-        "normal-failed" => format!("{name}  normal run failed, not swept: {}  FAILED", why()),
-        "unstable-count" => format!(
+        Status::NormalFailed => {
+            format!("{name}  normal run failed, not swept: {}  FAILED", why())
+        }
+        Status::UnstableCount => format!(
             "{name}  allocation count unstable, not swept: {}  FAILED",
             why()
         ),
         // The injector's message is the help printed at the end; keep the line short.
-        "no-allocator" => format!("{name}  not swept: no failing global allocator"),
-        other => format!("{name}  not swept ({other}): {}", why()),
+        Status::NoAllocator => format!("{name}  not swept: no failing global allocator"),
+        Status::Disabled => format!("{name}  not swept ({}): {}", r.status.as_str(), why()),
     }
 }
 
 /// The `--debug` lines of one test: every iteration with its outcome and detail.
-pub fn iteration_lines(r: &Record) -> Vec<String> {
-    let mut out = Vec::new();
-    for it in &r.iterations {
-        let msg = it.message.as_deref().unwrap_or("").trim();
-        out.push(format!("    #{:<5} {:<12} {msg}", it.alloc, it.outcome));
-        for extra in [&it.diff, &it.stderr].into_iter().flatten() {
-            for l in extra.lines() {
-                out.push(format!("           | {l}"));
-            }
-        }
-    }
-    out
+pub fn iteration_lines(r: &Report) -> Vec<String> {
+    r.iterations
+        .iter()
+        .flatten()
+        .map(|it| {
+            let msg = it.message.trim();
+            format!("    #{:<5} {:<12} {msg}", it.alloc, it.outcome.as_str())
+        })
+        .collect()
 }
 
 /// Where progress goes: a spinner with a message that lines scroll above, or plain stderr lines.
@@ -123,7 +123,7 @@ impl Progress {
     }
 
     /// A test's record arrived.
-    pub fn record(&mut self, r: &Record, debug: bool) {
+    pub fn record(&mut self, r: &Report, debug: bool) {
         self.done += 1;
         self.println(&line(r));
         if debug {
@@ -174,7 +174,7 @@ mod tests {
         )
         .unwrap()
         .record;
-        assert_eq!(r.swept_count(), 3);
+        assert_eq!(swept_count(&r), 3);
         assert!(
             line(&r).ends_with("nalloc=1000  sites=3 (+997 covered)  fork  ..W  FAILED (1/3)"),
             "{}",
@@ -220,16 +220,18 @@ mod tests {
             .record;
         assert!(line(&r).contains("normal run failed, not swept: Err(Parse)  FAILED"));
         let r = parse(
-            r#"{"test":"t","status":"swept","sequence":".","iterations":[
-                {"alloc":1,"outcome":"no-memory","message":"NoMemory","stderr":"warn\n"}]}"#,
+            r#"{"test":"t","status":"swept","sequence":".W","iterations":[
+                {"alloc":1,"outcome":"no-memory","message":"NoMemory"},
+                {"alloc":2,"outcome":"wrong-error","message":" Parse \n"}]}"#,
         )
         .unwrap()
         .record;
         let lines = iteration_lines(&r);
+        assert_eq!(lines.len(), 2, "{lines:?}");
         assert_eq!(
             lines[0].split_whitespace().collect::<Vec<_>>(),
             ["#1", "no-memory", "NoMemory"]
         );
-        assert!(lines[1].ends_with("| warn"));
+        assert_eq!(lines[1], "    #2     wrong-error  Parse");
     }
 }
