@@ -49,8 +49,8 @@ pub(crate) const HOOK_SITES: u8 = 1;
 /// `State::hooks`: fork at every counted attempt of the sweep ([`crate::fork`]).
 pub(crate) const HOOK_FORK: u8 = 2;
 
-/// Injection state of one thread. The fast path of a thread that is neither armed nor new reads
-/// `flags` only (it is 0).
+/// Injection state of one thread. The fast path of an allocation on a thread that is neither armed
+/// nor new reads `flags` only (it is 0); a free only adds to `freed`.
 struct State {
     flags: Cell<u8>,
     /// Per-attempt hooks of the armed path (`HOOK_*`); kept across `arm`.
@@ -65,14 +65,41 @@ struct State {
     capture: Cell<bool>,
     /// Attempts failed since arming.
     failed: Cell<u64>,
-    /// Bytes allocated minus bytes freed while armed or tracking frees.
+    /// Bytes allocated minus bytes freed while armed or tracking frees (frees are folded in when
+    /// the stretch ends, from `freed`).
     live: Cell<i64>,
+    /// Bytes this thread has freed, ever (wrapping), minus those freed by the allocator's own
+    /// bookkeeping: counted unconditionally, so that `dealloc` needs no test.
+    freed: Cell<u64>,
+    /// `freed` when the current armed or free-tracking stretch began.
+    freed_mark: Cell<u64>,
 }
 
 impl State {
     fn set_flag(&self, flag: u8, on: bool) {
         let f = self.flags.get();
         self.flags.set(if on { f | flag } else { f & !flag });
+    }
+
+    /// Starts a stretch whose frees count against `live`.
+    fn mark_frees(&self) {
+        self.freed_mark.set(self.freed.get());
+    }
+
+    /// Ends it: the bytes freed since [`State::mark_frees`] leave `live`.
+    fn fold_frees(&self) {
+        let since = self.freed.get().wrapping_sub(self.freed_mark.get());
+        self.live.set(self.live.get().wrapping_sub(since as i64));
+    }
+
+    /// Runs the allocator's own bookkeeping: its allocations pass uncounted (`BUSY`) and its
+    /// frees are forgotten.
+    fn busy(&self, f: impl FnOnce()) {
+        let freed = self.freed.get();
+        self.set_flag(BUSY, true);
+        f();
+        self.set_flag(BUSY, false);
+        self.freed.set(freed);
     }
 }
 
@@ -87,6 +114,8 @@ thread_local! {
             capture: Cell::new(false),
             failed: Cell::new(0),
             live: Cell::new(0),
+            freed: Cell::new(0),
+            freed_mark: Cell::new(0),
         }
     };
     static FIRST_FAILED: Cell<RawFrames> = const { Cell::new(RawFrames::EMPTY) };
@@ -201,24 +230,21 @@ fn armed_attempt(s: &State) -> Attempt {
     s.count.set(n);
     let hooks = s.hooks.get();
     if hooks != 0 {
-        // The hooks' own allocations pass through uncounted (and their frees unaccounted).
-        s.set_flag(BUSY, true);
-        if hooks & HOOK_SITES != 0 {
-            crate::dedup::on_attempt(n);
-        }
-        if hooks & HOOK_FORK != 0 {
-            crate::fork::on_attempt(n);
-        }
-        s.set_flag(BUSY, false);
+        s.busy(|| {
+            if hooks & HOOK_SITES != 0 {
+                crate::dedup::on_attempt(n);
+            }
+            if hooks & HOOK_FORK != 0 {
+                crate::fork::on_attempt(n);
+            }
+        });
     }
     let at = s.fail_at.get();
     if at != 0 && (n == at || (n > at && s.persistent.get())) {
         s.failed.set(s.failed.get() + 1);
-        s.set_flag(BUSY, true);
         if s.capture.get() || FORCE_CAPTURE.load(Ordering::Relaxed) {
-            record_failure(s.failed.get() == 1);
+            s.busy(|| record_failure(s.failed.get() == 1));
         }
-        s.set_flag(BUSY, false);
         Attempt::Fail
     } else {
         Attempt::Counted
@@ -255,24 +281,19 @@ fn add_live(delta: i64) {
     let _ = STATE.try_with(|s| s.live.set(s.live.get().wrapping_add(delta)));
 }
 
-/// Accounts a free of a block of `size` bytes: counted while armed or tracking frees, unless the
-/// allocator is busy with its own bookkeeping.
-#[inline]
+/// Counts a free of `size` bytes: no test, one thread-local addition. Whether it counted against
+/// `live` is settled when the stretch ends ([`State::fold_frees`]).
+#[inline(always)]
 fn freed(size: usize) {
-    let _ = STATE.try_with(|s| {
-        let f = s.flags.get();
-        if f & BUSY == 0 && f & (ARMED | TRACK_FREES) != 0 {
-            s.live.set(s.live.get().wrapping_sub(size as i64));
-        }
-    });
+    let _ = STATE.try_with(|s| s.freed.set(s.freed.get().wrapping_add(size as u64)));
 }
 
 // SAFETY: every method forwards to the inner allocator with the caller's arguments, or returns
 // null (always allowed for `alloc`, `alloc_zeroed` and `realloc`, which leaves the block intact).
 //
-// Each method is a flags test and a tail call: on a thread with no flags (every thread that is not
-// sweeping) it costs one thread-local load and one branch over the inner allocator, with no
-// register saving; everything else is out of line.
+// Each allocating method is a flags test and a tail call: on a thread with no flags (every thread
+// that is not sweeping) it costs one thread-local load and one branch over the inner allocator,
+// with no register saving; everything else is out of line. A free costs one thread-local addition.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
     #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -294,11 +315,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAllocator<A> {
 
     #[inline(always)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if thread_flags() == 0 {
-            self.inner.dealloc(ptr, layout)
-        } else {
-            self.flagged_dealloc(ptr, layout)
-        }
+        freed(layout.size());
+        self.inner.dealloc(ptr, layout)
     }
 
     #[inline(always)]
@@ -338,16 +356,6 @@ impl<A: GlobalAlloc> FailingAllocator<A> {
         }
     }
 
-    /// `dealloc` on a thread with flags.
-    ///
-    /// # Safety
-    /// As [`GlobalAlloc::dealloc`].
-    #[inline(never)]
-    unsafe fn flagged_dealloc(&self, ptr: *mut u8, layout: Layout) {
-        freed(layout.size());
-        self.inner.dealloc(ptr, layout)
-    }
-
     /// `realloc` on a thread with flags.
     ///
     /// # Safety
@@ -361,10 +369,9 @@ impl<A: GlobalAlloc> FailingAllocator<A> {
                 if !p.is_null() {
                     // A block allocated while armed may be resized after disarming, while the
                     // result of a run is dropped under free tracking.
-                    freed(layout.size());
                     let _ = STATE.try_with(|s| {
-                        if s.flags.get() & TRACK_FREES != 0 {
-                            s.live.set(s.live.get().wrapping_add(new_size as i64));
+                        if s.flags.get() & (TRACK_FREES | BUSY) == TRACK_FREES {
+                            add_live(new_size as i64 - layout.size() as i64);
                         }
                     });
                 }
@@ -398,6 +405,7 @@ pub(crate) fn arm(fail_at: u64, persistent: bool, capture: bool) {
         s.count.set(0);
         s.failed.set(0);
         s.live.set(0);
+        s.mark_frees();
         s.fail_at.set(fail_at);
         s.persistent.set(persistent);
         s.capture.set(capture);
@@ -433,7 +441,10 @@ pub(crate) fn armed_attempt_address() -> usize {
 pub(crate) fn disarm() -> Stats {
     WATCH_THREADS.store(false, Ordering::Relaxed);
     STATE.with(|s| {
-        s.set_flag(ARMED, false);
+        if s.flags.get() & ARMED != 0 {
+            s.fold_frees();
+            s.set_flag(ARMED, false);
+        }
         Stats {
             count: s.count.get(),
             failed: s.failed.get(),
@@ -444,10 +455,14 @@ pub(crate) fn disarm() -> Stats {
 /// Runs `f` (dropping a run's result) while counting frees, and returns the live bytes left over
 /// from the last armed run afterwards.
 pub(crate) fn live_after(f: impl FnOnce()) -> i64 {
-    STATE.with(|s| s.set_flag(TRACK_FREES, true));
+    STATE.with(|s| {
+        s.mark_frees();
+        s.set_flag(TRACK_FREES, true);
+    });
     f();
     STATE.with(|s| {
         s.set_flag(TRACK_FREES, false);
+        s.fold_frees();
         s.live.get()
     })
 }
@@ -465,4 +480,89 @@ pub(crate) fn installed() -> bool {
     let b = std::hint::black_box(Box::new(std::hint::black_box(0x5eed_u64)));
     drop(std::hint::black_box(b));
     disarm().count > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Used directly (this test binary's global allocator is `System`), so that only the blocks
+    /// the tests make go through it.
+    static A: FailingAllocator = FailingAllocator::system();
+
+    /// Runs `f` on a fresh thread: its injection state starts clean.
+    fn on_fresh_thread(f: impl FnOnce() + Send + 'static) {
+        std::thread::spawn(f).join().expect("test thread");
+    }
+
+    fn block(size: usize) -> (*mut u8, Layout) {
+        let l = Layout::from_size_align(size, 8).expect("layout");
+        // SAFETY: non-zero size.
+        let p = unsafe { A.alloc(l) };
+        assert!(!p.is_null());
+        (p, l)
+    }
+
+    fn free((p, l): (*mut u8, Layout)) {
+        // SAFETY: `p` came from `A` with layout `l`.
+        unsafe { A.dealloc(p, l) }
+    }
+
+    #[test]
+    fn frees_count_only_while_armed_or_tracking() {
+        on_fresh_thread(|| {
+            let before = block(100);
+            arm(0, false, false);
+            let kept = block(64);
+            free(block(32));
+            // A block from before the run, freed during it, counts against the run.
+            free(before);
+            assert_eq!(disarm().count, 2);
+            // Disarmed and not tracking: neither counted nor freed.
+            free(block(1000));
+            assert_eq!(live_after(|| {}), 64 - 100);
+            // Dropping the result under tracking frees what the run kept.
+            assert_eq!(live_after(|| free(kept)), -100);
+            // Disarming twice folds the run's frees once.
+            arm(0, false, false);
+            let leaked = block(16);
+            free(block(8));
+            disarm();
+            disarm();
+            assert_eq!(live_after(|| {}), 16);
+            free(leaked);
+        });
+    }
+
+    #[test]
+    fn frees_of_the_allocators_own_bookkeeping_are_forgotten() {
+        on_fresh_thread(|| {
+            let hook_block = block(48);
+            arm(0, false, false);
+            STATE.with(|s| s.busy(|| free(hook_block)));
+            disarm();
+            assert_eq!(live_after(|| {}), 0);
+        });
+    }
+
+    #[test]
+    fn a_resized_block_counts_its_growth_while_tracking() {
+        on_fresh_thread(|| {
+            arm(0, false, false);
+            let (p, l) = block(10);
+            disarm();
+            // SAFETY: `p` came from `A` with layout `l`.
+            let q = unsafe { A.realloc(p, l, 30) };
+            assert!(!q.is_null());
+            let grown = Layout::from_size_align(30, 8).expect("layout");
+            // Resized while neither armed nor tracking: the run still left its 10 bytes.
+            assert_eq!(live_after(|| {}), 10);
+            // SAFETY: as above.
+            let r = live_after(|| unsafe {
+                let r = A.realloc(q, grown, 50);
+                A.dealloc(r, Layout::from_size_align(50, 8).expect("layout"));
+            });
+            assert_eq!(r, 10 + 20 - 50);
+        });
+    }
 }
