@@ -82,8 +82,10 @@ fn main() {
                     let _ = black_box(body(n));
                 })
             });
+            let floor = time_body(n).0.mul_f64(n as f64 / 2.0);
             println!(
-                "in-process n={n}: ours {} (cpu {}), alloc-chaos {} (cpu {})",
+                "in-process n={n}: floor {}, ours {} (cpu {}), alloc-chaos {} (cpu {})",
+                fmt(floor),
                 fmt(ours),
                 fmt(ours_cpu),
                 fmt(chaos),
@@ -252,56 +254,61 @@ fn timed_sweep(n: usize, jobs: usize) -> (Duration, Duration) {
     (wall, cpu)
 }
 
-/// Best wall time and best thread CPU time of one body run.
+/// Mean wall time and mean thread CPU time of one body run, over about as many body runs as a
+/// sweep makes (a mean, like the sweep's own time, rather than a best case the sweep never sees).
 fn time_body(n: usize) -> (Duration, Duration) {
-    let runs = (200_000 / n).max(20);
-    let mut best = (Duration::MAX, Duration::MAX);
-    for _ in 0..5 {
-        let cpu = thread_cpu();
-        let start = Instant::now();
-        for _ in 0..runs {
-            let _ = black_box(body(black_box(n)));
-        }
-        best.0 = best.0.min(start.elapsed() / runs as u32);
-        best.1 = best.1.min(thread_cpu().saturating_sub(cpu) / runs as u32);
+    let runs = (n / 2).max(50) as u32;
+    let cpu = thread_cpu();
+    let start = Instant::now();
+    for _ in 0..runs {
+        let _ = black_box(body(black_box(n)));
     }
-    best
+    (
+        start.elapsed() / runs,
+        thread_cpu().saturating_sub(cpu) / runs,
+    )
 }
 
-/// Allocation-heavy loop straight on each allocator: the disarmed `FailingAllocator` against
+/// Allocation-heavy loops straight on each allocator: the disarmed `FailingAllocator` against
 /// `System`. Both run the very same loop code (one function called through `&dyn GlobalAlloc`, so
 /// code layout cannot favour either), in many short rounds that alternate which goes first; each
 /// round gives one ratio, in thread CPU time, and the median ratio is the figure (robust to the
-/// bursts of other load that a best-of comparison of separate minima is not).
+/// bursts of other load that a best-of comparison of separate minima is not). Two loops: bare
+/// allocate/free pairs (the worst case: nothing but allocator calls), and the same pairs filling
+/// each block as a program uses what it allocates. `System` against itself shows the noise.
 fn disarmed_overhead(quick: bool) {
     static FAILING: FailingAllocator = FailingAllocator::system();
-    let ops = 200_000;
     let rounds = if quick { 31 } else { 151 };
-    let (mut sys_all, mut ours_all, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    println!("disarmed allocator vs System ({rounds} paired rounds of 200 000 alloc+free; median, quartiles):");
+    for (what, a, touch) in [
+        (
+            "System vs System (noise)",
+            &System as &dyn GlobalAlloc,
+            false,
+        ),
+        ("bare alloc/free", &FAILING, false),
+        ("alloc, fill, free", &FAILING, true),
+    ] {
+        let (q1, median, q3) = paired_overhead(a, touch, rounds);
+        println!("  {what:<26} {median:+5.1}%  ({q1:+.1}% .. {q3:+.1}%)");
+    }
+}
+
+/// Quartiles of the per-round time ratio of `a` to `System` on the churn loop, in percent.
+fn paired_overhead(a: &dyn GlobalAlloc, touch: bool, rounds: usize) -> (f64, f64, f64) {
+    let ops = 200_000;
+    let mut ratios = Vec::new();
     for round in 0..rounds {
         let (sys, ours) = if round % 2 == 0 {
-            let sys = churn(&System, ops);
-            (sys, churn(&FAILING, ops))
+            let sys = churn(&System, ops, touch);
+            (sys, churn(a, ops, touch))
         } else {
-            let ours = churn(&FAILING, ops);
-            (churn(&System, ops), ours)
+            let ours = churn(a, ops, touch);
+            (churn(&System, ops, touch), ours)
         };
-        sys_all.push(sys);
-        ours_all.push(ours);
-        ratios.push(ours.as_secs_f64() / sys.as_secs_f64());
+        ratios.push((ours.as_secs_f64() / sys.as_secs_f64() - 1.0) * 100.0);
     }
-    let ns = |d: Duration| d.as_secs_f64() * 1e9 / ops as f64;
-    let pct = |r: f64| (r - 1.0) * 100.0;
-    let (q1, median, q3) = quartiles(&mut ratios);
-    println!(
-        "disarmed allocator vs System, {rounds} paired rounds of {ops} alloc+free: median \
-         {:+.1}% (quartiles {:+.1}% .. {:+.1}%); best rounds {:.2} vs {:.2} ns/op",
-        pct(median),
-        pct(q1),
-        pct(q3),
-        ns(*ours_all.iter().min().expect("rounds")),
-        ns(*sys_all.iter().min().expect("rounds")),
-    );
+    quartiles(&mut ratios)
 }
 
 /// First quartile, median and third quartile.
@@ -311,18 +318,24 @@ fn quartiles(v: &mut [f64]) -> (f64, f64, f64) {
     (at(0.25), at(0.5), at(0.75))
 }
 
-/// `ops` allocations and frees of mixed sizes, keeping a small window of live blocks.
+/// `ops` allocations and frees of mixed sizes, keeping a small window of live blocks; with
+/// `touch`, each block is filled when allocated and read back before it is freed.
 #[inline(never)]
-fn churn(a: &dyn GlobalAlloc, ops: usize) -> Duration {
+fn churn(a: &dyn GlobalAlloc, ops: usize, touch: bool) -> Duration {
     const WINDOW: usize = 64;
     let a = black_box(a);
     let mut live: [(*mut u8, Layout); WINDOW] =
         [(std::ptr::null_mut(), Layout::new::<u8>()); WINDOW];
+    let mut sum = 0u8;
     let start = thread_cpu();
     for i in 0..ops {
         let slot = i % WINDOW;
         let (p, l) = live[slot];
         if !p.is_null() {
+            if touch {
+                // SAFETY: `p` points to `l.size()` initialised bytes.
+                sum = sum.wrapping_add(unsafe { *p.add(l.size() - 1) });
+            }
             // SAFETY: `p` was allocated by `a` with layout `l`.
             unsafe { a.dealloc(p, l) };
         }
@@ -330,9 +343,14 @@ fn churn(a: &dyn GlobalAlloc, ops: usize) -> Duration {
         let layout = Layout::from_size_align(size, 8).expect("layout");
         // SAFETY: non-zero size.
         let p = unsafe { a.alloc(black_box(layout)) };
+        if touch && !p.is_null() {
+            // SAFETY: `p` is a fresh block of `size` bytes.
+            unsafe { std::ptr::write_bytes(p, i as u8, size) };
+        }
         live[slot] = (black_box(p), layout);
     }
     let t = thread_cpu().saturating_sub(start);
+    black_box(sum);
     for (p, l) in live {
         if !p.is_null() {
             // SAFETY: as above.
