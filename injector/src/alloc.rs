@@ -137,7 +137,8 @@ pub(crate) static CHILD_NFRAMES: AtomicUsize = AtomicUsize::new(0);
 ///
 /// Install it in the test crate; it forwards to the wrapped allocator and only behaves
 /// differently on a thread where [`check`](crate::check) or [`Check::run`](crate::Check::run) is
-/// sweeping:
+/// sweeping. Elsewhere it costs one thread-local load and a branch per allocation and one
+/// thread-local addition per free (about 5 instructions per allocate/free pair):
 ///
 /// ```
 /// #[global_allocator]
