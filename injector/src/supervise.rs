@@ -370,6 +370,8 @@ impl ExitWatch {
             }
         }
         if fds.is_empty() {
+            // Nothing running (children waiting for a job token): just wait.
+            std::thread::sleep(most);
             return;
         }
         let ms = most.as_millis().min(i32::MAX as u128) as i32;
