@@ -35,7 +35,7 @@ use record::Loaded;
 /// Arguments of `oomcheck run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Show every iteration's outcome, error, diff and captured stderr.
+    /// Show every iteration's outcome and error, and the captured stderr of each finding.
     #[arg(long)]
     pub debug: bool,
     /// Show the stack of each failed allocation.
