@@ -30,10 +30,28 @@ const SIZES: [usize; 3] = [100, 1000, 3000];
 
 /// A string-building body with exactly `n` allocations.
 fn body(n: usize) -> Result<usize, TryReserveError> {
+    body_failing_at(n, 0)
+}
+
+/// [`body`], failing its `fail_at`-th allocation by itself (0: none), as if the allocator had:
+/// re-running it for every index is a re-run sweep without any harness, the ideal the floor
+/// estimates.
+fn body_failing_at(n: usize, fail_at: usize) -> Result<usize, TryReserveError> {
+    let mut made = 0;
+    let mut next = || {
+        made += 1;
+        match made == fail_at {
+            // A capacity overflow: an error value made without allocating.
+            true => Vec::<u8>::new().try_reserve(usize::MAX),
+            false => Ok(()),
+        }
+    };
     let mut parts: Vec<String> = Vec::new();
+    next()?;
     parts.try_reserve_exact(n - 1)?;
     for i in 0..n - 1 {
         let mut s = String::new();
+        next()?;
         s.try_reserve_exact(24)?;
         let _ = write!(s, "item-{i}-{}", i * 7);
         parts.push(s);
@@ -106,17 +124,13 @@ fn main() {
          load on a shared machine shifts whole rounds, not one figure of a round)."
     );
     println!(
-        "{:>5}  {:>6}  {:>9}  {:>10}  {:>10}  {:>10}  {:>11}  {:>18}  {:>16}  {:>12}",
-        "n",
-        "rounds",
-        "body",
-        "floor n/2",
-        "ours j=1",
-        "ours j=all",
-        "alloc-chaos",
-        "j1/floor (range)",
-        "j1/jall (range)",
-        "cpu j1/floor"
+        "\"ideal\" re-runs the body failing each index by itself (no allocator, no harness, no \
+         process): what the floor estimates.\n"
+    );
+    let mut ratio_rows = Vec::new();
+    println!(
+        "{:>5}  {:>6}  {:>9}  {:>10}  {:>10}  {:>10}  {:>10}  {:>11}",
+        "n", "rounds", "body", "floor n/2", "ideal", "ours j=1", "ours j=all", "alloc-chaos"
     );
     for n in SIZES {
         let rounds = match (quick, n) {
@@ -125,36 +139,52 @@ fn main() {
             (false, _) => 9,
         };
         let mut rows: Vec<Round> = (0..rounds).map(|_| round(n, cores)).collect();
-        let floor = |r: &Round| r.body_wall.mul_f64(n as f64 / 2.0);
-        let j1_floor = median_range(&mut rows, |r| {
-            r.ours1.0.as_secs_f64() / floor(r).as_secs_f64()
-        });
-        let j1_jall = median_range(&mut rows, |r| {
-            r.ours1.0.as_secs_f64() / r.oursj.0.as_secs_f64()
-        });
-        let cpu_floor = median_range(&mut rows, |r| {
-            r.ours1.1.as_secs_f64() / r.body_cpu.mul_f64(n as f64 / 2.0).as_secs_f64()
-        });
+        let floor = |r: &Round| r.body_wall.as_secs_f64() * n as f64 / 2.0;
+        let ratios = [
+            median_range(&mut rows, |r| r.ours1.0.as_secs_f64() / floor(r)),
+            median_range(&mut rows, |r| {
+                r.ours1.0.as_secs_f64() / r.ideal.as_secs_f64()
+            }),
+            median_range(&mut rows, |r| r.ideal.as_secs_f64() / floor(r)),
+            median_range(&mut rows, |r| {
+                r.ours1.0.as_secs_f64() / r.oursj.0.as_secs_f64()
+            }),
+            median_range(&mut rows, |r| {
+                r.ours1.1.as_secs_f64() / (r.body_cpu.as_secs_f64() * n as f64 / 2.0)
+            }),
+        ];
+        ratio_rows.push((n, ratios));
         let med = |rows: &mut Vec<Round>, f: fn(&Round) -> Duration| {
             Duration::from_secs_f64(median_range(rows, |r| f(r).as_secs_f64()).0)
         };
         let body_wall = med(&mut rows, |r| r.body_wall);
         println!(
-            "{:>5}  {:>6}  {:>9}  {:>10}  {:>10}  {:>10}  {:>11}  {:>5.2}x ({:.2}-{:.2})  {:>5.2}x ({:.2}-{:.2})  {:>11.2}x",
+            "{:>5}  {:>6}  {:>9}  {:>10}  {:>10}  {:>10}  {:>10}  {:>11}",
             n,
             rounds,
             fmt(body_wall),
             fmt(body_wall.mul_f64(n as f64 / 2.0)),
+            fmt(med(&mut rows, |r| r.ideal)),
             fmt(med(&mut rows, |r| r.ours1.0)),
             fmt(med(&mut rows, |r| r.oursj.0)),
             fmt(med(&mut rows, |r| r.chaos.0)),
-            j1_floor.0,
-            j1_floor.1,
-            j1_floor.2,
-            j1_jall.0,
-            j1_jall.1,
-            j1_jall.2,
-            cpu_floor.0,
+        );
+    }
+    println!("\nratios, median round (least-greatest):");
+    println!(
+        "{:>5}  {:>18}  {:>18}  {:>18}  {:>18}  {:>14}",
+        "n", "j1 / floor", "j1 / ideal", "ideal / floor", "j1 / jall", "cpu j1 / floor"
+    );
+    for (n, r) in ratio_rows {
+        let cell = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2}x ({lo:.2}-{hi:.2})");
+        println!(
+            "{:>5}  {:>18}  {:>18}  {:>18}  {:>18}  {:>13.2}x",
+            n,
+            cell(r[0]),
+            cell(r[1]),
+            cell(r[2]),
+            cell(r[3]),
+            r[4].0
         );
     }
     disarmed_overhead(quick);
@@ -164,6 +194,8 @@ fn main() {
 struct Round {
     body_wall: Duration,
     body_cpu: Duration,
+    /// The harness-free re-run sweep of [`body_failing_at`].
+    ideal: Duration,
     ours1: (Duration, Duration),
     oursj: (Duration, Duration),
     chaos: (Duration, Duration),
@@ -171,6 +203,11 @@ struct Round {
 
 fn round(n: usize, cores: usize) -> Round {
     let (body_wall, body_cpu) = time_body(n);
+    let start = Instant::now();
+    for i in 1..=n {
+        let _ = black_box(body_failing_at(black_box(n), i));
+    }
+    let ideal = start.elapsed();
     let ours1 = timed_sweep(n, 1);
     let oursj = timed_sweep(n, cores);
     let ((wall, report), cpu) = measure(|| {
@@ -188,6 +225,7 @@ fn round(n: usize, cores: usize) -> Round {
     Round {
         body_wall,
         body_cpu,
+        ideal,
         ours1,
         oursj,
         chaos: (wall, cpu),
