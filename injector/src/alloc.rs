@@ -183,11 +183,25 @@ fn thread_flags() -> u8 {
     STATE.try_with(|s| s.flags.get()).unwrap_or(0)
 }
 
-/// What to do with an attempt of a thread whose flags are not 0.
+/// What to do with an attempt of a thread whose flags are not 0. The common case of a sweep, an
+/// armed thread without hooks making an attempt that is not to fail, is counted right here; the
+/// rest goes through [`armed_attempt`], whose frame marks where a failed allocation's stack
+/// leaves the injector.
 #[inline(always)]
 fn attempt() -> Attempt {
     STATE
-        .try_with(|s| flagged_attempt(s, s.flags.get()))
+        .try_with(|s| {
+            let f = s.flags.get();
+            if f == ARMED && s.hooks.get() == 0 {
+                let n = s.count.get() + 1;
+                let at = s.fail_at.get();
+                if at == 0 || n < at || (n > at && !s.persistent.get()) {
+                    s.count.set(n);
+                    return Attempt::Counted;
+                }
+            }
+            flagged_attempt(s, f)
+        })
         .unwrap_or(Attempt::Pass)
 }
 
