@@ -1,6 +1,6 @@
 //! The driver: paths + configuration → findings and per-file errors.
 //!
-//! Data flow: [`walk`](crate::walk) the paths → find each file's configuration (walking up) and
+//! Data flow: [`walk`] the paths → find each file's configuration (walking up) and
 //! crate (nearest Cargo.toml) → drop excluded files and test code → read (size limit, UTF-8) →
 //! activate the rule packs from the crates' dependencies and the sources → text prefilter with
 //! the packs' needles → parse and [`summarize`] in parallel → [`Context`] (allocation wrappers

@@ -1,10 +1,10 @@
 //! The analysis: classify how each allocation call's result is used.
 //!
 //! [`analyze`] runs in three steps over all files together:
-//! 1. the index ([`index`]): struct field types and the allocation wrappers of the scanned code,
+//! 1. the index (module `index`): struct field types and the allocation wrappers of the scanned code,
 //!    discovered to a fixed point (wrappers of wrappers count);
-//! 2. one visitor per file ([`visitor`]) following each allocation value through its method
-//!    chain to where it is consumed, judging failure branches with [`handling`];
+//! 2. one visitor per file (module `visitor`) following each allocation value through its method
+//!    chain to where it is consumed, judging failure branches with module `handling`;
 //! 3. suppression comments (`// oomcheck:allow(..)`), and `unused-allow` for those that
 //!    suppress nothing.
 //!
