@@ -33,8 +33,9 @@ pub fn analyze_source(data: &[u8]) {
 /// calling thread.
 ///
 /// # Panics
-/// When a finding's span is not usable by the renderers (not 1-based, or ends before it
-/// starts), when the analysis panics, or when the worker thread cannot be spawned.
+/// When a finding's span is not usable by the renderers (not 1-based, outside the text, or
+/// ending before it starts), when the analysis panics, or when the worker thread cannot be
+/// spawned.
 pub fn analyze_source_findings(data: &[u8]) -> Option<Vec<Finding>> {
     let (&flags, rest) = data.split_first()?;
     let text = std::str::from_utf8(rest).ok()?;
@@ -60,12 +61,23 @@ pub fn analyze_source_findings(data: &[u8]) -> Option<Vec<Finding>> {
                     &settings,
                 )
                 .ok()?;
+                let lines: Vec<&str> = text.split('\n').collect();
+                // Where (line, column) may be: on a line of the text, at most one column past
+                // its last character (an exclusive end).
+                let inside = |line: usize, column: usize| {
+                    line >= 1
+                        && column >= 1
+                        && lines
+                            .get(line - 1)
+                            .is_some_and(|l| column <= l.chars().count() + 1)
+                };
                 for f in &findings {
-                    // Spans must be usable by the renderers: 1-based and ordered.
-                    assert!(f.span.start_line >= 1 && f.span.start_column >= 1, "{f:?}");
+                    // Spans must be usable by the renderers: 1-based, ordered, inside the text.
+                    let s = f.span;
+                    assert!(inside(s.start_line, s.start_column), "{f:?}");
+                    assert!(inside(s.end_line, s.end_column), "{f:?}");
                     assert!(
-                        (f.span.start_line, f.span.start_column)
-                            <= (f.span.end_line, f.span.end_column),
+                        (s.start_line, s.start_column) <= (s.end_line, s.end_column),
                         "{f:?}"
                     );
                 }
