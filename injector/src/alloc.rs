@@ -81,6 +81,14 @@ impl State {
         self.flags.set(if on { f | flag } else { f & !flag });
     }
 
+    /// Whether attempt `n` of the armed run is to fail: `fail_at` itself and, in persistent mode,
+    /// every later one.
+    #[inline(always)]
+    fn fails(&self, n: u64) -> bool {
+        let at = self.fail_at.get();
+        at != 0 && (n == at || (n > at && self.persistent.get()))
+    }
+
     /// Starts a stretch whose frees count against `live`.
     fn mark_frees(&self) {
         self.freed_mark.set(self.freed.get());
@@ -194,8 +202,7 @@ fn attempt() -> Attempt {
             let f = s.flags.get();
             if f == ARMED && s.hooks.get() == 0 {
                 let n = s.count.get() + 1;
-                let at = s.fail_at.get();
-                if at == 0 || n < at || (n > at && !s.persistent.get()) {
+                if !s.fails(n) {
                     s.count.set(n);
                     return Attempt::Counted;
                 }
@@ -254,8 +261,7 @@ fn armed_attempt(s: &State) -> Attempt {
             }
         });
     }
-    let at = s.fail_at.get();
-    if at != 0 && (n == at || (n > at && s.persistent.get())) {
+    if s.fails(n) {
         s.failed.set(s.failed.get() + 1);
         if s.capture.get() || FORCE_CAPTURE.load(Ordering::Relaxed) {
             s.busy(|| record_failure(s.failed.get() == 1));
