@@ -18,6 +18,9 @@
 //! The bench binary is its own sweep child: the supervisor re-executes it with the check's name
 //! as first argument, which `main` recognises and decodes into the same check.
 
+mod common;
+
+use common::{cores, fmt, process_cpu};
 use oomcheck_injector::{Check, FailingAllocator, Outcome, Report, Strategy};
 use std::collections::TryReserveError;
 use std::fmt::Write as _;
@@ -142,34 +145,6 @@ fn timed(c: Config) -> (Duration, Duration, Report) {
         report.summary()
     );
     (wall, cpu, report)
-}
-
-/// User + system CPU time of this process and of its reaped descendants so far.
-fn process_cpu() -> Duration {
-    let usage = |who| {
-        // SAFETY: `getrusage` fills the zeroed struct it is given.
-        let u = unsafe {
-            let mut u: libc::rusage = std::mem::zeroed();
-            libc::getrusage(who, &mut u);
-            u
-        };
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        tv(u.ru_utime) + tv(u.ru_stime)
-    };
-    usage(libc::RUSAGE_SELF) + usage(libc::RUSAGE_CHILDREN)
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn fmt(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 1.0 {
-        format!("{s:.2} s")
-    } else {
-        format!("{:.1} ms", s * 1e3)
-    }
 }
 
 /// Least-squares slope and intercept of ln(y) against ln(x): y ≈ e^b · x^a.

@@ -13,6 +13,9 @@
 //! The bench binary is its own sweep child: the supervisor re-executes it with the check's name
 //! as first argument, which `main` recognises.
 
+mod common;
+
+use common::{cores, fmt, process_cpu};
 use oomcheck_injector::{Check, FailingAllocator};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::TryReserveError;
@@ -239,22 +242,6 @@ fn median_range<R>(rows: &mut [R], f: impl Fn(&R) -> f64) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-/// User + system CPU time of this process and of its reaped children so far: on a loaded machine
-/// wall-clock figures mostly measure the other load, CPU time measures the work.
-fn process_cpu() -> Duration {
-    let usage = |who| {
-        // SAFETY: `getrusage` fills the zeroed struct it is given.
-        let u = unsafe {
-            let mut u: libc::rusage = std::mem::zeroed();
-            libc::getrusage(who, &mut u);
-            u
-        };
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        tv(u.ru_utime) + tv(u.ru_stime)
-    };
-    usage(libc::RUSAGE_SELF) + usage(libc::RUSAGE_CHILDREN)
-}
-
 /// CPU time of the calling thread.
 fn thread_cpu() -> Duration {
     // SAFETY: `clock_gettime` fills the zeroed struct it is given.
@@ -274,10 +261,6 @@ fn measure<R>(f: impl FnOnce() -> R) -> ((Duration, R), Duration) {
     let r = f();
     let wall = start.elapsed();
     ((wall, r), process_cpu().saturating_sub(cpu))
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// One sweep on a fresh thread (each thread numbers its checks from 1, as a test thread does):
@@ -412,15 +395,4 @@ fn churn(a: &dyn GlobalAlloc, ops: usize, touch: bool) -> Duration {
         }
     }
     t
-}
-
-fn fmt(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 1.0 {
-        format!("{s:.2} s")
-    } else if s >= 1e-3 {
-        format!("{:.1} ms", s * 1e3)
-    } else {
-        format!("{:.1} µs", s * 1e6)
-    }
 }
