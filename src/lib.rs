@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod hook_cmd;
 pub mod init_cmd;
 pub mod lint_cmd;
+pub mod preload;
 pub mod rules_cmd;
 pub mod run_cmd;
 pub mod ui;
