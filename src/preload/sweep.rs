@@ -387,8 +387,9 @@ fn judge_all(
             }
             None => (None, Vec::new()),
         };
-        let stderr = matches!(v.outcome, Outcome::Abort | Outcome::Hang | Outcome::Panic)
-            .then(|| tail_bytes(&out.stderr, 4000));
+        let stderr = (matches!(v.outcome, Outcome::Abort | Outcome::Hang | Outcome::Panic)
+            && !out.stderr.trim().is_empty())
+        .then(|| tail_bytes(&out.stderr, 4000));
         r.findings.push(Finding {
             alloc: *index,
             outcome: v.outcome,

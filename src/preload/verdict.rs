@@ -40,6 +40,12 @@ pub fn names_no_memory(text: &str) -> bool {
     DefaultNoMemory.is_no_memory(&(), text)
 }
 
+/// Whether a program's output says it ran out of memory: the shared vocabulary, or gnulib's
+/// `memory exhausted` (what `xalloc_die` prints for coreutils and many GNU programs).
+fn program_says_no_memory(text: &str) -> bool {
+    names_no_memory(text) || text.to_ascii_lowercase().contains("memory exhausted")
+}
+
 /// The signal's name (`SIGSEGV`), or its number.
 pub fn signal_name(sig: i32) -> String {
     let name = match sig {
@@ -103,7 +109,7 @@ pub fn program(run: &RunOutput, normal_stdout: Option<&str>) -> Verdict {
                 said
             };
             let msg = format!("exit status {code}: {said}");
-            if names_no_memory(&run.stderr) || names_no_memory(&run.stdout) {
+            if program_says_no_memory(&run.stderr) || program_says_no_memory(&run.stdout) {
                 Verdict::new(Outcome::NoMemory, msg, true)
             } else {
                 Verdict::new(Outcome::WrongError, msg, true)
@@ -230,6 +236,10 @@ mod tests {
         );
         assert_eq!(
             v(&out(Ended::Exited(1), "", "open: Cannot allocate memory\n")),
+            Outcome::NoMemory
+        );
+        assert_eq!(
+            v(&out(Ended::Exited(2), "", "ls: memory exhausted\n")),
             Outcome::NoMemory
         );
         assert_eq!(

@@ -23,8 +23,10 @@ use crate::{ui::Ui, Status};
 pub mod alloc_range;
 pub mod cargo;
 pub mod diagnostic;
+pub mod preload;
 pub mod progress;
 pub mod record;
+pub mod sweep_flags;
 
 use alloc_range::AllocRange;
 use cargo::CargoOpts;
