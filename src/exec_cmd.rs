@@ -11,7 +11,7 @@ use crate::preload::launch::Program;
 use crate::preload::sweep::{self, Kind, Target};
 use crate::preload::symbolize::Symbolizer;
 use crate::preload::{elf, library, PreloadError};
-use crate::run_cmd::preload::{program_roots, shell_quote, Reporter};
+use crate::run_cmd::preload::{program_roots, shell_quote, Reporter, NO_ALLOCATIONS};
 use crate::run_cmd::sweep_flags::SweepFlags;
 use crate::{ui::Ui, Status};
 
@@ -24,16 +24,6 @@ pub struct ExecArgs {
     #[arg(last = true, required = true, value_name = "PROGRAM [ARGS]")]
     pub command: Vec<OsString>,
 }
-
-/// What to tell a user whose program allocated nothing through `malloc`.
-const NO_ALLOCATIONS: &str = "\
-help: a program with its own allocator (a Rust `#[global_allocator]` that does not call malloc, \
-jemalloc or mimalloc linked in) makes no malloc call the interposer can fail. For Rust code, \
-install oomcheck's failing allocator instead and sweep with `check()`:
-       #[global_allocator]
-       static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
-       #[test] fn survives_oom() { oomcheck_injector::check(|| my_crate::run(INPUT)); }
-     (`oomcheck init` prints the lines to add.)";
 
 /// `name` as the shell finds it: a path when it has a `/`, else the first match on `PATH`.
 fn resolve(name: &Path) -> Option<PathBuf> {

@@ -13,6 +13,7 @@
 //!   first), written before the allocation returns null.
 //! - `A <index> <ip>…`: a counted allocation and its return addresses, for every counted
 //!   allocation when [`STACKS`] is set.
+//! - `T`: the thread named [`THREAD`] started (only the allocations of that thread count).
 //! - `B`: a copy of `/proc/self/maps` follows, in `m <length>` records each followed by that
 //!   many bytes of it (the load map needed to symbolize the addresses in another process).
 //! - `S <index> <wait status> <timed out: 0|1> <stdout offset>`: fork server: the child forked to
@@ -67,5 +68,7 @@ pub const TAG_STACK: u8 = b'A';
 pub const TAG_MAPS_BEGIN: u8 = b'B';
 /// Record tag: a piece of the load map.
 pub const TAG_MAPS: u8 = b'm';
+/// Record tag: the thread to count on was found.
+pub const TAG_THREAD: u8 = b'T';
 /// Record tag: a fork-server child.
 pub const TAG_FORKED: u8 = b'S';

@@ -228,6 +228,8 @@ pub unsafe fn thread_named(thread: usize, name: *const c_char) {
     }
     if *name.add(c.thread.len()) == 0 {
         TARGET.store(thread, Relaxed);
+        let mut l = Line::<2>::new();
+        l.byte(protocol::TAG_THREAD).byte(b'\n').write(c.journal);
     }
 }
 

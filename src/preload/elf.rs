@@ -112,10 +112,15 @@ pub struct LibtestRanges {
 
 /// Functions whose allocations are never the body's own: the panic runtime (formatting the
 /// message, boxing the payload) and libtest turning a returned `Err` into a failure.
+/// (Names of older and newer standard libraries: `rust_panic_with_hook` became
+/// `panic_with_hook`, `begin_panic_handler` became `panic_handler`.)
 const AFTER_BODY: &[&str] = &[
     "std::panicking::rust_panic_with_hook",
+    "std::panicking::panic_with_hook",
     "std::panicking::begin_panic_handler",
+    "std::panicking::panic_handler",
     "std::panicking::begin_panic",
+    "std::panicking::default_hook",
     "test::assert_test_result",
 ];
 

@@ -12,6 +12,8 @@ pub struct Journal {
     pub stacks: Vec<(u64, Vec<u64>)>,
     /// The process's last copy of `/proc/self/maps`.
     pub maps: String,
+    /// The thread named [`protocol::THREAD`] was found.
+    pub thread_found: bool,
     /// Fork server: how each forked child ended.
     pub forked: Vec<Forked>,
 }
@@ -74,6 +76,7 @@ pub fn parse(bytes: &[u8]) -> Journal {
             [protocol::TAG_FAILED] => j.failed = j.failed.or(index_and_addresses(rest)),
             [protocol::TAG_STACK] => j.stacks.extend(index_and_addresses(rest)),
             [protocol::TAG_FORKED] => j.forked.extend(forked(rest)),
+            [protocol::TAG_THREAD] => j.thread_found = true,
             [protocol::TAG_MAPS_BEGIN] => maps.clear(),
             [protocol::TAG_MAPS] => {
                 let Ok(n) = rest.trim().parse::<usize>() else {
@@ -99,7 +102,7 @@ mod tests {
     fn records_of_every_kind_parse() {
         let maps = "55d0-55e0 r-xp 00001000 08:01 12 /bin/t\n";
         let text = format!(
-            "A 1 7f01 55d1\nA 2 7f02\nF 2 7f02 55d2 55d3\nB\nm {}\n{maps}S 4 256 0 12\nS 5 -1 0 0\nN 3\nF 9 1",
+            "T\nA 1 7f01 55d1\nA 2 7f02\nF 2 7f02 55d2 55d3\nB\nm {}\n{maps}S 4 256 0 12\nS 5 -1 0 0\nN 3\nF 9 1",
             maps.len()
         );
         let j = parse(text.as_bytes());

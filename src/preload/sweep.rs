@@ -92,6 +92,12 @@ fn normal_failure(kind: &Kind, run: &RunOutput) -> Option<String> {
             if run.stdout.contains("running 0 tests") {
                 return Some(format!("no test is named {name}"));
             }
+            if code == 0 && !run.journal.thread_found {
+                return Some(format!(
+                    "no thread was named {name}: libtest runs each test on a thread of its name, \
+                     which is where allocations are counted"
+                ));
+            }
             (code != 0).then(|| {
                 verdict::panic_message(&run.stderr, name)
                     .unwrap_or_else(|| format!("the test failed (exit status {code})"))

@@ -120,11 +120,19 @@ pub fn program(run: &RunOutput, normal_stdout: Option<&str>) -> Verdict {
 
 /// The panic message libtest's test thread printed: what follows `thread 'NAME' panicked at
 /// LOCATION:` up to the `note:` libtest adds.
+/// (Newer standard libraries put the thread id after the name: `thread 'NAME' (42) panicked`.)
 pub fn panic_message(stderr: &str, test: &str) -> Option<String> {
-    let header = format!("thread '{test}' panicked at ");
-    let start = stderr.find(&header)?;
-    let rest = &stderr[start + header.len()..];
-    let body = rest.split_once('\n').map_or("", |(_, b)| b);
+    let name = format!("thread '{test}' ");
+    let mut at = 0;
+    let body = loop {
+        let start = at + stderr[at..].find(&name)?;
+        let rest = &stderr[start + name.len()..];
+        let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
+        if line.contains("panicked at ") {
+            break body;
+        }
+        at = start + name.len();
+    };
     let mut lines = Vec::new();
     for l in body.lines() {
         if l.starts_with("note: ") || l.starts_with("thread '") {
@@ -269,7 +277,18 @@ mod tests {
         "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
 
     fn panicked(msg: &str) -> String {
-        format!("thread 't::x' panicked at tests/a.rs:3:5:\n{msg}\n{NOTE}")
+        format!("thread 't::x' (81) panicked at tests/a.rs:3:5:\n{msg}\n{NOTE}")
+    }
+
+    #[test]
+    fn panic_messages_are_found_with_or_without_a_thread_id() {
+        let old = format!("thread 't::x' panicked at src/a.rs:1:1:\nboom\nmore\n{NOTE}");
+        assert_eq!(panic_message(&old, "t::x").as_deref(), Some("boom\nmore"));
+        assert_eq!(
+            panic_message(&panicked("boom"), "t::x").as_deref(),
+            Some("boom")
+        );
+        assert_eq!(panic_message(&panicked("boom"), "t::y"), None);
     }
 
     #[test]

@@ -96,6 +96,15 @@ pub struct RunArgs {
     /// Do not activate the default feature.
     #[arg(long)]
     pub no_default_features: bool,
+    /// Sweep the crate's existing tests, unmodified: each test runs in processes of its own
+    /// with an allocation interposer (`LD_PRELOAD`) failing its allocations one by one (Linux
+    /// with glibc).
+    #[arg(long)]
+    pub preload: bool,
+    /// With `--preload`: also sweep allocations that no frame of the crate's own code makes
+    /// (test setup, the tests' own helpers).
+    #[arg(long, requires = "preload")]
+    pub sweep_all: bool,
     /// Test name filter and other libtest arguments, after `--`.
     #[arg(last = true, value_name = "TEST ARGS")]
     pub test_args: Vec<String>,
@@ -473,6 +482,9 @@ fn render_human(o: &RunResult<'_>, meta: &cargo::Metadata, args: &RunArgs, ui: &
 
 /// Run `oomcheck run`.
 pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
+    if args.preload {
+        return preload::execute(args, ui);
+    }
     let json = args.format == Format::Json;
     let opts = args.cargo_opts();
     let meta = match cargo::metadata(&opts) {

@@ -4,18 +4,33 @@
 //! [`diagnostic`](super::diagnostic)).
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use oomcheck_injector::Report;
+use oomcheck_injector::{Report, Status as CheckStatus};
 use serde::Serialize;
 
+use super::cargo::{self, TestExecutable};
 use super::diagnostic::{self, Detail, SourceRoots};
 use super::progress::Progress;
 use super::record;
 use super::sweep_flags::SweepFlags;
-use super::Format;
-use crate::preload::sweep::Swept;
-use crate::preload::PreloadInfo;
+use super::{Format, RunArgs};
+use crate::preload::launch::{Program, ThreadScope};
+use crate::preload::site::OwnCode;
+use crate::preload::sweep::{self, Kind, Swept, Target};
+use crate::preload::symbolize::Symbolizer;
+use crate::preload::{elf, library, PreloadError, PreloadInfo};
 use crate::{ui::Ui, Status};
+
+/// What to tell a user whose program allocated nothing through `malloc`.
+pub const NO_ALLOCATIONS: &str = "\
+help: a program with its own allocator (a Rust `#[global_allocator]` that does not call malloc, \
+jemalloc or mimalloc linked in) makes no malloc call the interposer can fail. For Rust code, \
+install oomcheck's failing allocator instead and sweep with `check()`:
+       #[global_allocator]
+       static ALLOC: oomcheck_injector::FailingAllocator = oomcheck_injector::FailingAllocator::system();
+       #[test] fn survives_oom() { oomcheck_injector::check(|| my_crate::run(INPUT)); }
+     (`oomcheck init` prints the lines to add.)";
 
 /// A record as `--format json` prints it: the schema `oomcheck run` prints, plus `preload`.
 #[derive(Serialize)]
@@ -80,10 +95,15 @@ impl Reporter {
             let _ = writeln!(std::io::stdout().lock(), "{}", record_json(&s));
         } else {
             self.progress.record(&s.report, self.debug);
-            if !s.info.skipped.is_empty() {
+            let skipped = s.info.skipped.len();
+            if skipped > 0 {
+                let what = if skipped == 1 {
+                    "allocation"
+                } else {
+                    "allocations"
+                };
                 self.progress.println(&format!(
-                    "    {} allocations outside the crate's own code not swept (--sweep-all sweeps them)",
-                    s.info.skipped.len()
+                    "    {skipped} {what} outside the crate's own code not swept (--sweep-all sweeps them)"
                 ));
             }
         }
@@ -173,6 +193,187 @@ pub fn program_roots(program: &Path) -> SourceRoots {
     let mut dirs: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
     dirs.extend(program.parent().map(Path::to_path_buf));
     roots(dirs)
+}
+
+/// The tests of `exe` that `libtest_args` select (`--list`), each with whether it is ignored.
+fn list_tests(exe: &Path, libtest_args: &[String]) -> Result<Vec<(String, bool)>, String> {
+    let list = |extra: &[&str]| -> Result<Vec<String>, String> {
+        let out = Command::new(exe)
+            .args(["--list", "--format", "terse"])
+            .args(extra)
+            .args(libtest_args)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} --list failed: {}",
+                exe.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_suffix(": test"))
+            .map(str::to_string)
+            .collect())
+    };
+    let ignored = list(&["--ignored"])?;
+    Ok(list(&[])?
+        .into_iter()
+        .map(|t| {
+            let i = ignored.contains(&t);
+            (t, i)
+        })
+        .collect())
+}
+
+/// What the tests of one executable are swept as.
+fn test_target(exe: &TestExecutable, test: &str, scope: &ThreadScope, args: &RunArgs) -> Target {
+    let mut run_args: Vec<std::ffi::OsString> = vec![
+        test.into(),
+        "--exact".into(),
+        "--test-threads=1".into(),
+        "--nocapture".into(),
+    ];
+    if args
+        .test_args
+        .iter()
+        .any(|a| a == "--ignored" || a == "--include-ignored")
+    {
+        run_args.push("--include-ignored".into());
+    }
+    let mut repro_flags = SweepFlags::from(args).repro_flags().to_string();
+    if args.sweep_all {
+        repro_flags.push_str(" --sweep-all");
+    }
+    if let Some(m) = &args.manifest_path {
+        repro_flags.push_str(&format!(
+            " --manifest-path {}",
+            shell_quote(&m.to_string_lossy())
+        ));
+    }
+    let quoted = shell_quote(test);
+    Target {
+        name: test.to_string(),
+        program: Program {
+            path: exe.path.clone(),
+            args: run_args,
+            env: vec![("RUST_BACKTRACE".into(), "0".into())],
+            scope: Some(ThreadScope {
+                thread: test.to_string(),
+                ..scope.clone()
+            }),
+        },
+        kind: Kind::Test(test.to_string()),
+        own: Some(OwnCode {
+            root: exe
+                .manifest_path
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .to_path_buf(),
+            test: test.to_string(),
+        }),
+        repro: Box::new(move |i| {
+            format!("oomcheck run --preload --alloc {i}{repro_flags} -- {quoted} --exact")
+        }),
+    }
+}
+
+fn error(msg: &str) -> Status {
+    eprintln!("error: {msg}");
+    Status::Error
+}
+
+/// Run `oomcheck run --preload`: build the tests, list them, sweep each in its own processes.
+pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
+    let opts = args.cargo_opts();
+    let meta = match cargo::metadata(&opts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            return error("cannot read the crate's metadata (is there a Cargo.toml?)");
+        }
+    };
+    let lib = match library::install() {
+        Ok(l) => l,
+        Err(e) => return error(&e.to_string()),
+    };
+    let build = match cargo::build(&opts, ui.color) {
+        Ok(b) => b,
+        Err(e) => return error(&e),
+    };
+    if !build.success {
+        for e in &build.errors {
+            eprint!("{e}");
+        }
+        return error("the tests do not build");
+    }
+    let flags = SweepFlags::from(args);
+    let settings = flags.settings(args.sweep_all);
+    let include_ignored = args
+        .test_args
+        .iter()
+        .any(|a| a == "--ignored" || a == "--include-ignored");
+    let mut reporter = Reporter::new(ui, &flags, "test");
+    let mut symbolizer = Symbolizer::new();
+    for exe in &build.executables {
+        let scope = match elf::libtest_ranges(&exe.path) {
+            Ok(r) => ThreadScope {
+                thread: String::new(),
+                include: elf::format_ranges(&r.body),
+                exclude: elf::format_ranges(&r.after_body),
+            },
+            Err(e @ PreloadError::NotATestBinary { .. }) => {
+                reporter.note(&format!("skipped: {e}"));
+                continue;
+            }
+            Err(e) => return error(&e.to_string()),
+        };
+        let tests = match list_tests(&exe.path, &args.test_args) {
+            Ok(t) => t,
+            Err(e) => return error(&e),
+        };
+        for (test, ignored) in tests {
+            if ignored && !include_ignored {
+                continue;
+            }
+            let target = test_target(exe, &test, &scope, args);
+            reporter.stage(&format!("sweeping {test}"));
+            match sweep::sweep(&target, &settings, &lib, &mut symbolizer) {
+                Ok(s) => reporter.add(s),
+                Err(e) => {
+                    reporter.abandon();
+                    return error(&e.to_string());
+                }
+            }
+        }
+    }
+    let swept = reporter.swept();
+    if swept.is_empty() {
+        reporter.abandon();
+        let filters = cargo::filters(&args.test_args);
+        return error(&if filters.is_empty() {
+            "no tests to sweep".to_string()
+        } else {
+            format!("no test matched {}", filters.join(" "))
+        });
+    }
+    if swept
+        .iter()
+        .all(|s| s.report.status == CheckStatus::Swept && s.no_allocations)
+    {
+        reporter.abandon();
+        eprintln!("error: no test allocated through malloc in its body: nothing to sweep\n{NO_ALLOCATIONS}");
+        return Status::Error;
+    }
+    let roots = roots(
+        std::iter::once(meta.workspace_root.clone()).chain(
+            meta.packages
+                .iter()
+                .filter_map(|p| p.manifest_path.parent().map(Path::to_path_buf)),
+        ),
+    );
+    reporter.finish(&roots, ui)
 }
 
 #[cfg(test)]
