@@ -244,7 +244,7 @@ unsafe fn busy() -> bool {
 unsafe fn set_busy(on: bool) {
     if let k @ 1.. = BUSY_KEY.load(Relaxed) {
         let v: *const c_void = if on {
-            1 as *const c_void
+            core::ptr::NonNull::<c_void>::dangling().as_ptr()
         } else {
             core::ptr::null()
         };
