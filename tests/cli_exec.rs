@@ -226,3 +226,28 @@ fn an_inherited_ld_preload_still_loads_after_the_interposer() {
         "two counting runs and three sweeps loaded it: {lines}"
     );
 }
+
+#[test]
+fn fork_server_and_reruns_give_identical_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fixture(dir.path());
+    let bin = bin.to_str().unwrap();
+    let sweep = |strategy: &str| {
+        let r = record(&exec(
+            &["--strategy", strategy, "--format", "json", "--", bin],
+            &[],
+        ));
+        assert_eq!(r["strategy"], strategy);
+        r
+    };
+    let (forked, rerun) = (sweep("fork"), sweep("rerun"));
+    assert_eq!(forked["sequence"], ".At");
+    for key in ["sequence", "outcomes", "findings", "nalloc"] {
+        assert_eq!(forked[key], rerun[key], "{key}");
+    }
+    assert_eq!(
+        forked["preload"]["rechecked"],
+        serde_json::json!([2]),
+        "the crash is re-run"
+    );
+}

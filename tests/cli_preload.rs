@@ -268,3 +268,52 @@ fn a_filter_matching_no_test_is_a_usage_error() {
         run.stderr
     );
 }
+
+/// A test's sequence and findings.
+type Verdicts = (String, Vec<(String, String, String, u64)>);
+
+/// (sequence, findings) of every record of a run with `--strategy strategy`, and the indices
+/// its fork servers' verdicts were re-checked at.
+fn verdicts(strategy: &str) -> (BTreeMap<String, Verdicts>, BTreeMap<String, Value>) {
+    let run = run_preload(&["--strategy", strategy, "--timeout", "3", "--format", "json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let r = records(&run);
+    for (t, rec) in &r {
+        assert_eq!(rec["strategy"], strategy, "{t}");
+    }
+    let v = r
+        .iter()
+        .map(|(t, rec)| {
+            (
+                t.clone(),
+                (rec["sequence"].as_str().unwrap().to_string(), findings(rec)),
+            )
+        })
+        .collect();
+    let rechecked = r
+        .iter()
+        .map(|(t, rec)| (t.clone(), rec["preload"]["rechecked"].clone()))
+        .collect();
+    (v, rechecked)
+}
+
+#[test]
+fn fork_server_and_reruns_give_identical_verdicts() {
+    let (forked, rechecked) = verdicts("fork");
+    let (rerun, _) = verdicts("rerun");
+    assert_eq!(forked, rerun);
+    // Only crashes and hangs were re-run: every other verdict is a forked child's own.
+    for (t, (seq, _)) in &forked {
+        let crashes: Vec<u64> = seq
+            .chars()
+            .zip(1..)
+            .filter(|(c, _)| matches!(c, 'A' | 'H'))
+            .map(|(_, i)| i)
+            .collect();
+        let again: Vec<u64> = rechecked[t]
+            .as_array()
+            .map(|a| a.iter().map(|i| i.as_u64().unwrap()).collect())
+            .unwrap_or_default();
+        assert_eq!(again, crashes, "{t}: {seq}");
+    }
+}

@@ -16,6 +16,7 @@
 // section repeats the C standard.
 #![allow(clippy::missing_safety_doc)]
 
+mod fork;
 mod protocol;
 mod record;
 mod state;

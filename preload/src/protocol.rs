@@ -16,11 +16,11 @@
 //! - `T`: the thread named [`THREAD`] started (only the allocations of that thread count).
 //! - `B`: a copy of `/proc/self/maps` follows, in `m <length>` records each followed by that
 //!   many bytes of it (the load map needed to symbolize the addresses in another process).
-//! - `S <index> <wait status> <timed out: 0|1> <stdout offset>`: fork server: the child forked to
-//!   fail allocation `index` ended (`wait status` as `waitpid` gives it, `-1` when the fork
-//!   failed); its journal is `<JOURNAL>.<index>`, its stdout and stderr
-//!   `<JOURNAL>.<index>.out` and `.err`, and `stdout offset` is how far the server's own stdout
-//!   (a file) had been written when it forked.
+//! - `S <index> <wait status> <timed out: 0|1> <stdout offset> <stderr offset>`: fork server: the
+//!   child forked to fail allocation `index` ended (`wait status` as `waitpid` gives it, `-1`
+//!   when the fork failed); its journal is `<JOURNAL>.<index>`, its stdout and stderr
+//!   `<JOURNAL>.<index>.out` and `.err`, and the offsets are how far the server's own stdout
+//!   and stderr (files) had been written when it forked.
 
 /// Path of the journal file (appended to; created if missing).
 pub const JOURNAL: &str = "OOMCHECK_PRELOAD_JOURNAL";

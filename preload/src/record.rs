@@ -87,12 +87,25 @@ pub unsafe fn count(fd: c_int, count: u64) {
     l.write(fd);
 }
 
-/// `S index status timed-out offset`
-pub unsafe fn forked(fd: c_int, index: u64, status: i64, timed_out: bool, offset: i64) {
-    let mut l = Line::<96>::new();
-    l.byte(TAG_FORKED).byte(b' ').dec(index as i64);
-    l.byte(b' ').dec(status).byte(b' ').dec(timed_out as i64);
-    l.byte(b' ').dec(offset).byte(b'\n');
+/// How a fork-server child ended, and where the server's output stood when it forked.
+pub struct Forked {
+    pub index: u64,
+    pub status: i64,
+    pub timed_out: bool,
+    pub stdout_offset: i64,
+    pub stderr_offset: i64,
+}
+
+/// `S index status timed-out stdout-offset stderr-offset`
+pub unsafe fn forked(fd: c_int, f: &Forked) {
+    let mut l = Line::<128>::new();
+    l.byte(TAG_FORKED).byte(b' ').dec(f.index as i64);
+    l.byte(b' ')
+        .dec(f.status)
+        .byte(b' ')
+        .dec(f.timed_out as i64);
+    l.byte(b' ').dec(f.stdout_offset);
+    l.byte(b' ').dec(f.stderr_offset).byte(b'\n');
     l.write(fd);
 }
 

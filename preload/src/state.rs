@@ -4,6 +4,7 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
+use crate::fork;
 use crate::protocol::{self, MAX_FORK_INDICES, TAG_FAILED, TAG_STACK};
 use crate::record::{self, Line};
 use crate::sys;
@@ -17,24 +18,24 @@ pub enum Decision {
 
 /// Written by the constructor while the process is still single-threaded (and by a fork-server
 /// child, single-threaded too), read-only everywhere else.
-struct Config {
+pub struct Config {
     /// The journal's file descriptor (`-1`: none).
-    journal: c_int,
+    pub journal: c_int,
     /// The journal's path (a C string in the environment), for fork-server children's journals.
-    journal_path: &'static [u8],
+    pub journal_path: &'static [u8],
     /// The index to fail (`0`: none).
-    fail_at: u64,
+    pub fail_at: u64,
     persistent: bool,
     stacks: bool,
     /// The thread name to count on (empty: every thread), cut as `pthread_setname_np` cuts it.
     thread: &'static [u8],
-    scope: Ranges,
-    exclude: Ranges,
+    pub scope: Ranges,
+    pub exclude: Ranges,
     /// Fork server: the indices to fork at, ascending, and the next one's position.
     fork: [u64; MAX_FORK_INDICES],
-    fork_len: usize,
-    fork_next: usize,
-    timeout_ms: i64,
+    pub fork_len: usize,
+    pub fork_next: usize,
+    pub timeout_ms: i64,
 }
 
 struct Global(UnsafeCell<Config>);
@@ -64,8 +65,6 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static TARGET: AtomicUsize = AtomicUsize::new(0);
 /// Allocations counted so far.
 static COUNT: AtomicU64 = AtomicU64::new(0);
-/// Set around the fork server's own `fork`, so the child handler tells it from the program's.
-static FORKING: AtomicBool = AtomicBool::new(false);
 /// The key of the per-thread "inside the interposer" flag, plus one (`0`: no key).
 static BUSY_KEY: AtomicUsize = AtomicUsize::new(0);
 
@@ -75,7 +74,7 @@ fn config() -> &'static Config {
 }
 
 #[allow(clippy::mut_from_ref)]
-unsafe fn config_mut() -> &'static mut Config {
+pub unsafe fn config_mut() -> &'static mut Config {
     &mut *CONFIG.0.get()
 }
 
@@ -141,7 +140,7 @@ unsafe fn main_bias() -> usize {
 
 /// Forked children of the program (not of the fork server) allocate normally.
 extern "C" fn forked_child() {
-    if !FORKING.load(Relaxed) {
+    if !fork::forking() {
         ACTIVE.store(false, Relaxed);
     }
 }
@@ -285,7 +284,7 @@ unsafe fn count_one(c: &Config) -> Decision {
         record::stack(c.journal, TAG_STACK, index, &stack);
     }
     if c.fork_next < c.fork_len && c.fork[c.fork_next] == index {
-        return fork_at(index, &mut stack, walked);
+        return fork::fork_at(index, &mut stack, walked);
     }
     let fail_at = c.fail_at;
     if fail_at == 0 || index < fail_at || (index > fail_at && !c.persistent) {
@@ -299,87 +298,4 @@ unsafe fn count_one(c: &Config) -> Decision {
         record::maps(c.journal);
     }
     Decision::Fail
-}
-
-/// `<journal path><suffix>` as a C string.
-fn child_path(base: &[u8], index: u64, suffix: &[u8]) -> Line<4200> {
-    let mut p = Line::<4200>::new();
-    p.bytes(base)
-        .byte(b'.')
-        .dec(index as i64)
-        .bytes(suffix)
-        .byte(0);
-    p
-}
-
-/// Opens `path` for writing (truncated) onto descriptor `fd`.
-unsafe fn reopen(path: &Line<4200>, fd: c_int) {
-    let new = sys::open(
-        path.as_bytes().as_ptr().cast(),
-        sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_CLOEXEC,
-        0o600 as c_int,
-    );
-    if new >= 0 {
-        sys::dup2(new, fd);
-        sys::close(new);
-    }
-}
-
-/// Fork server: fork here. The child becomes a run failing allocation `index` (its own journal,
-/// stdout and stderr); the server waits for it, records how it ended and carries on.
-unsafe fn fork_at(index: u64, stack: &mut Stack, walked: bool) -> Decision {
-    let c = config_mut();
-    c.fork_next += 1;
-    let stdout_offset = sys::lseek(1, 0, sys::SEEK_CUR);
-    FORKING.store(true, Relaxed);
-    let pid = sys::fork();
-    FORKING.store(false, Relaxed);
-    if pid == 0 {
-        c.fork_len = 0;
-        c.fail_at = index;
-        reopen(&child_path(c.journal_path, index, b""), c.journal);
-        reopen(&child_path(c.journal_path, index, b".out"), 1);
-        reopen(&child_path(c.journal_path, index, b".err"), 2);
-        if !walked {
-            walk::walk(stack, &c.scope, &c.exclude);
-        }
-        record::stack(c.journal, TAG_FAILED, index, stack);
-        record::maps(c.journal);
-        return Decision::Fail;
-    }
-    if pid < 0 {
-        record::forked(c.journal, index, -1, false, stdout_offset);
-        return Decision::Pass;
-    }
-    let (status, timed_out) = wait_for(pid, c.timeout_ms);
-    record::forked(c.journal, index, status, timed_out, stdout_offset);
-    Decision::Pass
-}
-
-/// Waits for child `pid`, killing it after `timeout_ms`: its wait status, and whether it was
-/// killed for the timeout.
-unsafe fn wait_for(pid: c_int, timeout_ms: i64) -> (i64, bool) {
-    let deadline = sys::now_ms() + timeout_ms;
-    let mut status: c_int = 0;
-    let mut pause_us: i64 = 20;
-    let mut timed_out = false;
-    loop {
-        let r = sys::waitpid(pid, &mut status, sys::WNOHANG);
-        if r == pid {
-            return (i64::from(status), timed_out);
-        }
-        if r < 0 {
-            return (-1, timed_out);
-        }
-        if !timed_out && sys::now_ms() > deadline {
-            sys::kill(pid, sys::SIGKILL);
-            timed_out = true;
-        }
-        let ts = sys::Timespec {
-            sec: 0,
-            nsec: pause_us * 1000,
-        };
-        sys::nanosleep(&ts, core::ptr::null_mut());
-        pause_us = (pause_us * 2).min(2000);
-    }
 }

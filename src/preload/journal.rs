@@ -29,6 +29,8 @@ pub struct Forked {
     pub timed_out: bool,
     /// Bytes of the server's stdout written before the fork.
     pub stdout_offset: u64,
+    /// Bytes of the server's stderr written before the fork.
+    pub stderr_offset: u64,
 }
 
 /// `index ip ip…` after a tag.
@@ -43,7 +45,7 @@ fn index_and_addresses(rest: &str) -> Option<(u64, Vec<u64>)> {
 
 fn forked(rest: &str) -> Option<Forked> {
     let w: Vec<&str> = rest.split_ascii_whitespace().collect();
-    let [index, status, timed_out, offset] = w[..] else {
+    let [index, status, timed_out, out, err] = w[..] else {
         return None;
     };
     let status: i64 = status.parse().ok()?;
@@ -51,7 +53,8 @@ fn forked(rest: &str) -> Option<Forked> {
         index: index.parse().ok()?,
         status: (status >= 0).then_some(status as i32),
         timed_out: timed_out == "1",
-        stdout_offset: offset.parse().unwrap_or(0),
+        stdout_offset: out.parse().unwrap_or(0),
+        stderr_offset: err.parse().unwrap_or(0),
     })
 }
 
@@ -102,7 +105,7 @@ mod tests {
     fn records_of_every_kind_parse() {
         let maps = "55d0-55e0 r-xp 00001000 08:01 12 /bin/t\n";
         let text = format!(
-            "T\nA 1 7f01 55d1\nA 2 7f02\nF 2 7f02 55d2 55d3\nB\nm {}\n{maps}S 4 256 0 12\nS 5 -1 0 0\nN 3\nF 9 1",
+            "T\nA 1 7f01 55d1\nA 2 7f02\nF 2 7f02 55d2 55d3\nB\nm {}\n{maps}S 4 256 0 12 7\nS 5 -1 0 0 0\nN 3\nF 9 1",
             maps.len()
         );
         let j = parse(text.as_bytes());
@@ -121,13 +124,15 @@ mod tests {
                     index: 4,
                     status: Some(256),
                     timed_out: false,
-                    stdout_offset: 12
+                    stdout_offset: 12,
+                    stderr_offset: 7
                 },
                 Forked {
                     index: 5,
                     status: None,
                     timed_out: false,
-                    stdout_offset: 0
+                    stdout_offset: 0,
+                    stderr_offset: 0
                 }
             ]
         );

@@ -104,6 +104,9 @@ pub struct RunOutput {
     pub journal: Journal,
     /// Wall time.
     pub elapsed: Duration,
+    /// A fork-server child's: it forked from a run at the failed allocation rather than
+    /// starting afresh.
+    pub forked: bool,
 }
 
 /// Private files of one worker: journal, stdout and stderr of its current run.
@@ -190,6 +193,7 @@ pub fn run(
         stderr: read(&slot.err),
         journal: journal::parse(&std::fs::read(&slot.journal).unwrap_or_default()),
         elapsed,
+        forked: false,
     })
 }
 

@@ -9,8 +9,9 @@
 //!   frames in a test executable.
 //! - [`launch`] runs the program once; [`journal`] reads what the interposer recorded;
 //!   [`symbolize`] and [`site`] turn raw return addresses into the failed allocation's site.
-//! - [`plan`] chooses the indices, [`sweep`] runs and judges them ([`verdict`]) into the same
-//!   record `oomcheck run` reads, plus the [`PreloadInfo`] only these sweeps have.
+//! - [`plan`] chooses the indices, [`sweep`] runs them (one process each, or forked from one
+//!   run by [`fork`]) and judges them ([`verdict`]) into the same record `oomcheck run` reads,
+//!   plus the [`PreloadInfo`] only these sweeps have.
 //!
 //! Linux with glibc only: the interposer forwards to glibc's `__libc_malloc` and friends.
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub mod elf;
+pub mod fork;
 pub mod journal;
 pub mod launch;
 pub mod library;
@@ -92,8 +94,9 @@ pub struct PreloadInfo {
     /// message) rather than from how the process ended.
     #[serde(default)]
     pub from_text: Vec<u64>,
-    /// The strategy's fork runs whose verdict a re-run replaced (hangs and crashes are checked
-    /// again: a thread missing after `fork` can fake a hang).
+    /// With the fork strategy: indices whose verdict a re-run replaced. Hangs and crashes are
+    /// checked again (a thread missing after `fork` can fake either), and so are the indices
+    /// of a fork server whose own run did not count the normal number of allocations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rechecked: Vec<u64>,
 }

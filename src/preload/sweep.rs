@@ -7,8 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use oomcheck_injector::{Finding, Frame, Iteration, Mode, Outcome, Report, Status, Strategy};
+use oomcheck_injector::{
+    Finding, Frame, Iteration, Mode, Outcome, Report, Status, Strategy, FORK_MIN_SWEPT,
+};
 
+use super::fork;
 use super::launch::{self, Ended, Program, RunConfig, RunOutput, Slot};
 use super::plan::{self, Allocations, Choice, Plan};
 use super::site::{self, ModuleFrame, OwnCode};
@@ -245,17 +248,49 @@ pub fn sweep(
         };
         plan::plan(count, &choice, &counted)
     };
-    let runs = rerun(target, settings, lib, &work, &plan.swept, timeout)?;
     let normal_stdout = same_output.then_some(first.stdout.as_str());
+    // A `#[should_panic]` test passes by panicking; a forked child's verdict is read from its
+    // text alone, where that panic looks like a failure: such a test is judged by re-runs.
+    let expects_panic = matches!(&target.kind,
+        Kind::Test(name) if verdict::panic_message(&first.stderr, name).is_some());
+    let fork = !expects_panic
+        && match settings.strategy {
+            Strategy::Fork => true,
+            Strategy::Rerun => false,
+            Strategy::Auto => plan.swept.len() as u64 >= FORK_MIN_SWEPT,
+        };
+    let batch = Batch {
+        target,
+        settings,
+        lib,
+        work: &work,
+        timeout,
+        // Every hang of a forked child is re-run with the full timeout anyway: a child that runs
+        // ten times longer than the whole normal run is given up on early (a lock taken before
+        // the fork that the child cannot release, as glibc's rwlocks record their owner's
+        // thread id, makes such hangs).
+        fork_timeout: timeout.min((first.elapsed * 10).max(Duration::from_secs(1))),
+    };
+    let (runs, rechecked) = if fork {
+        batch.forked(&plan.swept, count, normal_stdout)?
+    } else {
+        (batch.rerun(&plan.swept)?, Vec::new())
+    };
     let mut swept = Swept {
         report,
         info: PreloadInfo {
             swept: plan.swept.clone(),
             skipped: plan.skipped.clone(),
+            rechecked,
             ..PreloadInfo::default()
         },
         no_allocations: count == 0,
     };
+    swept.report.strategy = Some(if fork {
+        Strategy::Fork
+    } else {
+        Strategy::Rerun
+    });
     judge_all(
         target,
         settings,
@@ -288,65 +323,131 @@ fn fresh_seed() -> u64 {
     plan::mix(nanos ^ u64::from(std::process::id())) % 10_000_000_000
 }
 
-/// One run per index, `jobs` at a time: (index, what the run left).
-fn rerun(
-    target: &Target,
-    settings: &Settings,
-    lib: &Path,
-    work: &WorkDir,
-    indices: &[u64],
+/// Runs by index, in index order.
+type Runs = Vec<(u64, RunOutput)>;
+
+/// What every run of one sweep shares.
+struct Batch<'a> {
+    target: &'a Target,
+    settings: &'a Settings,
+    lib: &'a Path,
+    work: &'a WorkDir,
     timeout: Duration,
-) -> Result<Vec<(u64, RunOutput)>, PreloadError> {
-    let jobs = settings.jobs.clamp(1, indices.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(u64, RunOutput)>> = Mutex::new(Vec::with_capacity(indices.len()));
-    let error: Mutex<Option<PreloadError>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for w in 0..jobs {
-            let (next, results, error) = (&next, &results, &error);
-            s.spawn(move || {
-                let slot = Slot::new(work.path(), w + 1);
-                loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&index) = indices.get(k) else { break };
-                    let config = RunConfig {
-                        fail: Some(index),
-                        persistent: settings.mode == Mode::Persistent,
-                        ..RunConfig::default()
-                    };
-                    match launch::run(&target.program, lib, &config, &slot, timeout) {
-                        Ok(out) => lock(results).push((index, out)),
-                        Err(e) => {
-                            lock(error).get_or_insert(e);
-                            next.store(indices.len(), Ordering::Relaxed);
+    /// How long a fork server waits for a forked child.
+    fork_timeout: Duration,
+}
+
+impl Batch<'_> {
+    /// One run per index, `jobs` at a time: (index, what the run left), in index order.
+    fn rerun(&self, indices: &[u64]) -> Result<Runs, PreloadError> {
+        let jobs = self.settings.jobs.clamp(1, indices.len().max(1));
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Runs> = Mutex::new(Vec::with_capacity(indices.len()));
+        let error: Mutex<Option<PreloadError>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for w in 0..jobs {
+                let (next, results, error) = (&next, &results, &error);
+                s.spawn(move || {
+                    let slot = Slot::new(self.work.path(), w + 1);
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&index) = indices.get(k) else { break };
+                        let config = RunConfig {
+                            fail: Some(index),
+                            persistent: self.settings.mode == Mode::Persistent,
+                            ..RunConfig::default()
+                        };
+                        let program = &self.target.program;
+                        match launch::run(program, self.lib, &config, &slot, self.timeout) {
+                            Ok(out) => lock(results).push((index, out)),
+                            Err(e) => {
+                                lock(error).get_or_insert(e);
+                                next.store(indices.len(), Ordering::Relaxed);
+                            }
                         }
                     }
-                }
-            });
+                });
+            }
+        });
+        if let Some(e) = lock(&error).take() {
+            return Err(e);
         }
-    });
-    if let Some(e) = lock(&error).take() {
-        return Err(e);
+        let mut runs = std::mem::take(&mut *lock(&results));
+        runs.sort_by_key(|(i, _)| *i);
+        Ok(runs)
     }
-    let mut runs = std::mem::take(&mut *lock(&results));
-    runs.sort_by_key(|(i, _)| *i);
-    Ok(runs)
+
+    /// The fork strategy: `jobs` fork servers share the indices (every `jobs`-th each). Indices
+    /// no server ran are re-run, and so is every hang and crash, since a forked child lacks the
+    /// threads other than the one that forked, which can fake either, and every index of a
+    /// server whose own run diverged from the normal one. Returns the runs in index order, and
+    /// the indices re-checked that way.
+    fn forked(
+        &self,
+        indices: &[u64],
+        count: u64,
+        normal_stdout: Option<&str>,
+    ) -> Result<(Runs, Vec<u64>), PreloadError> {
+        let jobs = self.settings.jobs.clamp(1, indices.len().max(1));
+        let persistent = self.settings.mode == Mode::Persistent;
+        let served: Vec<Result<fork::Served, PreloadError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..jobs)
+                .map(|w| {
+                    let share: Vec<u64> = indices.iter().skip(w).step_by(jobs).copied().collect();
+                    s.spawn(move || {
+                        let slot = Slot::new(self.work.path(), w + 1);
+                        let program = &self.target.program;
+                        let t = self.fork_timeout;
+                        fork::serve(program, self.lib, &slot, &share, persistent, t, count)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut runs: HashMap<u64, RunOutput> = HashMap::new();
+        let mut diverged = Vec::new();
+        for share in served {
+            let share = share?;
+            runs.extend(share.runs);
+            diverged.extend(share.diverged);
+        }
+        let mut rechecked: Vec<u64> = indices
+            .iter()
+            .copied()
+            .filter(|i| {
+                diverged.contains(i)
+                    || runs.get(i).is_some_and(|out| {
+                        let v = judge(self.target, out, normal_stdout);
+                        matches!(v.outcome, Outcome::Hang | Outcome::Abort)
+                    })
+            })
+            .collect();
+        rechecked.sort_unstable();
+        let again: Vec<u64> = indices
+            .iter()
+            .copied()
+            .filter(|i| !runs.contains_key(i) || rechecked.contains(i))
+            .collect();
+        runs.extend(self.rerun(&again)?);
+        let mut runs: Runs = runs.into_iter().collect();
+        runs.sort_by_key(|(i, _)| *i);
+        Ok((runs, rechecked))
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The verdict of one run of `target`.
-pub fn judge(
-    target: &Target,
-    out: &RunOutput,
-    normal_stdout: Option<&str>,
-    by_status: bool,
-) -> Verdict {
+/// The verdict of one run of `target`. A forked test's exit status says nothing (it ends when
+/// its last thread does, with status 0): only its text is judged.
+pub fn judge(target: &Target, out: &RunOutput, normal_stdout: Option<&str>) -> Verdict {
     match &target.kind {
         Kind::Program => verdict::program(out, normal_stdout),
-        Kind::Test(name) => verdict::libtest(out, name, by_status),
+        Kind::Test(name) => verdict::libtest(out, name, !out.forked),
     }
 }
 
@@ -363,7 +464,7 @@ fn judge_all(
     let r = &mut swept.report;
     let mut iterations = Vec::new();
     for (index, out) in runs {
-        let v = judge(target, out, normal_stdout, true);
+        let v = judge(target, out, normal_stdout);
         r.sequence.push(v.outcome.symbol());
         *r.outcomes.entry(v.outcome).or_default() += 1;
         if v.from_text {
@@ -432,7 +533,6 @@ fn finish_report(
     let r = &mut swept.report;
     r.mode = settings.mode;
     r.strict = settings.strict;
-    r.strategy = Some(Strategy::Rerun);
     r.dedup = plan.dedup.clone();
     r.sample = plan.sample.clone();
     // With indices skipped, the sequence covers the swept ones only (listed in `preload.swept`);

@@ -231,6 +231,7 @@ mod tests {
             stderr: stderr.into(),
             journal: Default::default(),
             elapsed: Duration::ZERO,
+            forked: false,
         }
     }
 
