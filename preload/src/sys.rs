@@ -22,6 +22,9 @@ pub const O_ACCMODE: c_int = 0o3;
 pub const SIGKILL: c_int = 9;
 pub const WNOHANG: c_int = 1;
 pub const CLOCK_MONOTONIC: c_int = 1;
+/// `pidfd_open`'s number, the same on every Linux architecture (a syscall of 5.3).
+pub const SYS_PIDFD_OPEN: i64 = 434;
+pub const POLLIN: i16 = 1;
 pub const RTLD_NEXT: *mut c_void = -1isize as *mut c_void;
 
 /// `struct timespec`.
@@ -29,6 +32,14 @@ pub const RTLD_NEXT: *mut c_void = -1isize as *mut c_void;
 pub struct Timespec {
     pub sec: i64,
     pub nsec: i64,
+}
+
+/// `struct pollfd`.
+#[repr(C)]
+pub struct PollFd {
+    pub fd: c_int,
+    pub events: i16,
+    pub revents: i16,
 }
 
 /// The part of `struct dl_phdr_info` the interposer reads.
@@ -74,6 +85,8 @@ extern "C" {
     pub fn getdents64(fd: c_int, buf: *mut c_void, n: usize) -> isize;
     pub fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
     pub fn nanosleep(req: *const Timespec, rem: *mut Timespec) -> c_int;
+    pub fn poll(fds: *mut PollFd, n: u64, timeout_ms: c_int) -> c_int;
+    pub fn syscall(number: i64, ...) -> i64;
     pub fn dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void;
     pub fn dl_iterate_phdr(
         callback: unsafe extern "C" fn(*mut DlPhdrInfo, usize, *mut c_void) -> c_int,

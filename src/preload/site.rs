@@ -64,9 +64,11 @@ impl OwnCode {
         {
             return false;
         }
-        // Unit tests live in the crate's files: their module and the test itself are test code.
+        // Unit tests live in the crate's files: their module (`tests` or `test`, by convention)
+        // and the test itself are test code.
         let test_fn = format!("::{}", self.test);
         !(f.function.contains("::tests::")
+            || f.function.contains("::test::")
             || f.function.ends_with(&test_fn)
             || f.function.contains(&format!("{test_fn}::")))
     }
@@ -175,6 +177,7 @@ mod tests {
         assert!(own.contains(&f("fix::parse", "/w/fix/src/lib.rs")));
         assert!(!own.contains(&f("fix::tests::parses", "/w/fix/src/lib.rs")));
         assert!(!own.contains(&f("fix::tests::helper", "/w/fix/src/lib.rs")));
+        assert!(!own.contains(&f("fix::arc::test::helper", "/w/fix/src/arc.rs")));
         assert!(!own.contains(&f("cli::works", "/w/fix/tests/cli.rs")));
         assert!(!own.contains(&f("dep::x", "/h/.cargo/registry/src/dep/lib.rs")));
         let frames = [
