@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::Run;
 use serde_json::Value;
+
+mod common;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -40,12 +43,6 @@ fn cc(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 fn fixture(dir: &Path) -> PathBuf {
     let src = fixture_source();
     cc(dir, "oom_paths", &["-g", "-O0", src.to_str().unwrap()])
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 fn exec(args: &[&str], env: &[(&str, &str)]) -> Run {

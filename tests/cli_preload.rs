@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::Run;
 use serde_json::Value;
+
+mod common;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -23,12 +26,6 @@ fn line_of(file: &str, marker: &str) -> u64 {
         .position(|l| l.contains(marker))
         .unwrap_or_else(|| panic!("no line with {marker:?} in {file}"));
     i as u64 + 1
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 /// `oomcheck run --preload ARGS` on the fixture, built into the shared `target/fixtures`.

@@ -101,6 +101,31 @@ pub struct PreloadInfo {
     pub rechecked: Vec<u64>,
 }
 
+/// The name of every scratch directory starts so, followed by its process's id.
+const WORK_PREFIX: &str = "oomcheck-preload-";
+
+/// Removes the scratch directories in `base` whose process is gone (killed, or interrupted
+/// with Ctrl-C before it could remove its own).
+fn remove_abandoned(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(WORK_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// A scratch directory, removed when dropped: journals and outputs of the runs. In `/dev/shm`
 /// when it exists (a journal write then costs no disk), else in the temporary directory.
 #[derive(Debug)]
@@ -112,8 +137,11 @@ impl WorkDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let name = format!("oomcheck-preload-{}-{nanos}", std::process::id());
+        let name = format!("{WORK_PREFIX}{}-{nanos}", std::process::id());
         let shm = Path::new("/dev/shm");
+        for base in [shm.to_path_buf(), std::env::temp_dir()] {
+            remove_abandoned(&base);
+        }
         if shm.is_dir() && std::fs::create_dir(shm.join(&name)).is_ok() {
             return Ok(WorkDir(shm.join(&name)));
         }
@@ -131,5 +159,31 @@ impl WorkDir {
 impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_directories_of_dead_processes_are_removed() {
+        let base = std::env::temp_dir().join(format!("oomcheck-workdirs-{}", std::process::id()));
+        // No process has the largest pid; this one is alive.
+        let dead = base.join(format!("{WORK_PREFIX}{}-1", u32::MAX));
+        let alive = base.join(format!("{WORK_PREFIX}{}-1", std::process::id()));
+        let other = base.join("unrelated-1");
+        for d in [&dead, &alive, &other] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        remove_abandoned(&base);
+        assert!(!dead.exists());
+        assert!(alive.exists() && other.exists());
+        let _ = std::fs::remove_dir_all(&base);
+        let w = WorkDir::new().unwrap();
+        let path = w.path().to_path_buf();
+        assert!(path.is_dir());
+        drop(w);
+        assert!(!path.exists());
     }
 }

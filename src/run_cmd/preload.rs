@@ -1,7 +1,7 @@
 //! Zero-code sweeps on the command line: `oomcheck run --preload` (a crate's unmodified tests,
 //! one process per test) and the reporting it shares with `oomcheck exec` (the progress line,
-//! diagnostics and JSON records of `oomcheck run`, through [`progress`](super::progress) and
-//! [`diagnostic`](super::diagnostic)).
+//! diagnostics and JSON records of `oomcheck run`, through [`super::progress`] and
+//! [`super::diagnostic`]).
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
