@@ -22,7 +22,7 @@
 //! waits for one to end before forking the next.
 
 use crate::alloc;
-use crate::child;
+use crate::child::{self, Iterations};
 use crate::env::ChildRequest;
 use crate::journal::{self, Journal, RawLine};
 use crate::outcome::{self, classify, died};
@@ -370,9 +370,7 @@ fn set_alarm(timeout: Duration) {
 pub(crate) fn run_child(
     request: &ChildRequest,
     exec: &Exec<'_>,
-    persistent: bool,
-    strict: bool,
-    timeout: Duration,
+    how: Iterations,
     jobs: usize,
     budget: Option<Budget>,
 ) -> ! {
@@ -381,15 +379,15 @@ pub(crate) fn run_child(
     if alloc::foreign_allocs() > 0 {
         // The body starts threads, and only the forking thread survives a fork: forked
         // processes would run a different program. Sweep this body by re-running instead.
-        child::rerun_share(request, exec, &base, persistent, strict, timeout, &journal);
+        child::rerun_share(request, exec, &base, how, &journal);
     }
     let mut server = Server {
         set: request.set.to_selection(),
         selection: child::selection(request),
         jobs,
-        persistent,
-        strict,
-        timeout,
+        persistent: how.persistent,
+        strict: how.strict,
+        timeout: how.timeout,
         alive: Vec::new(),
         findings: Vec::new(),
         last_note: Instant::now(),

@@ -139,8 +139,9 @@ pub use options::{Dedup, Mode, UnknownName};
 pub use outcome::Outcome;
 pub use predicate::{DefaultNoMemory, NoMemoryPredicate};
 pub use range::{AllocRange, AllocRangeError};
+pub use report::summary::LineStyle;
 pub use report::{
-    DedupInfo, DedupSite, Finding, Frame, Incomplete, Iteration, LineStyle, Report, SampleInfo,
-    Status, RECORD_VERSION, UNSWEPT_SYMBOL,
+    DedupInfo, DedupSite, Finding, Frame, Incomplete, Iteration, Report, SampleInfo, Status,
+    RECORD_VERSION, UNSWEPT_SYMBOL,
 };
 pub use strategy::{Strategy, FORK_CROSSOVER, FORK_MIN_SWEPT};

@@ -4,7 +4,7 @@
 
 use crate::alloc;
 use crate::check::Check;
-use crate::child;
+use crate::child::{self, Iterations};
 use crate::env::{ChildRequest, Settings};
 use crate::fork;
 use crate::options::Mode;
@@ -126,19 +126,14 @@ impl Run {
 
     /// Plays this check's part as a sweep child and exits the process.
     fn as_child(&self, request: &ChildRequest, exec: &Exec<'_>) -> ! {
-        let timeout = self.settings.timeout.unwrap_or(Duration::from_secs(10));
-        let persistent = self.mode() == Mode::Persistent;
+        let how = Iterations {
+            persistent: self.mode() == Mode::Persistent,
+            strict: self.strict(),
+            timeout: self.settings.timeout.unwrap_or(Duration::from_secs(10)),
+        };
         match request.fork_jobs {
-            Some(jobs) => fork::run_child(
-                request,
-                exec,
-                persistent,
-                self.strict(),
-                timeout,
-                jobs,
-                self.budget(),
-            ),
-            None => child::run_child(request, exec, persistent, self.strict(), timeout),
+            Some(jobs) => fork::run_child(request, exec, how, jobs, self.budget()),
+            None => child::run_child(request, exec, how),
         }
     }
 

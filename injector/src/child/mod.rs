@@ -18,6 +18,17 @@ use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+/// How a sweep child runs its iterations: the check's settings as its supervisor resolved them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Iterations {
+    /// Fail every allocation from the swept one on.
+    pub(crate) persistent: bool,
+    /// `tolerated` is a finding (its stack is captured).
+    pub(crate) strict: bool,
+    /// An iteration running longer is a hang.
+    pub(crate) timeout: Duration,
+}
+
 /// The exit status of a child that cannot open its journal.
 const EXIT_NO_JOURNAL: i32 = 97;
 
@@ -85,16 +96,10 @@ pub(crate) fn selection(request: &ChildRequest) -> Option<Selection> {
 }
 
 /// Runs this child's share of the sweep by re-running the body per index, and exits the process.
-pub(crate) fn run_child(
-    request: &ChildRequest,
-    exec: &Exec<'_>,
-    persistent: bool,
-    strict: bool,
-    timeout: Duration,
-) -> ! {
+pub(crate) fn run_child(request: &ChildRequest, exec: &Exec<'_>, how: Iterations) -> ! {
     let journal = setup(request);
     let base = prepare(exec);
-    rerun_share(request, exec, &base, persistent, strict, timeout, &journal)
+    rerun_share(request, exec, &base, how, &journal)
 }
 
 /// The re-run sweep of a child once its normal runs are done: one in-process run per index of
@@ -104,11 +109,14 @@ pub(crate) fn rerun_share(
     request: &ChildRequest,
     exec: &Exec<'_>,
     base: &Baseline,
-    persistent: bool,
-    strict: bool,
-    timeout: Duration,
+    how: Iterations,
     journal: &std::fs::File,
 ) -> ! {
+    let Iterations {
+        persistent,
+        strict,
+        timeout,
+    } = how;
     let epoch = Instant::now();
     watchdog::start(epoch, timeout);
     // Site dedup and sampling sweep some indices of the set only.

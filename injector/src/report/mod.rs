@@ -2,9 +2,7 @@
 //! human summary is in `summary.rs`, writing the record in `record.rs`.
 
 mod record;
-mod summary;
-
-pub use summary::LineStyle;
+pub(crate) mod summary;
 
 use crate::options::Mode;
 use crate::outcome::Outcome;

@@ -2,6 +2,7 @@
 //! `oomcheck run`'s column, and the full summary a failing check panics with.
 
 use super::{Frame, Report, Status, UNSWEPT_SYMBOL};
+use crate::env::OOMCHECK;
 use crate::options::Mode;
 use crate::strategy::Strategy;
 use crate::text::{one_line, truncate};
@@ -119,7 +120,7 @@ impl Report {
                 self.swept()
             ),
             (Status::Disabled, _) if self.findings.is_empty() => {
-                "OK (not swept: OOMCHECK unset)".to_string()
+                format!("OK (not swept: {OOMCHECK} unset)")
             }
             (other, _) => format!("FAILED ({})", other.as_str()),
         }
