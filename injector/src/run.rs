@@ -228,7 +228,8 @@ impl Run {
             self.isolatable,
         );
         report.strategy = Some(strategy);
-        let (results, stopped) = self.iterations(exec, &base, &selection, &mut report, &mut notes);
+        let (results, stopped) =
+            self.iterations(exec, &base, &selection, (lo, hi), &mut report, &mut notes);
         tally(
             &mut report,
             &results,
@@ -242,14 +243,15 @@ impl Run {
         self.finish(report)
     }
 
-    /// Runs every iteration of `selection`: in children when the check can be isolated, else
-    /// (or when no child can be started at all) in this process. Also returns why the sweep
-    /// stopped midway, if it did.
+    /// Runs every iteration of `selection` (of the range `lo..=hi`): in children when the check
+    /// can be isolated, else (or when no child can be started at all) in this process. Also
+    /// returns why the sweep stopped midway, if it did.
     fn iterations(
         &self,
         exec: &Exec<'_>,
         base: &Baseline,
         selection: &Selection,
+        (lo, hi): (u64, u64),
         report: &mut Report,
         notes: &mut Vec<String>,
     ) -> (BTreeMap<u64, IterationResult>, Option<String>) {
@@ -264,7 +266,6 @@ impl Run {
                 None,
             );
         }
-        let [lo, hi] = report.range.unwrap_or([1, 0]);
         // Children read a list selection from a file (it may hold many thousands of indices).
         let list_file = match selection {
             Selection::List(list) => Some(ListFile::write(list).unwrap_or_else(|e| {
