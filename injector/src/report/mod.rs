@@ -21,7 +21,8 @@ pub const UNSWEPT_SYMBOL: char = '?';
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
-    /// The sweep ran over the whole range (also what a record without a status reads as).
+    /// The sweep ran over the whole range, but for the indices [`Report::incomplete`] lists (also
+    /// what a record without a status reads as).
     #[default]
     Swept,
     /// The body failed (returned `Err` or panicked) in its normal run, so nothing was swept.
