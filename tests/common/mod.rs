@@ -1,5 +1,6 @@
-//! Helpers shared by the end-to-end tests of `oomcheck lint`: a temporary crate and the
-//! result of running the built binary on it.
+//! Helpers shared by the end-to-end tests: a temporary crate and the result of running the
+//! built binary on it (`oomcheck lint`), the built binary with a clean injector environment
+//! (`oomcheck run`).
 // Each test binary uses its own subset of the helpers.
 #![allow(dead_code)]
 
@@ -128,4 +129,32 @@ pub fn oomcheck_command(dir: &Path, args: &[&str]) -> Command {
         }
     }
     cmd
+}
+
+/// What one `oomcheck` invocation did.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Run `oomcheck ARGS` in `dir`, with a clean injector environment and no colour.
+pub fn oomcheck(dir: &Path, args: &[&str]) -> Out {
+    let mut cmd = oomcheck_command(dir, args);
+    let out = cmd.output().expect("run the oomcheck binary");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
