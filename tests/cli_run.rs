@@ -503,6 +503,36 @@ fn invalid_alloc_is_rejected_before_building() {
     }
 }
 
+#[test]
+fn refining_flags_without_what_they_refine_are_usage_errors() {
+    // As for `--alloc`, the flags are rejected before cargo is asked anything.
+    for (flags, reason) in [
+        (
+            &["--dedup-depth", "6"][..],
+            "the following required arguments were not provided:\n  --dedup <KIND>",
+        ),
+        (
+            &["--dedup", "none", "--dedup-depth", "6"],
+            "error: `--dedup-depth` applies to `--dedup site` only",
+        ),
+        (
+            &["--seed", "5"],
+            "the following required arguments were not provided:\n  --sample <N>",
+        ),
+    ] {
+        let mut args = vec!["run", "--manifest-path", "/nonexistent/Cargo.toml"];
+        args.extend_from_slice(flags);
+        let out = oomcheck(&repo(), &args);
+        assert_eq!(out.code, 2, "{flags:?}: {out:?}");
+        assert!(out.stderr.contains(reason), "{flags:?}: {out:?}");
+        assert!(
+            out.stderr.contains("Usage: oomcheck run"),
+            "{flags:?}: {out:?}"
+        );
+        assert!(!out.stderr.contains("nonexistent"), "{out:?}");
+    }
+}
+
 /// Write a throwaway crate under `target/run-fixtures/NAME` (its own workspace), with the
 /// injector as a dev-dependency when `injector`.
 fn scratch_crate(name: &str, lib: &str, test: Option<&str>) -> PathBuf {

@@ -1,5 +1,5 @@
-//! The flags of `oomcheck run` and their value types. What the flags mean to the injector is
-//! decided in `child_env`.
+//! The flags of `oomcheck run`, their value types, and the one combination check clap cannot
+//! express. What the flags mean to the injector is decided in `child_env`.
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -33,13 +33,15 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "KIND")]
     pub dedup: Option<Dedup>,
     /// Return addresses hashed into a site id with `--dedup site` (default 16).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=48))]
+    // `requires` rejects it alone; `check_combinations` rejects it beside `--dedup none`.
+    #[arg(long, value_name = "N", requires = "dedup",
+          value_parser = clap::value_parser!(u32).range(1..=48))]
     pub dedup_depth: Option<u32>,
     /// Sweep N indices chosen at random (reproducibly: the seed is printed).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub sample: Option<u64>,
     /// Seed of `--sample` (default: made up and printed, to replay a sample).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", requires = "sample")]
     pub seed: Option<u64>,
     /// How iterations run: re-run the body per index, fork at each allocation of one run, or
     /// choose from the body's allocation count (auto).
@@ -114,7 +116,24 @@ pub enum Format {
     Json,
 }
 
+/// A combination of flags that parses but means nothing; reported as a usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FlagConflict {
+    /// `--dedup-depth` beside `--dedup none`: no site is hashed, so the depth would be ignored.
+    #[error("`--dedup-depth` applies to `--dedup site` only (`--dedup none` hashes no call site)")]
+    DedupDepthWithoutSites,
+}
+
 impl RunArgs {
+    /// The checks between flags that clap's `requires` cannot express (it sees that a flag is
+    /// present, not which value it has).
+    pub fn check_combinations(&self) -> Result<(), FlagConflict> {
+        if self.dedup_depth.is_some() && self.dedup != Some(Dedup::Site) {
+            return Err(FlagConflict::DedupDepthWithoutSites);
+        }
+        Ok(())
+    }
+
     /// The cargo options passed through to both the build and the run.
     pub fn cargo_opts(&self) -> CargoOpts {
         CargoOpts {
@@ -151,5 +170,24 @@ pub(super) mod tests {
         assert!(e.to_string().contains("start is after its end"), "{e}");
         assert!(parse(&["--alloc", "0"]).is_err());
         assert!(parse(&["--jobs", "0"]).is_err());
+    }
+
+    #[test]
+    fn dependent_flags_need_the_flag_they_refine() {
+        for alone in [&["--dedup-depth", "6"][..], &["--seed", "42"]] {
+            let e = parse(alone).expect_err("rejected");
+            assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+            assert_eq!(e.exit_code(), 2);
+        }
+        let none = parse(&["--dedup", "none", "--dedup-depth", "6"]).unwrap();
+        assert_eq!(
+            none.check_combinations(),
+            Err(FlagConflict::DedupDepthWithoutSites)
+        );
+        let site = parse(&["--dedup", "site", "--dedup-depth", "6"]).unwrap();
+        assert_eq!(site.check_combinations(), Ok(()));
+        assert!(parse(&["--dedup", "site", "--dedup-depth", "0"]).is_err());
+        assert!(parse(&["--dedup", "site", "--dedup-depth", "49"]).is_err());
+        assert_eq!(parse(&[]).unwrap().check_combinations(), Ok(()));
     }
 }
