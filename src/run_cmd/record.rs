@@ -34,16 +34,26 @@ pub struct Loaded {
     pub raw: serde_json::Value,
 }
 
+/// Why a record file did not read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    /// The text is not JSON, or not a record (a required field is missing or mistyped).
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 /// Read one record file.
-pub fn load(path: &Path) -> Result<Loaded, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    parse(&text)
+pub fn load(path: &Path) -> Result<Loaded, RecordError> {
+    parse(&std::fs::read_to_string(path)?)
 }
 
 /// Parse one record's text.
-pub fn parse(text: &str) -> Result<Loaded, String> {
-    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let record = Report::deserialize(&raw).map_err(|e| e.to_string())?;
+pub fn parse(text: &str) -> Result<Loaded, RecordError> {
+    let raw: serde_json::Value = serde_json::from_str(text)?;
+    let record = Report::deserialize(&raw)?;
     Ok(Loaded { record, raw })
 }
 

@@ -1,5 +1,6 @@
-//! Helpers shared by the end-to-end tests of `oomcheck lint`: a temporary crate and the
-//! result of running the built binary on it.
+//! Helpers shared by the end-to-end tests: a temporary crate and the result of running the
+//! built binary on it (`oomcheck lint`), the built binary with a clean injector environment
+//! (`oomcheck run`), and checked-in snapshots of what a user reads.
 // Each test binary uses its own subset of the helpers.
 #![allow(dead_code)]
 
@@ -128,4 +129,63 @@ pub fn oomcheck_command(dir: &Path, args: &[&str]) -> Command {
         }
     }
     cmd
+}
+
+/// What one `oomcheck` invocation did.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Run `oomcheck ARGS` in `dir`, with a clean injector environment and no colour.
+pub fn oomcheck(dir: &Path, args: &[&str]) -> Out {
+    let mut cmd = oomcheck_command(dir, args);
+    let out = cmd.output().expect("run the oomcheck binary");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Compare `actual` with the checked-in `tests/snapshots/NAME`. With `OOMCHECK_BLESS=1` (and
+/// not under CI, where a snapshot is only ever compared) the file is written instead.
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = repo().join("tests/snapshots").join(name);
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if std::env::var_os("OOMCHECK_BLESS").is_some_and(|v| v == "1") && !ci {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir snapshots");
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "no snapshot {} ({e}); write it with OOMCHECK_BLESS=1. Actual:\n{actual}",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the output from line {} on (OOMCHECK_BLESS=1 rewrites it if the \
+             change is meant):\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display(),
+            first + 1
+        );
+    }
 }
