@@ -40,7 +40,9 @@ pub struct AllocRange {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AllocRangeError {
     /// The text is not `N`, `A-B`, `A-` or `-B` with decimal numbers.
-    #[error("expected an allocation index like `17` or a range like `7-10`, got `{0}`")]
+    #[error(
+        "expected an allocation index like `17` or a range like `7-10`, `7-` or `-10`, got `{0}`"
+    )]
     Syntax(String),
     /// An index of 0: indices count from 1.
     #[error("allocation indices start at 1, got `{0}`")]

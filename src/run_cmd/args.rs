@@ -2,9 +2,10 @@
 //! express. What the flags mean to the injector is decided in `child_env`.
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
+use oomcheck_injector::{AllocRange, Dedup, Mode, Strategy, MAX_FRAMES};
 
-use super::alloc_range::AllocRange;
 use super::cargo::CargoOpts;
 
 /// Arguments of `oomcheck run`.
@@ -16,11 +17,12 @@ pub struct RunArgs {
     /// Show the stack of each failed allocation.
     #[arg(long)]
     pub trace: bool,
-    /// Only fail these allocation indices: `17` or `7-10` (1-based, inclusive).
+    /// Only fail these allocation indices: `17`, `7-10`, `7-` (to the last) or `-10` (from the
+    /// first); 1-based, inclusive.
     #[arg(long, value_name = "RANGE")]
     pub alloc: Option<AllocRange>,
     /// Fail only the chosen allocation (transient) or it and every later one (persistent).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice(Mode::ALL, Mode::as_str, Mode::help))]
     pub mode: Option<Mode>,
     /// Most child processes per sweep (default: available cores; short sweeps use fewer).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -30,12 +32,12 @@ pub struct RunArgs {
     pub timeout: Option<u64>,
     /// Fail only the first allocation of each distinct call site (`site`), the site being a
     /// hash of the allocation's return addresses; `none` sweeps every index.
-    #[arg(long, value_enum, value_name = "KIND")]
+    #[arg(long, value_name = "KIND", value_parser = choice(Dedup::ALL, Dedup::as_str, Dedup::help))]
     pub dedup: Option<Dedup>,
     /// Return addresses hashed into a site id with `--dedup site` (default 16).
     // `requires` rejects it alone; `check_combinations` rejects it beside `--dedup none`.
     #[arg(long, value_name = "N", requires = "dedup",
-          value_parser = clap::value_parser!(u32).range(1..=48))]
+          value_parser = clap::value_parser!(u32).range(1..=MAX_FRAMES as i64))]
     pub dedup_depth: Option<u32>,
     /// Sweep N indices chosen at random (reproducibly: the seed is printed).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -45,7 +47,7 @@ pub struct RunArgs {
     pub seed: Option<u64>,
     /// How iterations run: re-run the body per index, fork at each allocation of one run, or
     /// choose from the body's allocation count (auto).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice(Strategy::ALL, Strategy::as_str, Strategy::help))]
     pub strategy: Option<Strategy>,
     /// Also report a failure that is silently tolerated (Ok with unchanged output).
     #[arg(long)]
@@ -76,34 +78,24 @@ pub struct RunArgs {
     pub test_args: Vec<String>,
 }
 
-/// `--mode`. (The injector's own `Mode` is the same choice; this copy only parses the flag.)
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Fail one allocation, let the following ones succeed.
-    Transient,
-    /// Fail one allocation and every later one.
-    Persistent,
-}
-
-/// `--dedup`.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dedup {
-    /// One index per distinct call site.
-    Site,
-    /// Every index.
-    None,
-}
-
-/// `--strategy`. (The injector's own `Strategy` is the same choice; this copy only parses the
-/// flag.)
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// Fork for bodies with many allocations, re-run otherwise.
-    Auto,
-    /// Re-run the body once per index.
-    Rerun,
-    /// Run the body once, forking at each swept allocation.
-    Fork,
+/// The parser of a flag whose values are one of the injector's named choices (`--mode`,
+/// `--dedup`, `--strategy`): the injector's names and help, so the two can never disagree.
+fn choice<T>(
+    all: impl IntoIterator<Item = T>,
+    name: fn(T) -> &'static str,
+    help: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Copy + Clone + Send + Sync + 'static,
+    T::Err: std::fmt::Debug,
+{
+    let values = all
+        .into_iter()
+        .map(move |v| PossibleValue::new(name(v)).help(help(v)));
+    PossibleValuesParser::new(values).map(|s| {
+        s.parse::<T>()
+            .expect("a possible value parses as its choice")
+    })
 }
 
 /// `--format`.

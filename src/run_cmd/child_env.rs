@@ -1,71 +1,35 @@
 //! The environment of the `cargo test` child: the one place where `oomcheck run`'s flags become
 //! the injector's `OOMCHECK_*` variables.
 use std::path::Path;
+use std::time::Duration;
 
-use clap::ValueEnum;
+use oomcheck_injector::Settings;
 
 use super::args::RunArgs;
 use super::tokens;
 
-/// Every environment variable the injector reads; those not set from flags are removed so the
-/// flags alone decide the sweep.
-pub const INJECTOR_VARS: &[&str] = &[
-    "OOMCHECK",
-    "OOMCHECK_REPORT",
-    "OOMCHECK_ALLOC",
-    "OOMCHECK_MODE",
-    "OOMCHECK_JOBS",
-    "OOMCHECK_TIMEOUT",
-    "OOMCHECK_TRACE",
-    "OOMCHECK_DEBUG",
-    "OOMCHECK_STRICT",
-    "OOMCHECK_DEDUP",
-    "OOMCHECK_DEDUP_DEPTH",
-    "OOMCHECK_SAMPLE",
-    "OOMCHECK_SEED",
-    "OOMCHECK_STRATEGY",
-    "OOMCHECK_JOB_TOKENS",
-];
-
 /// The injector's environment for `args`, its records going to `report_dir` (and its job
-/// tokens to [`tokens::dir`] of it).
+/// tokens to [`tokens::dir`] of it). Rendered by the injector's own [`Settings`], which also
+/// parses it, so a flag and the variable it becomes cannot drift apart.
 pub fn injector_env(args: &RunArgs, report_dir: &Path) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("OOMCHECK", "1".to_string()),
-        ("OOMCHECK_REPORT", report_dir.display().to_string()),
-        (
-            "OOMCHECK_JOB_TOKENS",
-            tokens::dir(report_dir).display().to_string(),
-        ),
-    ];
-    let set = |flag: bool| flag.then(|| "1".to_string());
-    let valued = [
-        ("OOMCHECK_ALLOC", args.alloc.map(|r| r.to_string())),
-        ("OOMCHECK_MODE", args.mode.map(value_name)),
-        ("OOMCHECK_JOBS", args.jobs.map(|n| n.to_string())),
-        ("OOMCHECK_TIMEOUT", args.timeout.map(|s| s.to_string())),
-        ("OOMCHECK_DEDUP", args.dedup.map(value_name)),
-        (
-            "OOMCHECK_DEDUP_DEPTH",
-            args.dedup_depth.map(|n| n.to_string()),
-        ),
-        ("OOMCHECK_SAMPLE", args.sample.map(|n| n.to_string())),
-        ("OOMCHECK_SEED", args.seed.map(|s| s.to_string())),
-        ("OOMCHECK_STRATEGY", args.strategy.map(value_name)),
-        ("OOMCHECK_TRACE", set(args.trace)),
-        ("OOMCHECK_DEBUG", set(args.debug)),
-        ("OOMCHECK_STRICT", set(args.strict)),
-    ];
-    env.extend(valued.into_iter().filter_map(|(k, v)| Some((k, v?))));
-    env
-}
-
-/// The injector spells a choice as the flag does (`--mode persistent`: `persistent`).
-fn value_name(choice: impl ValueEnum) -> String {
-    choice
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .expect("no choice of `oomcheck run` is hidden")
+    Settings {
+        enabled: true,
+        report_dir: Some(report_dir.to_path_buf()),
+        job_tokens: Some(tokens::dir(report_dir)),
+        range: args.alloc,
+        mode: args.mode,
+        jobs: args.jobs.map(|n| n as usize),
+        timeout: args.timeout.map(Duration::from_secs),
+        dedup: args.dedup,
+        dedup_depth: args.dedup_depth.map(|n| n as usize),
+        sample: args.sample,
+        seed: args.seed,
+        strategy: args.strategy,
+        trace: args.trace,
+        debug: args.debug,
+        strict: args.strict.then_some(true),
+    }
+    .to_env()
 }
 
 #[cfg(test)]
@@ -77,7 +41,9 @@ mod tests {
     /// order set, after checking that it sets only variables the injector reads.
     fn env_of(args: &[&str]) -> String {
         let env = injector_env(&parse(args).unwrap(), Path::new("/t/r"));
-        assert!(env.iter().all(|(k, _)| INJECTOR_VARS.contains(k)));
+        assert!(env
+            .iter()
+            .all(|(k, _)| oomcheck_injector::env::VARIABLES.contains(k)));
         let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         pairs.join(" ")
     }

@@ -7,7 +7,7 @@
 //!
 //! | step | module |
 //! | --- | --- |
-//! | flags, and what combinations are rejected | [`args`] (`--alloc`: [`alloc_range`]) |
+//! | flags, and what combinations are rejected | [`args`] |
 //! | `cargo metadata`, the test build, `cargo test` | [`cargo`] |
 //! | the report directory and the records in it | [`report_dir`], [`record`] |
 //! | the job budget shared by every sweep | [`tokens`] |
@@ -25,7 +25,6 @@
 //! (`<target>/oomcheck/reports/`); the crate's source tree is left as it is.
 use crate::{ui::Ui, Status};
 
-pub mod alloc_range;
 pub mod args;
 pub mod cargo;
 pub mod child_env;

@@ -44,7 +44,7 @@ pub fn run(args: &RunArgs, report_dir: &Path, ui: &Ui) -> Result<Swept, CargoErr
         &args.cargo_opts(),
         &args.test_args,
         &env,
-        child_env::INJECTOR_VARS,
+        &oomcheck_injector::env::VARIABLES,
     );
     let mut watcher = Watcher::new(report_dir);
     let mut shutdown = Shutdown::default();
