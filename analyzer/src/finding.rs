@@ -1,4 +1,4 @@
-//! What the analyzer reports.
+//! What the analyzer reports: findings, and the files it could not check.
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -47,4 +47,39 @@ pub struct Finding {
     pub help: String,
     /// Severity, from the rule's default level or the configuration.
     pub level: Level,
+}
+
+/// A file that could not be checked (or a path that could not be walked).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{}: {message}", self.location())]
+pub struct FileError {
+    /// The file, as given or discovered.
+    pub path: PathBuf,
+    /// 1-based line, when the error has a place in the file.
+    pub line: Option<usize>,
+    /// 1-based column (characters), when the error has a place in the file.
+    pub column: Option<usize>,
+    /// One line, lower-case start: what went wrong.
+    pub message: String,
+}
+
+impl FileError {
+    /// An error about a whole file.
+    pub fn new(path: PathBuf, message: String) -> FileError {
+        FileError {
+            path,
+            line: None,
+            column: None,
+            message,
+        }
+    }
+
+    /// `path:line:col`, `path` or nothing.
+    pub fn location(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.path.display()),
+            (Some(l), None) => format!("{}:{l}", self.path.display()),
+            _ => self.path.display().to_string(),
+        }
+    }
 }

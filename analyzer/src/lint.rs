@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::analysis::{analyze_file, summarize, Context, FileSummary, Settings, SourceFile};
 use crate::config::{self, ConfigError, LoadedConfig};
+pub use crate::finding::FileError;
 use crate::finding::Finding;
 use crate::packs;
 use crate::walk::{self, io_message, CrateRoots};
@@ -47,41 +48,6 @@ pub struct LintOptions {
     pub config: Option<PathBuf>,
     /// Worker threads (`None`: one per CPU).
     pub jobs: Option<usize>,
-}
-
-/// A file that could not be checked (or a path that could not be walked).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{}: {message}", self.location())]
-pub struct FileError {
-    /// The file, as given or discovered.
-    pub path: PathBuf,
-    /// 1-based line, when the error has a place in the file.
-    pub line: Option<usize>,
-    /// 1-based column (characters), when the error has a place in the file.
-    pub column: Option<usize>,
-    /// One line, lower-case start: what went wrong.
-    pub message: String,
-}
-
-impl FileError {
-    /// An error about a whole file.
-    pub fn new(path: PathBuf, message: String) -> FileError {
-        FileError {
-            path,
-            line: None,
-            column: None,
-            message,
-        }
-    }
-
-    /// `path:line:col`, `path` or nothing.
-    pub fn location(&self) -> String {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.path.display()),
-            (Some(l), None) => format!("{}:{l}", self.path.display()),
-            _ => self.path.display().to_string(),
-        }
-    }
 }
 
 /// Anything that makes the run incomplete (exit code 2).
@@ -772,27 +738,12 @@ fn read_file(cand: Candidate, cfg: &LoadedConfig) -> Result<Loaded, FileError> {
 
 /// Parse one file into a [`SourceFile`].
 fn parse(l: Loaded) -> Result<SourceFile, FileError> {
-    let syntax = parse_source(&l.cand.path, &l.text)?;
-    Ok(SourceFile {
-        path: l.cand.path,
-        text: l.text,
-        syntax,
-        is_test_file: l.cand.is_test_file,
-        infallible_alloc_checked: l.infallible_alloc_checked,
-    })
-}
-
-/// `syn::parse_file`, with a parse error as a [`FileError`] at the parser's location.
-fn parse_source(path: &Path, text: &str) -> Result<syn::File, FileError> {
-    syn::parse_file(text).map_err(|e| {
-        let start = e.span().start();
-        FileError {
-            path: path.to_path_buf(),
-            line: Some(start.line.max(1)),
-            column: Some(start.column + 1),
-            message: format!("cannot parse: {e}"),
-        }
-    })
+    SourceFile::parse(
+        l.cand.path,
+        l.text,
+        l.cand.is_test_file,
+        l.infallible_alloc_checked,
+    )
 }
 
 /// Lint one file's text on its own, the way [`lint`] treats each parsed file: parse, then
@@ -811,14 +762,12 @@ pub fn lint_source(
     infallible_alloc_checked: bool,
     settings: &Settings,
 ) -> Result<Vec<Finding>, FileError> {
-    let syntax = parse_source(path, text)?;
-    let files = [SourceFile {
-        path: path.to_path_buf(),
-        text: text.to_string(),
-        syntax,
+    let files = [SourceFile::parse(
+        path.to_path_buf(),
+        text.to_string(),
         is_test_file,
         infallible_alloc_checked,
-    }];
+    )?];
     Ok(crate::analysis::analyze(&files, settings))
 }
 

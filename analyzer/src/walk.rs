@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::lint::FileError;
+use crate::finding::FileError;
 
 /// A Rust file to consider.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,108 +1,17 @@
 //! Runs every fixture of `tests/lint/` (at the repository root) through `analyze` and compares
-//! the findings with the `//~ rule-id` markers on the fixture lines, both ways.
-//!
-//! Fixture directives (lines starting with `//@`):
-//! - `//@ include-tests`: analyse test code too;
-//! - `//@ test-file`: the file is test code as a whole (`is_test_file`);
-//! - `//@ infallible-alloc`: the opt-in `infallible-alloc` rule is enabled for the file;
-//! - `//@ extra-alloc-functions: a, b::c` and `//@ extra-no-memory-names: X`: configuration;
-//! - `//@ aux: aux_name.rs`: analyse another file together with this one (its markers count).
-//!
-//! Packs are activated by the files' own `use` lines (no dependencies are passed).
+//! the findings with the `//~ rule-id` markers on the fixture lines, both ways. The fixture
+//! format (directives, auxiliary files, markers) is described in `fixture/mod.rs`.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oomcheck_analyzer::analysis::{
-    analyze, analyze_file, cross_file_needles, summarize, Context, FileSummary, Settings,
-    SourceFile,
+    analyze, analyze_file, cross_file_needles, summarize, Context, FileSummary,
 };
-use oomcheck_analyzer::packs::activate;
 use oomcheck_analyzer::{Finding, RuleId};
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lint")
-}
+mod fixture;
 
-struct Fixture {
-    name: String,
-    settings: Settings,
-    files: Vec<SourceFile>,
-}
-
-fn directive<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("//@")?.trim();
-        let rest = rest.strip_prefix(key)?;
-        Some(rest.trim_start_matches(':').trim())
-    })
-}
-
-fn list(text: &str, key: &str) -> Vec<String> {
-    directive(text, key)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn source(path: &Path) -> SourceFile {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let syntax =
-        syn::parse_file(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
-    SourceFile {
-        path: PathBuf::from(path.file_name().unwrap_or_default()),
-        is_test_file: directive(&text, "test-file").is_some(),
-        infallible_alloc_checked: directive(&text, "infallible-alloc").is_some(),
-        text,
-        syntax,
-    }
-}
-
-fn load(path: &Path) -> Fixture {
-    let main = source(path);
-    let mut files = vec![];
-    for aux in list(&main.text, "aux") {
-        files.push(source(&fixture_dir().join(aux)));
-    }
-    let settings = Settings {
-        packs: activate(
-            &[],
-            std::iter::once(main.text.as_str()).chain(files.iter().map(|f| f.text.as_str())),
-        ),
-        extra_alloc_functions: list(&main.text, "extra-alloc-functions"),
-        extra_no_memory_names: list(&main.text, "extra-no-memory-names"),
-        include_tests: directive(&main.text, "include-tests").is_some(),
-    };
-    files.insert(0, main);
-    Fixture {
-        name: path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned(),
-        settings,
-        files,
-    }
-}
-
-/// `(file, line, rule)` → count, from the `//~` markers.
-fn expected(files: &[SourceFile]) -> BTreeMap<(String, usize, String), usize> {
-    let mut out = BTreeMap::new();
-    for file in files {
-        for (i, line) in file.text.lines().enumerate() {
-            for part in line.split("//~").skip(1) {
-                for rule in part.split_whitespace() {
-                    *out.entry((file.path.display().to_string(), i + 1, rule.to_string()))
-                        .or_insert(0) += 1;
-                }
-            }
-        }
-    }
-    out
-}
+use fixture::{expected, fixture_dir, fixture_paths, load};
 
 fn actual(findings: &[Finding]) -> BTreeMap<(String, usize, String), usize> {
     let mut out = BTreeMap::new();
@@ -115,22 +24,6 @@ fn actual(findings: &[Finding]) -> BTreeMap<(String, usize, String), usize> {
         .or_insert(0) += 1;
     }
     out
-}
-
-fn fixture_paths() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixture_dir())
-        .unwrap_or_else(|e| panic!("{}: {e}", fixture_dir().display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .filter(|p| {
-            !p.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .starts_with("aux_")
-        })
-        .collect();
-    paths.sort();
-    paths
 }
 
 fn check_wording(f: &Finding) -> Option<String> {

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use syn::visit::Visit;
 
-use crate::finding::Finding;
+use crate::finding::{FileError, Finding};
 use crate::packs::ActivePacks;
 use crate::rules::{unused_allow, RuleId};
 
@@ -38,6 +38,40 @@ pub struct SourceFile {
     pub is_test_file: bool,
     /// `infallible-alloc` is enabled for this file (it is inside a configured OOM-safe scope).
     pub infallible_alloc_checked: bool,
+}
+
+impl SourceFile {
+    /// Parse `text` (the file at `path`); a syntax error becomes a [`FileError`] at the
+    /// parser's location.
+    ///
+    /// `syn` recurses with expression nesting: call this on a thread with a large stack for
+    /// untrusted input (the driver's workers have [`crate::lint::WORKER_STACK_SIZE`]), and drop
+    /// the file there too.
+    pub fn parse(
+        path: PathBuf,
+        text: String,
+        is_test_file: bool,
+        infallible_alloc_checked: bool,
+    ) -> Result<SourceFile, FileError> {
+        match syn::parse_file(&text) {
+            Ok(syntax) => Ok(SourceFile {
+                path,
+                text,
+                syntax,
+                is_test_file,
+                infallible_alloc_checked,
+            }),
+            Err(e) => {
+                let start = e.span().start();
+                Err(FileError {
+                    path,
+                    line: Some(start.line.max(1)),
+                    column: Some(start.column + 1),
+                    message: format!("cannot parse: {e}"),
+                })
+            }
+        }
+    }
 }
 
 /// Everything the analysis needs besides the files.
