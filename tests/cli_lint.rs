@@ -552,9 +552,7 @@ fn unreadable_file() -> PathBuf {
     candidates
         .iter()
         .map(PathBuf::from)
-        .find(|p| {
-            std::fs::read(p).is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
-        })
+        .find(|p| std::fs::read(p).is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied))
         .unwrap_or_else(|| panic!("none of {candidates:?} is an unreadable file here"))
 }
 
@@ -565,7 +563,10 @@ fn unreadable_files_are_reported() {
     // Found by walking `src/` (the walk follows symbolic links), then unreadable.
     let secret: PathBuf = c.path().join("src/secret.rs");
     std::os::unix::fs::symlink(unreadable_file(), &secret).expect("symlink");
-    assert!(std::fs::read(&secret).is_err(), "the file must be unreadable");
+    assert!(
+        std::fs::read(&secret).is_err(),
+        "the file must be unreadable"
+    );
     let run = c.lint(&["--format", "short"]);
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(

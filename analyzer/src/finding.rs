@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::rules::RuleId;
+use crate::rules::{Level, RuleId};
 
 /// A 1-based line/column range in a source file (columns count characters, 1-based).
 ///
@@ -20,16 +20,6 @@ pub struct Span {
     pub end_line: usize,
     /// Column after the last character (1-based, in characters; exclusive).
     pub end_column: usize,
-}
-
-/// How seriously a finding is taken (set per rule by configuration).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// A warning.
-    Warn,
-    /// An error.
-    Error,
 }
 
 /// One mishandled allocation failure (or a problem with a suppression comment).

@@ -5,13 +5,36 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use oomcheck_analyzer::analysis::{
-    analyze, analyze_file, cross_file_needles, summarize, Context, FileSummary,
+    analyze, analyze_file, summarize, Context, FileSummary, Settings, SourceFile,
 };
 use oomcheck_analyzer::{Finding, RuleId};
 
 mod fixture;
 
 use fixture::{expected, fixture_dir, fixture_paths, load};
+
+/// The names that make a file relevant because of `files` (wrappers and receiver-typed fields
+/// they define), as the driver computes them after its first round of parsing.
+fn cross_file_needles(files: &[SourceFile], settings: &Settings) -> Vec<String> {
+    let summaries: Vec<FileSummary> = files.iter().map(|f| summarize(f, settings)).collect();
+    Context::new(settings, &summaries).cross_file_needles()
+}
+
+/// The names of the aborting allocations the opt-in `infallible-alloc` rule flags (method
+/// names, the last segment of paths, `name!` of macros).
+fn infallible_names(settings: &Settings) -> Vec<String> {
+    let mut names = Vec::new();
+    for pack in &settings.packs.packs {
+        names.extend(pack.infallible_methods.iter().cloned());
+        names.extend(
+            pack.infallible_paths
+                .iter()
+                .map(|p| p.rsplit("::").next().unwrap_or(p).to_string()),
+        );
+        names.extend(pack.infallible_macros.iter().map(|m| format!("{m}!")));
+    }
+    names
+}
 
 fn actual(findings: &[Finding]) -> BTreeMap<(String, usize, String), usize> {
     let mut out = BTreeMap::new();
@@ -199,8 +222,9 @@ fn cross_file_needles_name_receiver_typed_fields() {
 }
 
 /// The text prefilter is sound on the fixtures: a file with findings contains a needle (pack
-/// needles and configured functions, the names `cross_file_needles` adds, and the infallible
-/// needles where that rule is on). Comments are left out, so rule ids in markers do not count.
+/// needles and configured functions, the names `cross_file_needles` adds, and the names of
+/// aborting allocations where `infallible-alloc` is on; the driver parses every file of an
+/// OOM-safe scope anyway). Comments are left out, so rule ids in markers do not count.
 #[test]
 fn files_with_findings_contain_a_prefilter_needle() {
     for path in fixture_paths() {
@@ -226,7 +250,7 @@ fn files_with_findings_contain_a_prefilter_needle() {
                 .join("\n");
             let mut all = needles.clone();
             if file.infallible_alloc_checked {
-                all.extend(fx.settings.packs.infallible_needles());
+                all.extend(infallible_names(&fx.settings));
             }
             assert!(
                 all.iter().any(|n| code.contains(n.as_str())),
@@ -253,7 +277,7 @@ fn non_empty_summaries_need_a_summary_needle() {
         let ctx = Context::new(&fx.settings, &summaries);
         let wrappers = ctx.cross_file_needles();
         for (file, summary) in fx.files.iter().zip(&summaries) {
-            if summary.is_empty() || wrappers.is_empty() {
+            if *summary == FileSummary::default() || wrappers.is_empty() {
                 continue;
             }
             assert!(
@@ -263,6 +287,51 @@ fn non_empty_summaries_need_a_summary_needle() {
             );
         }
     }
+}
+
+/// What the driver relies on when it summarizes only the files with a summary needle: the
+/// summaries of the others change neither the cross-file names nor any finding.
+#[test]
+fn files_without_a_summary_needle_need_no_summary() {
+    let mut skipped_somewhere = false;
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let needles = fx.settings.packs.summary_needles();
+        let all: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .map(|f| summarize(f, &fx.settings))
+            .collect();
+        let kept: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .zip(&all)
+            .filter(|(f, _)| needles.iter().any(|n| f.text.contains(n.as_str())))
+            .map(|(_, s)| s.clone())
+            .collect();
+        skipped_somewhere |= kept.len() < all.len();
+        let full = Context::new(&fx.settings, &all);
+        let partial = Context::new(&fx.settings, &kept);
+        assert_eq!(
+            full.cross_file_needles(),
+            partial.cross_file_needles(),
+            "{}",
+            fx.name
+        );
+        for f in &fx.files {
+            assert_eq!(
+                analyze_file(f, &fx.settings, &full),
+                analyze_file(f, &fx.settings, &partial),
+                "{}: {}",
+                fx.name,
+                f.path.display()
+            );
+        }
+    }
+    assert!(
+        skipped_somewhere,
+        "no fixture has a file without a summary needle"
+    );
 }
 
 /// Spans: 1-based, character columns, end exclusive, starting at the method name.
