@@ -20,5 +20,5 @@ pub mod packs;
 pub mod rules;
 pub mod walk;
 
-pub use finding::{FileError, Finding, Span};
+pub use finding::{FileError, FileProblem, Finding, Span};
 pub use rules::{Level, RuleId};

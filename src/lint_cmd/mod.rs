@@ -106,7 +106,7 @@ pub(crate) fn error_parts(e: &LintError) -> (String, Option<(usize, usize)>, Str
         LintError::File(f) => (
             f.path.display().to_string(),
             f.line.map(|l| (l, f.column.unwrap_or(1))),
-            f.message.clone(),
+            f.problem.to_string(),
         ),
     }
 }

@@ -1,7 +1,7 @@
 //! What the analysis is given: the parsed files and the settings of a run.
 use std::path::PathBuf;
 
-use crate::finding::FileError;
+use crate::finding::{FileError, FileProblem};
 use crate::packs::ActivePacks;
 
 /// One parsed file handed to the analysis.
@@ -41,12 +41,13 @@ impl SourceFile {
             }),
             Err(e) => {
                 let start = e.span().start();
-                Err(FileError {
+                let problem = FileProblem::Syntax(e.to_string());
+                Err(FileError::at(
                     path,
-                    line: Some(start.line.max(1)),
-                    column: Some(start.column + 1),
-                    message: format!("cannot parse: {e}"),
-                })
+                    start.line.max(1),
+                    start.column + 1,
+                    problem,
+                ))
             }
         }
     }

@@ -12,7 +12,7 @@ use aho_corasick::AhoCorasick;
 
 use super::read::{parse, Loaded};
 use crate::analysis::{analyze_file, summarize, Context, FileSummary, Settings, SourceFile};
-use crate::finding::{FileError, Finding};
+use crate::finding::{FileError, FileProblem, Finding};
 
 /// Stack size of the worker threads that parse and analyse (recursion depth of `syn` and of the
 /// visitors grows with expression nesting; only the pages used are committed, so this is
@@ -60,7 +60,7 @@ pub(crate) struct Crew {
     /// Bytes handed to each worker so far, to balance the load.
     load: Vec<u64>,
     /// Problems with the workers themselves.
-    lost: Vec<String>,
+    lost: Vec<FileProblem>,
 }
 
 impl Crew {
@@ -84,7 +84,7 @@ impl Crew {
                 .spawn_scoped(scope, move || worker(rx, reply_tx, settings, &matcher));
             match spawned {
                 Ok(_) => commands.push(tx),
-                Err(e) => lost.push(format!("cannot start a worker thread: {e}")),
+                Err(e) => lost.push(FileProblem::WorkerNotStarted(e.to_string())),
             }
         }
         Crew {
@@ -120,8 +120,7 @@ impl Crew {
             match self.replies.recv() {
                 Ok(Reply::Parsed(s)) => summaries.extend(s),
                 Ok(Reply::Analyzed(_)) | Err(_) => {
-                    self.lost
-                        .push("a worker thread stopped unexpectedly".to_string());
+                    self.lost.push(FileProblem::WorkerLost);
                     break;
                 }
             }
@@ -149,31 +148,27 @@ impl Crew {
                     out.bytes_parsed += part.bytes_parsed;
                 }
                 Ok(Reply::Parsed(_)) | Err(_) => {
-                    out.errors.push(FileError::new(
-                        PathBuf::new(),
-                        "internal error: a worker thread stopped unexpectedly".to_string(),
-                    ));
+                    out.errors
+                        .push(FileError::new(PathBuf::new(), FileProblem::WorkerLost));
                     break;
                 }
             }
         }
-        for message in self.lost {
-            out.errors.push(FileError::new(
-                PathBuf::new(),
-                format!("internal error: {message}"),
-            ));
+        for problem in self.lost {
+            out.errors.push(FileError::new(PathBuf::new(), problem));
         }
         out
     }
 }
 
-/// The text of a caught panic.
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
+/// The problem of a caught panic of `stage` (`parser`, `analysis`), with the panic's text.
+fn panicked(stage: &'static str, panic: &(dyn std::any::Any + Send)) -> FileProblem {
+    let message = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    FileProblem::Panicked { stage, message }
 }
 
 /// One worker: parse (and summarize) what it is given, keep the trees, analyse them when told.
@@ -201,22 +196,15 @@ fn worker(
                             if relevant {
                                 match catch_unwind(AssertUnwindSafe(|| summarize(&sf, settings))) {
                                     Ok(s) => summaries.push(s),
-                                    Err(p) => errors.push(FileError::new(
-                                        path,
-                                        format!(
-                                            "internal error: the analysis panicked: {}",
-                                            panic_text(&*p)
-                                        ),
-                                    )),
+                                    Err(p) => {
+                                        errors.push(FileError::new(path, panicked("analysis", &*p)))
+                                    }
                                 }
                             }
                             files.push(sf);
                         }
                         Ok(Err(e)) => errors.push(e),
-                        Err(p) => errors.push(FileError::new(
-                            path,
-                            format!("internal error: the parser panicked: {}", panic_text(&*p)),
-                        )),
+                        Err(p) => errors.push(FileError::new(path, panicked("parser", &*p))),
                     }
                 }
                 if replies.send(Reply::Parsed(summaries)).is_err() {
@@ -237,10 +225,9 @@ fn worker(
                             }
                             out.findings.extend(found);
                         }
-                        Err(p) => out.errors.push(FileError::new(
-                            f.path.clone(),
-                            format!("internal error: the analysis panicked: {}", panic_text(&*p)),
-                        )),
+                        Err(p) => out
+                            .errors
+                            .push(FileError::new(f.path.clone(), panicked("analysis", &*p))),
                     }
                 }
                 out.errors.append(&mut errors);

@@ -32,6 +32,7 @@ mod read;
 mod report;
 
 pub use crate::finding::FileError;
+use crate::finding::FileProblem;
 pub use crew::WORKER_STACK_SIZE;
 pub use report::{LintError, LintReport, Stats};
 
@@ -61,7 +62,7 @@ pub fn lint(opts: &LintOptions) -> LintReport {
         Err(e) => {
             report.errors.push(LintError::File(FileError::new(
                 PathBuf::new(),
-                format!("cannot start worker threads: {e}"),
+                FileProblem::NoThreads(e.to_string()),
             )));
             return report;
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::report::{LintError, Stats};
 use crate::config::{self, ConfigError, LoadedConfig};
-use crate::finding::FileError;
+use crate::finding::{FileError, FileProblem};
 use crate::walk::{self, io_message, CrateRoots, WalkedFile};
 
 /// One file that passed walking, exclusion and the test-code rule.
@@ -190,10 +190,7 @@ impl ManifestCache {
                     Err(e) => {
                         let mut fe = FileError::new(
                             relative_to_cwd(&manifest),
-                            format!(
-                                "cannot read dependencies: {}",
-                                e.message().trim().replace('\n', " ")
-                            ),
+                            FileProblem::Dependencies(e.message().trim().replace('\n', " ")),
                         );
                         if let Some(before) = e.span().and_then(|s| text.get(..s.start)) {
                             fe.line = Some(before.matches('\n').count() + 1);
@@ -205,7 +202,7 @@ impl ManifestCache {
                 Err(e) => {
                     self.errors.push(FileError::new(
                         relative_to_cwd(&manifest),
-                        format!("cannot read: {}", io_message(&e)),
+                        FileProblem::Unreadable(io_message(&e)),
                     ));
                     config::ManifestInfo::default()
                 }

@@ -3,7 +3,7 @@
 use super::plan::Candidate;
 use crate::analysis::SourceFile;
 use crate::config::LoadedConfig;
-use crate::finding::FileError;
+use crate::finding::{FileError, FileProblem};
 use crate::walk::io_message;
 
 /// A file read into memory.
@@ -19,21 +19,20 @@ pub(crate) struct Loaded {
 /// Read a file with the size limit and the UTF-8 check.
 pub(crate) fn read_file(cand: Candidate, cfg: &LoadedConfig) -> Result<Loaded, FileError> {
     let max_size = cfg.max_file_size();
-    let err = |message: String| FileError::new(cand.path.clone(), message);
-    let meta = std::fs::metadata(&cand.path)
-        .map_err(|e| err(format!("cannot read: {}", io_message(&e))))?;
+    let err = |problem| FileError::new(cand.path.clone(), problem);
+    let unreadable = |e: std::io::Error| err(FileProblem::Unreadable(io_message(&e)));
+    let meta = std::fs::metadata(&cand.path).map_err(unreadable)?;
     if !meta.is_file() {
         // Reading a FIFO would block until someone writes to it.
-        return Err(err("not a regular file".to_string()));
+        return Err(err(FileProblem::NotRegularFile));
     }
     if meta.len() > max_size {
-        return Err(err(format!(
-            "skipped: the file is {} bytes, more than the limit of {max_size} (max-file-size)",
-            meta.len()
-        )));
+        return Err(err(FileProblem::TooLarge {
+            size: meta.len(),
+            limit: max_size,
+        }));
     }
-    let bytes =
-        std::fs::read(&cand.path).map_err(|e| err(format!("cannot read: {}", io_message(&e))))?;
+    let bytes = std::fs::read(&cand.path).map_err(unreadable)?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Loaded {
             infallible_alloc_checked: cfg
@@ -49,12 +48,12 @@ pub(crate) fn read_file(cand: Candidate, cfg: &LoadedConfig) -> Result<Loaded, F
                 .chars()
                 .count()
                 + 1;
-            Err(FileError {
-                path: cand.path.clone(),
-                line: Some(line),
-                column: Some(column),
-                message: "not valid UTF-8".to_string(),
-            })
+            Err(FileError::at(
+                cand.path.clone(),
+                line,
+                column,
+                FileProblem::NotUtf8,
+            ))
         }
     }
 }

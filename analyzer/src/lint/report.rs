@@ -61,7 +61,7 @@ impl LintError {
                 f.path.clone(),
                 f.line.unwrap_or(0),
                 f.column.unwrap_or(0),
-                f.message.clone(),
+                f.problem.to_string(),
             ),
         }
     }
