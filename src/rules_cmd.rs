@@ -60,7 +60,7 @@ pub fn explain(args: &ExplainArgs) -> Status {
         "{}: {}\ndefault level: {}\n\n{}\n",
         doc.id,
         doc.summary,
-        level_name(&doc),
+        level_name(doc),
         doc.explanation.trim()
     ))
 }

@@ -16,8 +16,12 @@ use fixture::{expected, fixture_dir, fixture_paths, load};
 /// The names that make a file relevant because of `files` (wrappers and receiver-typed fields
 /// they define), as the driver computes them after its first round of parsing.
 fn cross_file_needles(files: &[SourceFile], settings: &Settings) -> Vec<String> {
-    let summaries: Vec<FileSummary> = files.iter().map(|f| summarize(f, settings)).collect();
-    Context::new(settings, &summaries).cross_file_needles()
+    Context::new(settings, &summaries(files, settings)).cross_file_needles()
+}
+
+/// Each file's summary, in order.
+fn summaries(files: &[SourceFile], settings: &Settings) -> Vec<FileSummary> {
+    files.iter().map(|f| summarize(f, settings)).collect()
 }
 
 /// The names of the aborting allocations the opt-in `infallible-alloc` rule flags (method
@@ -198,11 +202,7 @@ fn phased_api_matches_analyze() {
     send_sync::<FileSummary>();
     for path in fixture_paths() {
         let fx = load(&path);
-        let summaries: Vec<FileSummary> = fx
-            .files
-            .iter()
-            .map(|f| summarize(f, &fx.settings))
-            .collect();
+        let summaries = summaries(&fx.files, &fx.settings);
         let ctx = Context::new(&fx.settings, &summaries);
         let phased: Vec<Finding> = fx
             .files
@@ -269,11 +269,7 @@ fn non_empty_summaries_need_a_summary_needle() {
     for path in fixture_paths() {
         let fx = load(&path);
         let needles = fx.settings.packs.summary_needles();
-        let summaries: Vec<FileSummary> = fx
-            .files
-            .iter()
-            .map(|f| summarize(f, &fx.settings))
-            .collect();
+        let summaries = summaries(&fx.files, &fx.settings);
         let ctx = Context::new(&fx.settings, &summaries);
         let wrappers = ctx.cross_file_needles();
         for (file, summary) in fx.files.iter().zip(&summaries) {
@@ -297,11 +293,7 @@ fn files_without_a_summary_needle_need_no_summary() {
     for path in fixture_paths() {
         let fx = load(&path);
         let needles = fx.settings.packs.summary_needles();
-        let all: Vec<FileSummary> = fx
-            .files
-            .iter()
-            .map(|f| summarize(f, &fx.settings))
-            .collect();
+        let all = summaries(&fx.files, &fx.settings);
         let kept: Vec<FileSummary> = fx
             .files
             .iter()

@@ -1,13 +1,13 @@
 //! The analysis: classify how each allocation call's result is used.
 //!
 //! [`analyze`] runs in three steps over all files together:
-//! 1. the index ([`index`]): what each file contributes across files (struct field types,
+//! 1. the index (`index`): what each file contributes across files (struct field types,
 //!    wrapper candidates), merged into the field types and the allocation wrappers of the
-//!    scanned code, discovered to a fixed point ([`discovery`] judges one function);
-//! 2. one traversal per file ([`traverse`]) with the checks ([`checks`]) as its listener: each
-//!    allocation value is followed through its method chain ([`chain`]) to where it is
-//!    consumed, failure branches are judged by [`handling`];
-//! 3. suppression comments ([`suppress`]): `// oomcheck:allow(..)`, and `unused-allow` for those
+//!    scanned code, discovered to a fixed point (`discovery` judges one function);
+//! 2. one traversal per file (`traverse`) with the checks (`checks`) as its listener: each
+//!    allocation value is followed through its method chain (`chain`) to where it is
+//!    consumed, failure branches are judged by `handling`;
+//! 3. suppression comments (`suppress`): `// oomcheck:allow(..)`, and `unused-allow` for those
 //!    that suppress nothing.
 //!
 //! For a parallel driver the same steps are public: [`summarize`] each file (phase 1, plain data
@@ -15,12 +15,12 @@
 //! prefilter, [`Context::cross_file_needles`] gives the names that make a file relevant only
 //! because of another file (wrapper calls, fields of receiver-typed types).
 //!
-//! The modules, lowest first (a module uses only modules before it): [`input`] (the files
-//! and settings), [`syntax`] (syn helpers), [`vocab`] (the names in force), [`fields`]
-//! (struct field types), [`value`] (an allocation value), [`bindings`] (names in scope and
-//! their types), [`handling`] (failure branches and error values), [`chain`] (the
-//! method-chain classifier), [`traverse`], then its two listeners [`checks`] and
-//! [`discovery`], [`index`] (cross-file facts), [`suppress`] (allow comments). This module
+//! The modules, lowest first (a module uses only modules before it): `input` (the files
+//! and settings), `syntax` (syn helpers), `vocab` (the names in force), `fields`
+//! (struct field types), `value` (an allocation value), `bindings` (names in scope and
+//! their types), `handling` (failure branches and error values), `chain` (the
+//! method-chain classifier), `traverse`, then its two listeners `checks` and
+//! `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
 //! puts them together.
 use syn::visit::Visit;
 

@@ -166,6 +166,23 @@ impl<'v, L: Listener> Traversal<'v, L> {
         true
     }
 
+    /// A function of an `impl` or a trait (unless it is skipped test code): its children,
+    /// visited by `children`, in a scope of its parameters.
+    fn visit_method(
+        &mut self,
+        attrs: &[syn::Attribute],
+        node: &dyn Spanned,
+        sig: &syn::Signature,
+        children: impl FnOnce(&mut Self),
+    ) {
+        if self.skip_test(attrs, node) {
+            return;
+        }
+        self.cx.bindings.enter_fn(sig);
+        children(self);
+        self.cx.bindings.exit_fn();
+    }
+
     /// After a `let` is visited: bind its name to its type and allocation value.
     fn bind_local(&mut self, l: &syn::Local) {
         let (pat, declared) = match &l.pat {
@@ -181,6 +198,19 @@ impl<'v, L: Listener> Traversal<'v, L> {
             .filter(|_| !name.starts_with('_'));
         self.cx.bindings.bind_local(name, ty, val);
     }
+}
+
+/// `fn visit_x(&mut self, node)`: tell the listener's hook about the node, then visit its
+/// children.
+macro_rules! dispatch {
+    ($($visit:ident($node:ty) => $hook:ident;)*) => {
+        $(
+            fn $visit(&mut self, node: &'ast $node) {
+                self.listener.$hook(&self.cx, node);
+                visit::$visit(self, node);
+            }
+        )*
+    };
 }
 
 impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
@@ -211,21 +241,11 @@ impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        if self.skip_test(&f.attrs, f) {
-            return;
-        }
-        self.cx.bindings.enter_fn(&f.sig);
-        visit::visit_impl_item_fn(self, f);
-        self.cx.bindings.exit_fn();
+        self.visit_method(&f.attrs, f, &f.sig, |t| visit::visit_impl_item_fn(t, f));
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        if self.skip_test(&f.attrs, f) {
-            return;
-        }
-        self.cx.bindings.enter_fn(&f.sig);
-        visit::visit_trait_item_fn(self, f);
-        self.cx.bindings.exit_fn();
+        self.visit_method(&f.attrs, f, &f.sig, |t| visit::visit_trait_item_fn(t, f));
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
@@ -273,44 +293,15 @@ impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
         visit::visit_expr_closure(self, c);
     }
 
-    fn visit_expr_method_call(&mut self, m: &'ast ExprMethodCall) {
-        self.listener.method_call(&self.cx, m);
-        visit::visit_expr_method_call(self, m);
-    }
-
-    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        self.listener.call(&self.cx, c);
-        visit::visit_expr_call(self, c);
-    }
-
-    fn visit_expr_unary(&mut self, u: &'ast syn::ExprUnary) {
-        self.listener.unary(&self.cx, u);
-        visit::visit_expr_unary(self, u);
-    }
-
-    fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
-        self.listener.try_expr(&self.cx, t);
-        visit::visit_expr_try(self, t);
-    }
-
-    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
-        self.listener.return_expr(&self.cx, r);
-        visit::visit_expr_return(self, r);
-    }
-
-    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
-        self.listener.if_expr(&self.cx, i);
-        visit::visit_expr_if(self, i);
-    }
-
-    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
-        self.listener.match_expr(&self.cx, m);
-        visit::visit_expr_match(self, m);
-    }
-
-    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        self.listener.assign(&self.cx, a);
-        visit::visit_expr_assign(self, a);
+    dispatch! {
+        visit_expr_method_call(ExprMethodCall) => method_call;
+        visit_expr_call(syn::ExprCall) => call;
+        visit_expr_unary(syn::ExprUnary) => unary;
+        visit_expr_try(syn::ExprTry) => try_expr;
+        visit_expr_return(syn::ExprReturn) => return_expr;
+        visit_expr_if(syn::ExprIf) => if_expr;
+        visit_expr_match(syn::ExprMatch) => match_expr;
+        visit_expr_assign(syn::ExprAssign) => assign;
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {

@@ -1,14 +1,14 @@
 //! The driver: paths + configuration → findings and per-file errors.
 //!
-//! Data flow: [`walk`](crate::walk) the paths → [`plan`]: find each file's configuration
+//! Data flow: [`walk`] the paths → `plan`: find each file's configuration
 //! (walking up) and crate (nearest Cargo.toml), drop excluded files and test code, group the
 //! files by configuration and Cargo workspace, read the groups' dependencies → per group
-//! ([`group`], groups side by side): [`read`] the files (size limit, UTF-8) → activate the rule
-//! packs from the dependencies and the sources → [`prefilter`] with the packs' needles → parse
-//! and summarize on the [`crew`] → the cross-file [`Context`](crate::analysis::Context)
+//! (`group`, groups side by side): `read` the files (size limit, UTF-8) → activate the rule
+//! packs from the dependencies and the sources → `prefilter` with the packs' needles → parse
+//! and summarize on the `crew` → the cross-file [`Context`](crate::analysis::Context)
 //! (allocation wrappers and field types) → prefilter again with the names it found and parse
 //! those files too → analyse every kept tree on the worker that parsed it → configured levels
-//! → merged, sorted findings and errors ([`report`]).
+//! → merged, sorted findings and errors (`report`).
 //!
 //! Two kinds of threads: a rayon pool (default stacks) reads and prefilters files and runs
 //! groups side by side; each group's crew is a set of scoped threads with large stacks

@@ -1,4 +1,6 @@
 //! `discarded-alloc-result`: the Result of a fallible allocation is dropped uninspected.
+//!
+//! Decided in `analysis/checks/results.rs` (`discarded`: statements, `let _`, `drop`, `_ =`).
 use super::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain discarded-alloc-result`).

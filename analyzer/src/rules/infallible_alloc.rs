@@ -1,4 +1,7 @@
 //! `infallible-alloc` (opt-in): an aborting allocation inside code marked OOM-safe.
+//!
+//! Decided in `analysis/checks/infallible.rs`; the OOM-safe scopes are configuration
+//! (`config.rs`, `[infallible-alloc]`).
 use super::{RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain infallible-alloc`).

@@ -1,4 +1,9 @@
 //! `remapped-alloc-error`: an allocation failure becomes an error that is not NoMemory.
+//!
+//! Decided in `analysis/handling.rs` (whether an error value built on failure is NoMemory-like,
+//! the original error, or another error: `error_value`, `mapper`), applied by
+//! `analysis/chain.rs` (`map_err`, `or`, `ok_or`, `or_else`), `analysis/checks/results.rs`
+//! (failure branches) and `analysis/checks/from_impl.rs` (`impl From<AllocError> for E`).
 use super::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain remapped-alloc-error`).

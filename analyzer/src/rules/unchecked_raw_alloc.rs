@@ -1,4 +1,6 @@
 //! `unchecked-raw-alloc`: a raw allocator's pointer is used before it is checked for null.
+//!
+//! Decided in `analysis/checks/raw_alloc.rs`.
 use super::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain unchecked-raw-alloc`).

@@ -15,19 +15,24 @@ use crate::analysis::traverse::Cx;
 use crate::finding::Span;
 use crate::rules::{unchecked_raw_alloc, RuleId};
 
-/// Methods on a raw pointer that use it (read, write, offset).
-const USE_METHODS: [&str; 16] = [
-    "add",
-    "offset",
-    "sub",
-    "byte_add",
-    "byte_offset",
+/// Reads and writes through a raw pointer, as methods (`p.write(x)`) and as functions
+/// (`ptr::write(p, x)`).
+const ACCESS: [&str; 6] = [
     "write",
     "write_bytes",
     "write_unaligned",
     "write_volatile",
     "read",
     "read_unaligned",
+];
+
+/// Other methods on a raw pointer that use it (offsets, copies).
+const USE_METHODS: [&str; 10] = [
+    "add",
+    "offset",
+    "sub",
+    "byte_add",
+    "byte_offset",
     "read_volatile",
     "copy_from",
     "copy_from_nonoverlapping",
@@ -35,14 +40,8 @@ const USE_METHODS: [&str; 16] = [
     "copy_to_nonoverlapping",
 ];
 
-/// Functions that use a raw pointer argument (`ptr::write(p, x)`, `Box::from_raw(p)`).
-const USE_FUNCTIONS: [&str; 15] = [
-    "write",
-    "write_bytes",
-    "write_unaligned",
-    "write_volatile",
-    "read",
-    "read_unaligned",
+/// Other functions that use a raw pointer argument (`Box::from_raw(p)`).
+const USE_FUNCTIONS: [&str; 9] = [
     "copy",
     "copy_nonoverlapping",
     "from_raw",
@@ -53,6 +52,16 @@ const USE_FUNCTIONS: [&str; 15] = [
     "swap",
     "replace",
 ];
+
+/// Does the method `name` use the raw pointer it is called on?
+fn uses_receiver(name: &str) -> bool {
+    ACCESS.contains(&name) || USE_METHODS.contains(&name)
+}
+
+/// Does the function `name` (last path segment) use a raw pointer argument?
+fn uses_argument(name: &str) -> bool {
+    ACCESS.contains(&name) || USE_FUNCTIONS.contains(&name)
+}
 
 /// Is `expr` (through casts) a raw allocator call? Returns its name and span.
 fn raw_alloc(cx: &Cx, expr: &Expr) -> Option<(String, Span)> {
@@ -133,14 +142,14 @@ fn direct_use(out: &mut Findings, cx: &Cx, inner: &Expr, how: &str) {
 /// `alloc(l).add(1)`, `malloc(n).write(x)`.
 pub(crate) fn method_call(out: &mut Findings, cx: &Cx, m: &syn::ExprMethodCall) {
     let name = m.method.to_string();
-    if USE_METHODS.contains(&name.as_str()) {
+    if uses_receiver(&name) {
         direct_use(out, cx, &m.receiver, &format!("by `{name}`"));
     }
 }
 
 /// `ptr::write(alloc(l), x)`; `last` is the called path's last segment.
 pub(crate) fn call(out: &mut Findings, cx: &Cx, c: &syn::ExprCall, last: &str) {
-    if USE_FUNCTIONS.contains(&last) {
+    if uses_argument(last) {
         for arg in &c.args {
             direct_use(out, cx, arg, &format!("by `{last}`"));
         }
@@ -216,7 +225,7 @@ impl<'ast> Visit<'ast> for PtrEvents {
                 ) {
                     return self.set(PtrEvent::NullCheck);
                 }
-                if USE_METHODS.contains(&name.as_str()) {
+                if uses_receiver(&name) {
                     return self.set(PtrEvent::Use(format!("by `{name}`")));
                 }
             }
@@ -239,7 +248,7 @@ impl<'ast> Visit<'ast> for PtrEvents {
                 if last == "new" && segs.iter().any(|s| s == "NonNull") {
                     return self.set(PtrEvent::NullCheck);
                 }
-                if USE_FUNCTIONS.contains(&last.as_str()) {
+                if uses_argument(&last) {
                     return self.set(PtrEvent::Use(format!("by `{last}`")));
                 }
                 return self.set(PtrEvent::Escape);
