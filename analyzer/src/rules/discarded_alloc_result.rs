@@ -1,7 +1,7 @@
 //! `discarded-alloc-result`: the Result of a fallible allocation is dropped uninspected.
 //!
 //! Decided in `analysis/checks/results.rs` (`discarded`: statements, `let _`, `drop`, `_ =`).
-use super::{Level, RuleDoc, RuleId};
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain discarded-alloc-result`).
 pub const DOC: RuleDoc = RuleDoc {

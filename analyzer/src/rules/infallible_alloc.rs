@@ -2,7 +2,7 @@
 //!
 //! Decided in `analysis/checks/infallible.rs`; the OOM-safe scopes are configuration
 //! (`config.rs`, `[infallible-alloc]`).
-use super::{RuleDoc, RuleId};
+use super::doc::{RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain infallible-alloc`).
 pub const DOC: RuleDoc = RuleDoc {

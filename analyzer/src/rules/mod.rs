@@ -11,6 +11,10 @@
 //! `tests/lint/<rule_id>.rs` (a test fails without one).
 use serde::{Deserialize, Serialize};
 
+mod doc;
+
+pub use doc::{Level, RuleDoc, RuleId};
+
 pub mod discarded_alloc_result;
 pub mod infallible_alloc;
 pub mod panic_on_alloc_failure;
@@ -18,54 +22,6 @@ pub mod remapped_alloc_error;
 pub mod swallowed_alloc_failure;
 pub mod unchecked_raw_alloc;
 pub mod unused_allow;
-
-/// How seriously a finding is taken (a rule's default, or set per rule by configuration).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// A warning.
-    Warn,
-    /// An error.
-    Error,
-}
-
-/// Stable rule identifiers (kebab-case on the command line, in configuration and in output:
-/// see [`RuleId::as_str`]). The variants are in [`REGISTRY`] order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleId {
-    /// [`discarded_alloc_result`].
-    DiscardedAllocResult,
-    /// [`swallowed_alloc_failure`].
-    SwallowedAllocFailure,
-    /// [`panic_on_alloc_failure`].
-    PanicOnAllocFailure,
-    /// [`remapped_alloc_error`].
-    RemappedAllocError,
-    /// [`unchecked_raw_alloc`].
-    UncheckedRawAlloc,
-    /// [`infallible_alloc`] (opt-in).
-    InfallibleAlloc,
-    /// [`unused_allow`]: a `// oomcheck:allow(..)` comment that suppresses nothing or names an
-    /// unknown rule.
-    UnusedAllow,
-}
-
-/// A rule's description, written once in its file.
-#[derive(Clone, Copy, Debug)]
-pub struct RuleDoc {
-    /// The rule.
-    pub id: RuleId,
-    /// The kebab-case id users write and read (`discarded-alloc-result`).
-    pub name: &'static str,
-    /// `None` = off unless enabled (opt-in rules).
-    pub default_level: Option<Level>,
-    /// One line, lower-case start, no trailing period.
-    pub summary: &'static str,
-    /// Markdown: `### What it does`, `### Why is this bad?`, `### Example`, `Use instead:`.
-    pub explanation: &'static str,
-    /// One line shown under every finding: how to handle the failure instead.
-    pub help: &'static str,
-}
 
 /// Every rule's description, in documentation order (the order of [`RuleId`]'s variants).
 pub const REGISTRY: [&RuleDoc; 7] = [

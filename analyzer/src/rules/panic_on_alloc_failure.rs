@@ -3,7 +3,7 @@
 //! Decided in `analysis/chain.rs` (`unwrap`, `expect`, `unwrap_or_else(|_| panic!())`), in
 //! `analysis/handling.rs` (a failure branch that panics or aborts), and in
 //! `analysis/checks/results.rs` (the contexts, and `assert!(….is_ok())`).
-use super::{Level, RuleDoc, RuleId};
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain panic-on-alloc-failure`).
 pub const DOC: RuleDoc = RuleDoc {

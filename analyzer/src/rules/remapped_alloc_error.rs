@@ -4,7 +4,7 @@
 //! the original error, or another error: `error_value`, `mapper`), applied by
 //! `analysis/chain.rs` (`map_err`, `or`, `ok_or`, `or_else`), `analysis/checks/results.rs`
 //! (failure branches) and `analysis/checks/from_impl.rs` (`impl From<AllocError> for E`).
-use super::{Level, RuleDoc, RuleId};
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain remapped-alloc-error`).
 pub const DOC: RuleDoc = RuleDoc {

@@ -3,7 +3,7 @@
 //! Decided in `analysis/chain.rs` (methods such as `unwrap_or`, `ok()` then `or`), in
 //! `analysis/handling.rs` (a failure branch that carries on or returns `Ok`), and in
 //! `analysis/checks/results.rs` (the `if`, `match`, `let … else` and `?` contexts).
-use super::{Level, RuleDoc, RuleId};
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain swallowed-alloc-failure`).
 pub const DOC: RuleDoc = RuleDoc {

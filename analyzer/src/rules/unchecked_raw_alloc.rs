@@ -1,7 +1,7 @@
 //! `unchecked-raw-alloc`: a raw allocator's pointer is used before it is checked for null.
 //!
 //! Decided in `analysis/checks/raw_alloc.rs`.
-use super::{Level, RuleDoc, RuleId};
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain unchecked-raw-alloc`).
 pub const DOC: RuleDoc = RuleDoc {

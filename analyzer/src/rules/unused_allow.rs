@@ -2,7 +2,7 @@
 //! rule.
 //!
 //! Decided in `analysis/suppress.rs`, which also finds the comments and applies them.
-use super::{Level, RuleDoc, RuleId};
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain unused-allow`).
 pub const DOC: RuleDoc = RuleDoc {
