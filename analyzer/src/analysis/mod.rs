@@ -36,7 +36,7 @@ mod handling;
 mod index;
 mod input;
 mod suppress;
-pub(crate) mod syntax;
+mod syntax;
 mod traverse;
 mod value;
 mod vocab;

@@ -13,7 +13,7 @@ use syn::{Expr, Stmt};
 use super::syntax::{peel, segments};
 use super::traverse::{Cx, Listener};
 
-pub(crate) mod findings;
+mod findings;
 mod from_impl;
 mod infallible;
 mod raw_alloc;
