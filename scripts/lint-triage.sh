@@ -15,6 +15,15 @@
 #   --keep DIR                   also write each crate's JSON report into DIR
 # Exit status: 0 no known true bug lost, 1 a TP vanished, 2 bad input or a crate not checked.
 set -euo pipefail
+# OOMCHECK may be relative to the caller's folder, or a command name on PATH: make it absolute
+# before moving, since the linter runs inside each crate's folder.
+if [[ -n ${OOMCHECK:-} ]]; then
+  if [[ $OOMCHECK == */* ]]; then
+    OOMCHECK=$(cd "$(dirname "$OOMCHECK")" && pwd)/$(basename "$OOMCHECK")
+  else
+    OOMCHECK=$(command -v "$OOMCHECK")
+  fi
+fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
 here=$root/scripts/triage
