@@ -11,7 +11,7 @@ use crate::preload::launch::Program;
 use crate::preload::sweep::{self, Kind, Target};
 use crate::preload::symbolize::Symbolizer;
 use crate::preload::{elf, library, PreloadError};
-use crate::run_cmd::preload::{program_roots, shell_quote, Reporter, NO_ALLOCATIONS};
+use crate::run_cmd::preload::report::{program_roots, shell_quote, Reporter, NO_ALLOCATIONS};
 use crate::run_cmd::sweep_flags::SweepFlags;
 use crate::{ui::Ui, Status};
 

@@ -61,16 +61,39 @@ pub fn execute(args: &HookArgs) -> Status {
                 println!("installed pre-commit hook at {}", path.display());
                 Status::Clean
             }
-            Err(msg) => {
-                eprintln!("error: {msg}");
+            Err(e) => {
+                eprintln!("error: {e}");
                 Status::Error
             }
         },
     }
 }
 
+/// Why the hook could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// `git` could not be started.
+    #[error("cannot run git: {0}")]
+    NoGit(#[source] std::io::Error),
+    /// `git rev-parse` failed (its stderr, trimmed): not inside a repository.
+    #[error("not a git repository: {0}")]
+    NotARepository(String),
+    /// A pre-commit hook is there already and `--force` was not given.
+    #[error("{} already exists; pass --force to replace it", .0.display())]
+    Exists(PathBuf),
+    /// The hooks folder could not be created.
+    #[error("cannot create {}: {}", .0.display(), .1)]
+    CreateFolder(PathBuf, #[source] std::io::Error),
+    /// The hook could not be written.
+    #[error("cannot write {}: {}", .0.display(), .1)]
+    Write(PathBuf, #[source] std::io::Error),
+    /// The hook could not be made executable.
+    #[error("cannot make {} executable: {}", .0.display(), .1)]
+    MakeExecutable(PathBuf, #[source] std::io::Error),
+}
+
 /// Install the hook; returns its path.
-fn install(repo: Option<&Path>, force: bool) -> Result<PathBuf, String> {
+fn install(repo: Option<&Path>, force: bool) -> Result<PathBuf, HookError> {
     let mut git = Command::new("git");
     if let Some(dir) = repo {
         git.arg("-C").arg(dir);
@@ -78,33 +101,27 @@ fn install(repo: Option<&Path>, force: bool) -> Result<PathBuf, String> {
     let out = git
         .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
         .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(HookError::NoGit)?;
     if !out.status.success() {
-        return Err(format!(
-            "not a git repository: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+        return Err(HookError::NotARepository(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
         ));
     }
     let hooks = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let hook = hooks.join("pre-commit");
     if hook.exists() && !force {
-        return Err(format!(
-            "{} already exists; pass --force to replace it",
-            hook.display()
-        ));
+        return Err(HookError::Exists(hook));
     }
-    std::fs::create_dir_all(&hooks)
-        .map_err(|e| format!("cannot create {}: {e}", hooks.display()))?;
+    std::fs::create_dir_all(&hooks).map_err(|e| HookError::CreateFolder(hooks.clone(), e))?;
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "oomcheck".to_owned());
-    std::fs::write(&hook, hook_script(&exe))
-        .map_err(|e| format!("cannot write {}: {e}", hook.display()))?;
+    std::fs::write(&hook, hook_script(&exe)).map_err(|e| HookError::Write(hook.clone(), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| format!("cannot make {} executable: {e}", hook.display()))?;
+            .map_err(|e| HookError::MakeExecutable(hook.clone(), e))?;
     }
     Ok(hook)
 }

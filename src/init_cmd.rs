@@ -26,7 +26,7 @@ pub fn template() -> String {
     for rule in RuleId::ALL {
         let doc = rule.doc();
         let level = match doc.default_level {
-            Some(_) => level_name(&doc),
+            Some(_) => level_name(doc),
             // Opt-in rules are reported only inside their scopes; at the level set here.
             None => "error",
         };

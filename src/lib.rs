@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod exec_cmd;
 pub mod hook_cmd;
@@ -52,6 +52,24 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Reject flag combinations that parse but mean nothing, with a usage error (exit status 2)
+    /// as clap gives for its own checks.
+    fn check_combinations(self) -> Result<Cli, clap::Error> {
+        if let Command::Run(args) = &self.command {
+            if let Err(conflict) = args.check_combinations() {
+                let mut cmd = Cli::command();
+                cmd.build();
+                let run = cmd
+                    .find_subcommand_mut("run")
+                    .expect("`run` is a subcommand");
+                return Err(run.error(clap::error::ErrorKind::ArgumentConflict, conflict));
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -77,7 +95,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(args).and_then(Cli::check_combinations) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -1,9 +1,9 @@
-//! `oomcheck rules` and `oomcheck explain ID`: the rule documentation, from the one source
-//! next to each rule's code (`RuleId::doc`).
+//! `oomcheck rules` and `oomcheck explain ID`: the rule documentation, from the one source,
+//! each rule's file in the analyzer's rule catalogue (`oomcheck_analyzer::rules::REGISTRY`).
 use std::io::Write;
 
 use clap::Args;
-use oomcheck_analyzer::rules::RuleDoc;
+use oomcheck_analyzer::rules::{RuleDoc, REGISTRY};
 use oomcheck_analyzer::{Level, RuleId};
 
 use crate::Status;
@@ -26,13 +26,12 @@ pub fn level_name(doc: &RuleDoc) -> &'static str {
 
 /// The rules table: id, default level, one-line summary.
 pub fn rules_table() -> String {
-    let docs: Vec<RuleDoc> = RuleId::ALL.iter().map(|r| r.doc()).collect();
-    let width = docs.iter().map(|d| d.id.as_str().len()).max().unwrap_or(0);
+    let width = REGISTRY.iter().map(|d| d.name.len()).max().unwrap_or(0);
     let mut out = String::new();
-    for d in &docs {
+    for d in REGISTRY {
         out.push_str(&format!(
             "{:width$}  {:12}  {}\n",
-            d.id.as_str(),
+            d.name,
             level_name(d),
             d.summary
         ));
@@ -48,7 +47,7 @@ pub fn rules() -> Status {
 /// Run `oomcheck explain ID`.
 pub fn explain(args: &ExplainArgs) -> Status {
     let Some(rule) = RuleId::from_id(args.rule.trim()) else {
-        let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
+        let known: Vec<&str> = REGISTRY.iter().map(|d| d.name).collect();
         eprintln!(
             "error: unknown rule `{}`; known rules: {}",
             args.rule,
@@ -61,7 +60,7 @@ pub fn explain(args: &ExplainArgs) -> Status {
         "{}: {}\ndefault level: {}\n\n{}\n",
         doc.id,
         doc.summary,
-        level_name(&doc),
+        level_name(doc),
         doc.explanation.trim()
     ))
 }

@@ -93,7 +93,7 @@ fn readme_rule_table_matches_the_rules() {
             let d = r.doc();
             vec![
                 r.as_str().to_owned(),
-                oomcheck::rules_cmd::level_name(&d).to_owned(),
+                oomcheck::rules_cmd::level_name(d).to_owned(),
                 d.summary.to_owned(),
             ]
         })

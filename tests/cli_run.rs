@@ -3,13 +3,13 @@
 //! for the error paths. Every fixture builds into `<repo>/target/fixtures`, shared with the
 //! injector's tests, so each crate is compiled once.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
 mod common;
-use common::repo;
+use common::{oomcheck, repo, Out};
 
 fn demo() -> PathBuf {
     repo().join("examples/demo")
@@ -17,34 +17,6 @@ fn demo() -> PathBuf {
 
 fn fixture() -> PathBuf {
     repo().join("tests/fixtures/oom-fixture")
-}
-
-/// What one `oomcheck` invocation did.
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Run `oomcheck ARGS` in `dir`, with a clean injector environment and no colour.
-fn oomcheck(dir: &Path, args: &[&str]) -> Out {
-    let mut cmd = common::oomcheck_command(dir, args);
-    let out = cmd.output().expect("run the oomcheck binary");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// The records of a `--format json` run, by test name (a test may hold several checks). Every
@@ -527,6 +499,36 @@ fn invalid_alloc_is_rejected_before_building() {
         );
         assert_eq!(out.code, 2, "{out:?}");
         assert!(out.stderr.contains(reason), "{range}: {out:?}");
+        assert!(!out.stderr.contains("nonexistent"), "{out:?}");
+    }
+}
+
+#[test]
+fn refining_flags_without_what_they_refine_are_usage_errors() {
+    // As for `--alloc`, the flags are rejected before cargo is asked anything.
+    for (flags, reason) in [
+        (
+            &["--dedup-depth", "6"][..],
+            "the following required arguments were not provided:\n  --dedup <KIND>",
+        ),
+        (
+            &["--dedup", "none", "--dedup-depth", "6"],
+            "error: `--dedup-depth` applies to `--dedup site` only",
+        ),
+        (
+            &["--seed", "5"],
+            "the following required arguments were not provided:\n  --sample <N>",
+        ),
+    ] {
+        let mut args = vec!["run", "--manifest-path", "/nonexistent/Cargo.toml"];
+        args.extend_from_slice(flags);
+        let out = oomcheck(&repo(), &args);
+        assert_eq!(out.code, 2, "{flags:?}: {out:?}");
+        assert!(out.stderr.contains(reason), "{flags:?}: {out:?}");
+        assert!(
+            out.stderr.contains("Usage: oomcheck run"),
+            "{flags:?}: {out:?}"
+        );
         assert!(!out.stderr.contains("nonexistent"), "{out:?}");
     }
 }

@@ -33,14 +33,14 @@
 //! modules = ["net::parser"]   # a module of the crate (from src/ paths) and its submodules
 //! paths = ["src/oom_safe/"]   # path prefixes, relative to this file
 //! ```
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::finding::Level;
-use crate::rules::RuleId;
+use crate::rules::{Level, RuleId};
 
 /// Name of the stand-alone configuration file.
 pub const CONFIG_FILE_NAME: &str = "oomcheck.toml";
@@ -97,38 +97,15 @@ impl LevelSetting {
     }
 }
 
-/// `[rules]`: one optional level per rule id; an unknown id is an error.
+/// `[rules]`: one optional level per rule id; an unknown id is an error (naming the known ones).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RuleLevels {
-    /// Level of `discarded-alloc-result`.
-    pub discarded_alloc_result: Option<LevelSetting>,
-    /// Level of `swallowed-alloc-failure`.
-    pub swallowed_alloc_failure: Option<LevelSetting>,
-    /// Level of `panic-on-alloc-failure`.
-    pub panic_on_alloc_failure: Option<LevelSetting>,
-    /// Level of `remapped-alloc-error`.
-    pub remapped_alloc_error: Option<LevelSetting>,
-    /// Level of `unchecked-raw-alloc`.
-    pub unchecked_raw_alloc: Option<LevelSetting>,
-    /// Level of `infallible-alloc` (only reported inside `[infallible-alloc]` scopes).
-    pub infallible_alloc: Option<LevelSetting>,
-    /// Level of `unused-allow` (allow comments that suppress nothing or name no rule).
-    pub unused_allow: Option<LevelSetting>,
-}
+#[serde(transparent)]
+pub struct RuleLevels(BTreeMap<RuleId, LevelSetting>);
 
 impl RuleLevels {
     /// The configured level of `rule`, if any.
     pub fn get(&self, rule: RuleId) -> Option<LevelSetting> {
-        match rule {
-            RuleId::DiscardedAllocResult => self.discarded_alloc_result,
-            RuleId::SwallowedAllocFailure => self.swallowed_alloc_failure,
-            RuleId::PanicOnAllocFailure => self.panic_on_alloc_failure,
-            RuleId::RemappedAllocError => self.remapped_alloc_error,
-            RuleId::UncheckedRawAlloc => self.unchecked_raw_alloc,
-            RuleId::InfallibleAlloc => self.infallible_alloc,
-            RuleId::UnusedAllow => self.unused_allow,
-        }
+        self.0.get(&rule).copied()
     }
 }
 

@@ -1,14 +1,20 @@
 //! oomcheck's static analyzer: files → parsed syntax → allocation sites → findings.
 //!
-//! The pieces, in data-flow order:
+//! The modules, lowest first (none uses a module after it):
+//! - [`rules`]: the rule catalogue, one file per rule with its documentation, default level,
+//!   message and help; [`RuleId`] and [`Level`].
+//! - [`finding`]: what a run reports: [`Finding`], [`Span`], and [`FileError`] for a file that
+//!   could not be checked.
+//! - [`config`]: `oomcheck.toml` / `[package.metadata.oomcheck]`, found by walking up; Cargo.toml
+//!   dependencies.
+//! - [`packs`]: the rule packs of `rules/*.toml` (allocation calls, error types, no-memory
+//!   names), their activation, and the text-prefilter needles they imply.
 //! - [`walk`]: find the Rust files under the given paths (honouring `.gitignore`, skipping
-//!   `target/`), decide which are test code, and prefilter by text.
-//! - [`config`]: `oomcheck.toml` / `[package.metadata.oomcheck]`, found by walking up.
-//! - [`packs`]: the rule packs of `rules/*.toml` (allocation calls, error types, no-memory names).
-//! - [`analysis`]: per-file syntax visitor, allocation-wrapper discovery, receiver-type
-//!   resolution, suppression comments.
-//! - [`rules`]: one module per rule id, each with its documentation.
-//! - [`lint`]: the driver tying them together: paths + config → [`lint::LintReport`].
+//!   `target/`) and tell test code by place.
+//! - [`analysis`]: the analysis of parsed files: wrapper discovery across files, the traversal,
+//!   the method-chain classifier, the checks of each rule, suppression comments.
+//! - [`lint`]: the driver: paths + configuration → [`lint::LintReport`], on worker threads.
+//! - `fuzzing`: the bodies of the cargo-fuzz targets.
 pub mod analysis;
 pub mod config;
 pub mod finding;
@@ -20,5 +26,5 @@ pub mod packs;
 pub mod rules;
 pub mod walk;
 
-pub use finding::{Finding, Level, Span};
-pub use rules::RuleId;
+pub use finding::{FileError, FileProblem, Finding, Span};
+pub use rules::{Level, RuleId};

@@ -1,5 +1,11 @@
 //! Rule packs (`rules/*.toml`, embedded): allocation calls, error types, raw allocators,
-//! infallible allocators and no-memory names per ecosystem crate.
+//! infallible allocators and no-memory names per ecosystem crate; which packs are active for a
+//! set of files; and the text-prefilter needles they imply.
+//!
+//! Adding a pack: write `rules/<name>.toml` (its `name` is the file's stem; the fields are those
+//! of [`Pack`]), and add the file to [`PACK_SOURCES`]. A test fails while a file in `rules/` is
+//! not registered there, or a registered one is missing; another checks that every pack
+//! parses.
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -81,27 +87,6 @@ pub struct ReceiverMethods {
     /// from an infallible method of the same name (the kernel's `push(x, flags)`).
     #[serde(default)]
     pub args: Option<usize>,
-}
-
-/// A pack's TOML failed to parse (only possible for a broken build; tests cover every pack).
-#[derive(Debug, thiserror::Error)]
-#[error("rule pack {file} is invalid: {source}")]
-pub struct PackError {
-    /// The pack's file name under `rules/`.
-    pub file: &'static str,
-    /// The parser's error.
-    #[source]
-    pub source: toml::de::Error,
-}
-
-/// Parse every embedded pack, reporting the first broken one.
-pub fn parse_packs() -> Result<Vec<Pack>, PackError> {
-    PACK_SOURCES
-        .iter()
-        .map(|(file, text)| {
-            toml::from_str::<Pack>(text).map_err(|source| PackError { file, source })
-        })
-        .collect()
 }
 
 /// The packs in force for one lint run.
@@ -196,9 +181,10 @@ impl ActivePacks {
     ///
     /// Two things cross files and are not covered here: calls of allocation wrappers defined
     /// in another file, and receiver-typed methods on struct fields declared in another file.
-    /// Run [`crate::analysis::cross_file_needles`] over the files that passed this filter and
-    /// prefilter the rest again with its result. Files where `infallible-alloc` is enabled need
-    /// [`ActivePacks::infallible_needles`] as well.
+    /// The driver builds the analysis context from the files that passed this filter and
+    /// prefilters the rest again with the context's cross-file names. Files where
+    /// `infallible-alloc` is enabled are not prefiltered: any aborting allocation in them is a
+    /// finding.
     pub fn prefilter_needles(&self, extra: &[String]) -> Vec<String> {
         let mut needles: Vec<String> = vec!["oomcheck:allow".to_string()];
         for pack in &self.packs {
@@ -230,7 +216,7 @@ impl ActivePacks {
 
     /// Substrings such that a file containing none of them defines no allocation wrapper, no
     /// alias of an allocation `Result` and no struct field of a receiver-typed pack type
-    /// (`TryVec`), so its [`crate::analysis::FileSummary`] can be skipped in phase 1: the
+    /// (`TryVec`), so summarizing it for the analysis can be skipped in phase 1: the
     /// allocation error types, the receiver types, and every pack allocation name (a wrapper
     /// whose return type is an alias such as `AllocResult<T>` names no error type, but
     /// propagates an allocation).
@@ -252,18 +238,6 @@ impl ActivePacks {
                     needles.extend(group.methods.iter().cloned());
                 }
             }
-        }
-        finish_needles(needles)
-    }
-
-    /// Substrings of the aborting allocations the opt-in `infallible-alloc` rule flags: a file
-    /// checked by that rule must be kept when it contains any of these.
-    pub fn infallible_needles(&self) -> Vec<String> {
-        let mut needles = Vec::new();
-        for pack in &self.packs {
-            needles.extend(pack.infallible_methods.iter().cloned());
-            needles.extend(pack.infallible_paths.iter().map(|p| last_segment(p)));
-            needles.extend(pack.infallible_macros.iter().map(|m| format!("{m}!")));
         }
         finish_needles(needles)
     }
@@ -302,7 +276,10 @@ mod tests {
 
     #[test]
     fn every_embedded_pack_parses() {
-        let packs = parse_packs().unwrap_or_else(|e| panic!("{e}"));
+        let packs: Vec<Pack> = PACK_SOURCES
+            .iter()
+            .map(|(file, text)| toml::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}")))
+            .collect();
         assert_eq!(packs.len(), PACK_SOURCES.len());
         assert_eq!(all_packs().len(), PACK_SOURCES.len());
         let names: Vec<&str> = packs.iter().map(|p| p.name.as_str()).collect();
@@ -320,6 +297,36 @@ mod tests {
         );
         for (pack, (file, _)) in packs.iter().zip(PACK_SOURCES) {
             assert_eq!(format!("{}.toml", pack.name), file);
+        }
+    }
+
+    /// The packs registered in [`PACK_SOURCES`] are exactly the files of `rules/`.
+    #[test]
+    fn every_pack_file_is_registered() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| {
+                e.expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|name| name.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let mut registered: Vec<String> = PACK_SOURCES
+            .iter()
+            .map(|(file, _)| file.to_string())
+            .collect();
+        registered.sort();
+        assert_eq!(
+            registered, on_disk,
+            "rules/*.toml and PACK_SOURCES (analyzer/src/packs.rs) disagree"
+        );
+        for (file, text) in PACK_SOURCES {
+            let on_disk = std::fs::read_to_string(dir.join(file)).expect("pack file");
+            assert_eq!(text, on_disk, "{file} is embedded from another file");
         }
     }
 

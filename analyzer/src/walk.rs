@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::lint::FileError;
+use crate::finding::{FileError, FileProblem};
 
 /// A Rust file to consider.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,15 +36,15 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
-                let message = if e.kind() == std::io::ErrorKind::NotFound {
+                let problem = if e.kind() == std::io::ErrorKind::NotFound {
                     match std::fs::symlink_metadata(root) {
-                        Ok(_) => "is a broken symbolic link".to_string(),
-                        Err(_) => "no such file or directory".to_string(),
+                        Ok(_) => FileProblem::BrokenSymlink,
+                        Err(_) => FileProblem::NotFound,
                     }
                 } else {
-                    format!("cannot read: {}", io_message(&e))
+                    FileProblem::Unreadable(io_message(&e))
                 };
-                out.errors.push(FileError::new(display_path(root), message));
+                out.errors.push(FileError::new(display_path(root), problem));
                 continue;
             }
         };
@@ -61,10 +61,8 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
         if !meta.is_dir() {
             let path = display_path(root);
             if seen.insert(path.clone()) {
-                out.errors.push(FileError::new(
-                    path,
-                    "not a regular file or folder".to_string(),
-                ));
+                out.errors
+                    .push(FileError::new(path, FileProblem::NotFileOrFolder));
             }
             continue;
         }
@@ -92,7 +90,7 @@ pub fn walk(paths: &[PathBuf]) -> Walked {
                         let path = display_path(entry.path());
                         if seen.insert(path.clone()) {
                             out.errors
-                                .push(FileError::new(path, "not a regular file".to_string()));
+                                .push(FileError::new(path, FileProblem::NotRegularFile));
                         }
                     }
                 }
@@ -130,23 +128,20 @@ fn walk_error(err: &ignore::Error) -> Option<FileError> {
         }
         ignore::Error::Loop { ancestor, child } => Some(FileError::new(
             display_path(child),
-            format!(
-                "symbolic link loop: points back to {}",
-                display_path(ancestor).display()
-            ),
+            FileProblem::SymlinkLoop(display_path(ancestor)),
         )),
         ignore::Error::Partial(errs) => errs.iter().find_map(walk_error),
         other => Some(FileError::new(PathBuf::new(), error_text(other))),
     }
 }
 
-fn error_text(err: &ignore::Error) -> String {
+fn error_text(err: &ignore::Error) -> FileProblem {
     match err {
-        ignore::Error::Io(e) => format!("cannot read: {}", io_message(e)),
+        ignore::Error::Io(e) => FileProblem::Unreadable(io_message(e)),
         ignore::Error::WithPath { err, .. }
         | ignore::Error::WithDepth { err, .. }
         | ignore::Error::WithLineNumber { err, .. } => error_text(err),
-        other => other.to_string(),
+        other => FileProblem::Walk(other.to_string()),
     }
 }
 

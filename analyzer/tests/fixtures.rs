@@ -1,107 +1,43 @@
 //! Runs every fixture of `tests/lint/` (at the repository root) through `analyze` and compares
-//! the findings with the `//~ rule-id` markers on the fixture lines, both ways.
-//!
-//! Fixture directives (lines starting with `//@`):
-//! - `//@ include-tests`: analyse test code too;
-//! - `//@ test-file`: the file is test code as a whole (`is_test_file`);
-//! - `//@ infallible-alloc`: the opt-in `infallible-alloc` rule is enabled for the file;
-//! - `//@ extra-alloc-functions: a, b::c` and `//@ extra-no-memory-names: X`: configuration;
-//! - `//@ aux: aux_name.rs`: analyse another file together with this one (its markers count).
-//!
-//! Packs are activated by the files' own `use` lines (no dependencies are passed).
+//! the findings with the `//~ rule-id` markers on the fixture lines, both ways. The fixture
+//! format (directives, auxiliary files, markers) is described in `fixture/mod.rs`.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oomcheck_analyzer::analysis::{
-    analyze, analyze_file, cross_file_needles, summarize, Context, FileSummary, Settings,
-    SourceFile,
+    analyze, analyze_file, summarize, Context, FileSummary, Settings, SourceFile,
 };
-use oomcheck_analyzer::packs::activate;
 use oomcheck_analyzer::{Finding, RuleId};
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lint")
+mod fixture;
+
+use fixture::{expected, fixture_dir, fixture_paths, load};
+
+/// The names that make a file relevant because of `files` (wrappers and receiver-typed fields
+/// they define), as the driver computes them after its first round of parsing.
+fn cross_file_needles(files: &[SourceFile], settings: &Settings) -> Vec<String> {
+    Context::new(settings, &summaries(files, settings)).cross_file_needles()
 }
 
-struct Fixture {
-    name: String,
-    settings: Settings,
-    files: Vec<SourceFile>,
+/// Each file's summary, in order.
+fn summaries(files: &[SourceFile], settings: &Settings) -> Vec<FileSummary> {
+    files.iter().map(|f| summarize(f, settings)).collect()
 }
 
-fn directive<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("//@")?.trim();
-        let rest = rest.strip_prefix(key)?;
-        Some(rest.trim_start_matches(':').trim())
-    })
-}
-
-fn list(text: &str, key: &str) -> Vec<String> {
-    directive(text, key)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn source(path: &Path) -> SourceFile {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let syntax =
-        syn::parse_file(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
-    SourceFile {
-        path: PathBuf::from(path.file_name().unwrap_or_default()),
-        is_test_file: directive(&text, "test-file").is_some(),
-        infallible_alloc_checked: directive(&text, "infallible-alloc").is_some(),
-        text,
-        syntax,
+/// The names of the aborting allocations the opt-in `infallible-alloc` rule flags (method
+/// names, the last segment of paths, `name!` of macros).
+fn infallible_names(settings: &Settings) -> Vec<String> {
+    let mut names = Vec::new();
+    for pack in &settings.packs.packs {
+        names.extend(pack.infallible_methods.iter().cloned());
+        names.extend(
+            pack.infallible_paths
+                .iter()
+                .map(|p| p.rsplit("::").next().unwrap_or(p).to_string()),
+        );
+        names.extend(pack.infallible_macros.iter().map(|m| format!("{m}!")));
     }
-}
-
-fn load(path: &Path) -> Fixture {
-    let main = source(path);
-    let mut files = vec![];
-    for aux in list(&main.text, "aux") {
-        files.push(source(&fixture_dir().join(aux)));
-    }
-    let settings = Settings {
-        packs: activate(
-            &[],
-            std::iter::once(main.text.as_str()).chain(files.iter().map(|f| f.text.as_str())),
-        ),
-        extra_alloc_functions: list(&main.text, "extra-alloc-functions"),
-        extra_no_memory_names: list(&main.text, "extra-no-memory-names"),
-        include_tests: directive(&main.text, "include-tests").is_some(),
-    };
-    files.insert(0, main);
-    Fixture {
-        name: path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned(),
-        settings,
-        files,
-    }
-}
-
-/// `(file, line, rule)` → count, from the `//~` markers.
-fn expected(files: &[SourceFile]) -> BTreeMap<(String, usize, String), usize> {
-    let mut out = BTreeMap::new();
-    for file in files {
-        for (i, line) in file.text.lines().enumerate() {
-            for part in line.split("//~").skip(1) {
-                for rule in part.split_whitespace() {
-                    *out.entry((file.path.display().to_string(), i + 1, rule.to_string()))
-                        .or_insert(0) += 1;
-                }
-            }
-        }
-    }
-    out
+    names
 }
 
 fn actual(findings: &[Finding]) -> BTreeMap<(String, usize, String), usize> {
@@ -115,22 +51,6 @@ fn actual(findings: &[Finding]) -> BTreeMap<(String, usize, String), usize> {
         .or_insert(0) += 1;
     }
     out
-}
-
-fn fixture_paths() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixture_dir())
-        .unwrap_or_else(|e| panic!("{}: {e}", fixture_dir().display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .filter(|p| {
-            !p.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .starts_with("aux_")
-        })
-        .collect();
-    paths.sort();
-    paths
 }
 
 fn check_wording(f: &Finding) -> Option<String> {
@@ -282,11 +202,7 @@ fn phased_api_matches_analyze() {
     send_sync::<FileSummary>();
     for path in fixture_paths() {
         let fx = load(&path);
-        let summaries: Vec<FileSummary> = fx
-            .files
-            .iter()
-            .map(|f| summarize(f, &fx.settings))
-            .collect();
+        let summaries = summaries(&fx.files, &fx.settings);
         let ctx = Context::new(&fx.settings, &summaries);
         let phased: Vec<Finding> = fx
             .files
@@ -306,8 +222,9 @@ fn cross_file_needles_name_receiver_typed_fields() {
 }
 
 /// The text prefilter is sound on the fixtures: a file with findings contains a needle (pack
-/// needles and configured functions, the names `cross_file_needles` adds, and the infallible
-/// needles where that rule is on). Comments are left out, so rule ids in markers do not count.
+/// needles and configured functions, the names `cross_file_needles` adds, and the names of
+/// aborting allocations where `infallible-alloc` is on; the driver parses every file of an
+/// OOM-safe scope anyway). Comments are left out, so rule ids in markers do not count.
 #[test]
 fn files_with_findings_contain_a_prefilter_needle() {
     for path in fixture_paths() {
@@ -333,7 +250,7 @@ fn files_with_findings_contain_a_prefilter_needle() {
                 .join("\n");
             let mut all = needles.clone();
             if file.infallible_alloc_checked {
-                all.extend(fx.settings.packs.infallible_needles());
+                all.extend(infallible_names(&fx.settings));
             }
             assert!(
                 all.iter().any(|n| code.contains(n.as_str())),
@@ -352,15 +269,11 @@ fn non_empty_summaries_need_a_summary_needle() {
     for path in fixture_paths() {
         let fx = load(&path);
         let needles = fx.settings.packs.summary_needles();
-        let summaries: Vec<FileSummary> = fx
-            .files
-            .iter()
-            .map(|f| summarize(f, &fx.settings))
-            .collect();
+        let summaries = summaries(&fx.files, &fx.settings);
         let ctx = Context::new(&fx.settings, &summaries);
         let wrappers = ctx.cross_file_needles();
         for (file, summary) in fx.files.iter().zip(&summaries) {
-            if summary.is_empty() || wrappers.is_empty() {
+            if *summary == FileSummary::default() || wrappers.is_empty() {
                 continue;
             }
             assert!(
@@ -370,6 +283,47 @@ fn non_empty_summaries_need_a_summary_needle() {
             );
         }
     }
+}
+
+/// What the driver relies on when it summarizes only the files with a summary needle: the
+/// summaries of the others change neither the cross-file names nor any finding.
+#[test]
+fn files_without_a_summary_needle_need_no_summary() {
+    let mut skipped_somewhere = false;
+    for path in fixture_paths() {
+        let fx = load(&path);
+        let needles = fx.settings.packs.summary_needles();
+        let all = summaries(&fx.files, &fx.settings);
+        let kept: Vec<FileSummary> = fx
+            .files
+            .iter()
+            .zip(&all)
+            .filter(|(f, _)| needles.iter().any(|n| f.text.contains(n.as_str())))
+            .map(|(_, s)| s.clone())
+            .collect();
+        skipped_somewhere |= kept.len() < all.len();
+        let full = Context::new(&fx.settings, &all);
+        let partial = Context::new(&fx.settings, &kept);
+        assert_eq!(
+            full.cross_file_needles(),
+            partial.cross_file_needles(),
+            "{}",
+            fx.name
+        );
+        for f in &fx.files {
+            assert_eq!(
+                analyze_file(f, &fx.settings, &full),
+                analyze_file(f, &fx.settings, &partial),
+                "{}: {}",
+                fx.name,
+                f.path.display()
+            );
+        }
+    }
+    assert!(
+        skipped_somewhere,
+        "no fixture has a file without a summary needle"
+    );
 }
 
 /// Spans: 1-based, character columns, end exclusive, starting at the method name.

@@ -3,32 +3,12 @@
 //! Everything the allocator touches is a `const`-initialised thread local made of `Cell`s: no lazy
 //! initialisation, no destructor, no allocation, so it is safe to use from inside `GlobalAlloc`.
 
+use crate::frames::RawFrames;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-
-/// Most return addresses kept for one failed allocation.
-pub(crate) const MAX_FRAMES: usize = 48;
-
-/// Raw return addresses of one failed allocation, innermost first.
-#[derive(Clone, Copy)]
-pub(crate) struct RawFrames {
-    pub(crate) len: usize,
-    pub(crate) ips: [usize; MAX_FRAMES],
-}
-
-impl RawFrames {
-    const EMPTY: RawFrames = RawFrames {
-        len: 0,
-        ips: [0; MAX_FRAMES],
-    };
-
-    /// The captured addresses.
-    pub(crate) fn as_slice(&self) -> &[usize] {
-        &self.ips[..self.len.min(MAX_FRAMES)]
-    }
-}
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// `State::flags`: counting (and possibly failing) this thread's allocations.
 const ARMED: u8 = 1;
@@ -44,17 +24,21 @@ const BORN_ARMED: u8 = 16;
 /// `State::flags`: a thread of the harness itself (a sweep child's watchdog).
 const HARNESS: u8 = 32;
 
-/// `State::hooks`: hash the call site of every counted attempt ([`crate::dedup`]).
-pub(crate) const HOOK_SITES: u8 = 1;
-/// `State::hooks`: fork at every counted attempt of the sweep ([`crate::fork`]).
-pub(crate) const HOOK_FORK: u8 = 2;
+/// Called with the 1-based index of every counted attempt of an armed thread that set it, under
+/// the allocator's re-entrancy guard (its own allocations pass uncounted): site dedup hashes the
+/// call site, the fork server forks. It must not unwind.
+pub(crate) type AttemptHook = fn(u64);
+
+/// Told the stack of every failed allocation whose stack is captured, under the re-entrancy
+/// guard: a sweep child publishes it for its crash handlers. It must not unwind.
+pub(crate) type FailureSink = fn(&RawFrames);
 
 /// Injection state of one thread. The fast path of an allocation on a thread that is neither armed
 /// nor new reads `flags` only (it is 0); a free only adds to `freed`.
 struct State {
     flags: Cell<u8>,
-    /// Per-attempt hooks of the armed path (`HOOK_*`); kept across `arm`.
-    hooks: Cell<u8>,
+    /// The per-attempt hook of the armed path; kept across `arm`.
+    hook: Cell<Option<AttemptHook>>,
     /// Allocation attempts seen since arming.
     count: Cell<u64>,
     /// 1-based index of the attempt to fail; 0 fails nothing.
@@ -115,7 +99,7 @@ thread_local! {
     static STATE: State = const {
         State {
             flags: Cell::new(FRESH),
-            hooks: Cell::new(0),
+            hook: Cell::new(None),
             count: Cell::new(0),
             fail_at: Cell::new(0),
             persistent: Cell::new(false),
@@ -129,22 +113,23 @@ thread_local! {
     static FIRST_FAILED: Cell<RawFrames> = const { Cell::new(RawFrames::EMPTY) };
 }
 
-/// Set in a sweep child: failed allocations are also published to [`CHILD_FRAMES`] so that the
-/// signal handler and the watchdog (which cannot reach this thread's locals) can journal them.
-pub(crate) static CHILD_MODE: AtomicBool = AtomicBool::new(false);
-/// Stack of the latest failed allocation of a sweep child.
-pub(crate) static CHILD_FRAMES: [AtomicUsize; MAX_FRAMES] =
-    [const { AtomicUsize::new(0) }; MAX_FRAMES];
-/// Set by a sweep child's watchdog when an iteration runs long: capture stacks from now on, so that
-/// a hang is reported with the latest failed allocation.
-pub(crate) static FORCE_CAPTURE: AtomicBool = AtomicBool::new(false);
-/// Number of valid entries of [`CHILD_FRAMES`].
-pub(crate) static CHILD_NFRAMES: AtomicUsize = AtomicUsize::new(0);
+/// Process-wide: where the stacks of failed allocations go besides the thread's own record (set
+/// once, by a sweep child, before anything is armed).
+static FAILURE_SINK: OnceLock<FailureSink> = OnceLock::new();
+/// Process-wide: capture the stack of every failed allocation, whatever `State::capture` says.
+static CAPTURE_ALL: AtomicBool = AtomicBool::new(false);
+/// Process-wide: note allocations of threads started while a thread is armed.
+static WATCH_ENABLED: AtomicBool = AtomicBool::new(false);
+/// Set while an armed stretch runs and threads are watched: a thread's first allocation now makes
+/// it a thread the armed code started.
+static WATCHING: AtomicBool = AtomicBool::new(false);
+/// Allocations on threads started by armed code, while it is armed.
+static FOREIGN_ALLOCS: AtomicU64 = AtomicU64::new(0);
 
 /// A global allocator that counts and fails allocations on request of an armed check.
 ///
 /// Install it in the test crate; it forwards to the wrapped allocator and only behaves
-/// differently on a thread where [`check`](crate::check) or [`Check::run`](crate::Check::run) is
+/// differently on a thread where `oomcheck_injector::check` or `Check::run` is
 /// sweeping. Elsewhere it costs one thread-local load and a branch per allocation and one
 /// thread-local addition per free (about 5 instructions per allocate/free pair):
 ///
@@ -200,7 +185,7 @@ fn attempt() -> Attempt {
     STATE
         .try_with(|s| {
             let f = s.flags.get();
-            if f == ARMED && s.hooks.get() == 0 {
+            if f == ARMED && s.hook.get().is_none() {
                 let n = s.count.get() + 1;
                 if !s.fails(n) {
                     s.count.set(n);
@@ -211,11 +196,6 @@ fn attempt() -> Attempt {
         })
         .unwrap_or(Attempt::Pass)
 }
-
-/// Set while the body of a sweep child is armed: allocations of threads it started are noted.
-pub(crate) static WATCH_THREADS: AtomicBool = AtomicBool::new(false);
-/// Allocations, in a sweep child, on threads started by the armed body.
-pub(crate) static FOREIGN_ALLOCS: AtomicU64 = AtomicU64::new(0);
 
 /// An attempt of a thread with flags: armed, busy, new, started by an armed body, or the harness.
 #[inline]
@@ -229,12 +209,12 @@ fn flagged_attempt(s: &State, mut f: u8) -> Attempt {
     if f & FRESH != 0 {
         // A thread's first allocation; one made while a body is armed is the body's thread.
         f &= !FRESH;
-        if WATCH_THREADS.load(Ordering::Relaxed) {
+        if WATCHING.load(Ordering::Relaxed) {
             f |= BORN_ARMED;
         }
         s.flags.set(f);
     }
-    if f & BORN_ARMED != 0 && WATCH_THREADS.load(Ordering::Relaxed) {
+    if f & BORN_ARMED != 0 && WATCHING.load(Ordering::Relaxed) {
         FOREIGN_ALLOCS.fetch_add(1, Ordering::Relaxed);
     }
     Attempt::Pass
@@ -250,20 +230,12 @@ pub(crate) fn mark_harness_thread() {
 fn armed_attempt(s: &State) -> Attempt {
     let n = s.count.get() + 1;
     s.count.set(n);
-    let hooks = s.hooks.get();
-    if hooks != 0 {
-        s.busy(|| {
-            if hooks & HOOK_SITES != 0 {
-                crate::dedup::on_attempt(n);
-            }
-            if hooks & HOOK_FORK != 0 {
-                crate::fork::on_attempt(n);
-            }
-        });
+    if let Some(hook) = s.hook.get() {
+        s.busy(|| hook(n));
     }
     if s.fails(n) {
         s.failed.set(s.failed.get() + 1);
-        if s.capture.get() || FORCE_CAPTURE.load(Ordering::Relaxed) {
+        if s.capture.get() || CAPTURE_ALL.load(Ordering::Relaxed) {
             s.busy(|| record_failure(s.failed.get() == 1));
         }
         Attempt::Fail
@@ -276,24 +248,14 @@ fn armed_attempt(s: &State) -> Attempt {
 #[cold]
 #[inline(never)]
 fn record_failure(first: bool) {
-    let mut frames = RawFrames::EMPTY;
-    // SAFETY: the closure neither allocates nor panics; unsynchronised tracing is fine because the
-    // `busy` guard keeps this thread from re-entering, and other threads trace their own stacks.
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            frames.ips[frames.len] = frame.ip() as usize;
-            frames.len += 1;
-            frames.len < MAX_FRAMES
-        });
-    }
+    // SAFETY: called under the `busy` guard, which keeps this thread from re-entering the
+    // unwinder; other threads trace their own stacks.
+    let frames = unsafe { RawFrames::capture() };
     if first {
         let _ = FIRST_FAILED.try_with(|f| f.set(frames));
     }
-    if CHILD_MODE.load(Ordering::Relaxed) {
-        for (slot, ip) in CHILD_FRAMES.iter().zip(frames.as_slice()) {
-            slot.store(*ip, Ordering::Relaxed);
-        }
-        CHILD_NFRAMES.store(frames.len, Ordering::Release);
+    if let Some(sink) = FAILURE_SINK.get() {
+        sink(&frames);
     }
 }
 
@@ -432,21 +394,45 @@ pub(crate) fn arm(fail_at: u64, persistent: bool, capture: bool) {
         s.capture.set(capture);
         s.flags.set(ARMED);
     });
-    if CHILD_MODE.load(Ordering::Relaxed) {
-        WATCH_THREADS.store(true, Ordering::Relaxed);
+    if WATCH_ENABLED.load(Ordering::Relaxed) {
+        WATCHING.store(true, Ordering::Relaxed);
     }
 }
 
-/// Sets the per-attempt hooks (`HOOK_*`, 0 for none) of this thread's armed runs.
-pub(crate) fn set_hooks(hooks: u8) {
-    STATE.with(|s| s.hooks.set(hooks));
+/// Sets (or with `None` clears) the per-attempt hook of this thread's armed runs.
+pub(crate) fn set_attempt_hook(hook: Option<AttemptHook>) {
+    STATE.with(|s| s.hook.set(hook));
+}
+
+/// Sends the stack of every failed allocation whose stack is captured to `sink` as well, in this
+/// process from now on. Only the first sink set counts (a process sets one, before arming).
+pub(crate) fn set_failure_sink(sink: FailureSink) {
+    let _ = FAILURE_SINK.set(sink);
+}
+
+/// Captures the stack of every failed allocation from now on (`true`), on every thread, or only
+/// where the armed run asked for it (`false`).
+pub(crate) fn capture_every_failure(on: bool) {
+    CAPTURE_ALL.store(on, Ordering::Relaxed);
+}
+
+/// Notes, from now on, allocations made on threads that started while a thread was armed (a
+/// body handing work to threads it spawns); see [`foreign_allocs`].
+pub(crate) fn watch_threads() {
+    WATCH_ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Allocations made, while a thread was armed, on threads started during an armed run (counted
+/// once [`watch_threads`] was called).
+pub(crate) fn foreign_allocs() -> u64 {
+    FOREIGN_ALLOCS.load(Ordering::Relaxed)
 }
 
 /// In a process just forked at attempt `n` of an armed run: fail attempt `n` (and, when
-/// `persistent`, every later one), capture the stacks of failed attempts, and stop the hooks.
+/// `persistent`, every later one), capture the stacks of failed attempts, and stop the hook.
 pub(crate) fn fail_from_here(n: u64, persistent: bool) {
     STATE.with(|s| {
-        s.hooks.set(0);
+        s.hook.set(None);
         s.fail_at.set(n);
         s.persistent.set(persistent);
         s.capture.set(true);
@@ -460,7 +446,7 @@ pub(crate) fn armed_attempt_address() -> usize {
 
 /// Stops counting and failing on this thread (idempotent) and returns what the run did.
 pub(crate) fn disarm() -> Stats {
-    WATCH_THREADS.store(false, Ordering::Relaxed);
+    WATCHING.store(false, Ordering::Relaxed);
     STATE.with(|s| {
         if s.flags.get() & ARMED != 0 {
             s.fold_frees();
@@ -488,8 +474,7 @@ pub(crate) fn live_after(f: impl FnOnce()) -> i64 {
     })
 }
 
-/// Stack of the first failed allocation of the last armed run (the latest one of a sweep child
-/// is in [`CHILD_FRAMES`]).
+/// Stack of the first failed allocation of the last armed run (captured only when asked for).
 pub(crate) fn failed_frames() -> RawFrames {
     FIRST_FAILED.with(Cell::get)
 }

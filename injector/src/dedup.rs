@@ -7,7 +7,8 @@
 //! Addresses are only compared within the one process that hashed them, so position-independent
 //! load addresses do not matter.
 
-use crate::alloc::{self, RawFrames, HOOK_SITES, MAX_FRAMES};
+use crate::alloc;
+use crate::frames::RawFrames;
 use crate::sweep::Exec;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -44,8 +45,8 @@ thread_local! {
 /// Frames between the unwinder and the allocator's caller; `usize::MAX` until calibrated.
 static SKIP: AtomicUsize = AtomicUsize::new(usize::MAX);
 
-/// Called by the allocator (re-entrancy guard set) for attempt `n` of the site-counting run.
-pub(crate) fn on_attempt(n: u64) {
+/// The allocator's attempt hook during the site-counting run (re-entrancy guard set).
+fn on_attempt(n: u64) {
     let table = TABLE.try_with(Cell::get).unwrap_or(std::ptr::null_mut());
     if table.is_null() {
         return;
@@ -64,7 +65,8 @@ pub(crate) fn on_attempt(n: u64) {
             t.sites.push(Site {
                 first: n,
                 count: 1,
-                frames: full_stack(),
+                // SAFETY: the allocator's re-entrancy guard is set (see `on_attempt`).
+                frames: unsafe { RawFrames::capture() },
             });
         }
     }
@@ -111,23 +113,6 @@ fn site_hash(depth: usize) -> u64 {
     hash
 }
 
-/// Up to [`MAX_FRAMES`] return addresses of the current stack.
-fn full_stack() -> RawFrames {
-    let mut frames = RawFrames {
-        len: 0,
-        ips: [0; MAX_FRAMES],
-    };
-    // SAFETY: as in `site_hash`.
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            frames.ips[frames.len] = frame.ip() as usize;
-            frames.len += 1;
-            frames.len < MAX_FRAMES
-        });
-    }
-    frames
-}
-
 /// Runs the body once hashing the call site of every allocation of `lo..=hi`; returns the sites
 /// in order of first appearance and the number of allocations the run made.
 pub(crate) fn count_sites(exec: &Exec<'_>, lo: u64, hi: u64, depth: usize) -> (Vec<Site>, u64) {
@@ -139,9 +124,9 @@ pub(crate) fn count_sites(exec: &Exec<'_>, lo: u64, hi: u64, depth: usize) -> (V
         sites: Vec::new(),
     };
     TABLE.with(|t| t.set(&mut table));
-    alloc::set_hooks(HOOK_SITES);
+    alloc::set_attempt_hook(Some(on_attempt));
     let run = exec(0, false, false);
-    alloc::set_hooks(0);
+    alloc::set_attempt_hook(None);
     TABLE.with(|t| t.set(std::ptr::null_mut()));
     (table.sites, run.stats.count)
 }

@@ -14,24 +14,33 @@
 //! none of its allocations is counted, failed, or accounted as live memory of the body.
 //!
 //! Per forked process, two pipes: one carries journal lines (the same format as a sweep child's
-//! journal: `R <json>`, `A <signal> <ip>…` from the crash signal handler, `H <index> <ip>…` from
-//! the timeout alarm, plus `F <ip>…`, the stack of the failed allocation), the other its stderr
-//! (the crash message, such as "memory allocation of 24 bytes failed"). At most `jobs` forked
-//! processes are alive; the server waits for one to end before forking the next.
+//! journal, see `journal.rs`: `R <json>`, `A <signal> <ip>…` from the crash signal handler,
+//! `H <index> <ip>…` from the timeout alarm, `E <index> <ip>…` from the `atexit` handler, plus
+//! `F <ip>…`, the stack of the failed allocation), the other its stderr (the crash message, such
+//! as "memory allocation of 24 bytes failed"). A forked process that dies is classified by
+//! `outcome::died`, as a re-run child is. At most `jobs` forked processes are alive; the server
+//! waits for one to end before forking the next.
 
-use crate::alloc::{self, CHILD_MODE, CHILD_NFRAMES, HOOK_FORK};
-use crate::child::{self, ChildResult, ChildSpec, Journal, RawLine};
-use crate::report::Outcome;
-use crate::strategy::Selection;
-use crate::sweep::{self, Exec};
+use crate::alloc;
+use crate::child::{self, Iterations};
+use crate::env::ChildRequest;
+use crate::journal::{self, Journal, RawLine};
+use crate::outcome::{self, classify, died};
+use crate::report::IterationResult;
+use crate::selection::Selection;
+use crate::sweep::Exec;
 use crate::tokens::{Budget, Token};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// Set in a forked process: the run it is in fails allocation [`FORKED_INDEX`].
+/// Set in a forked process: the run it is in fails the allocation in flight.
 static IN_FORKED: AtomicBool = AtomicBool::new(false);
-static FORKED_INDEX: AtomicU64 = AtomicU64::new(0);
+
+/// The exit status of a forked process its alarm ended.
+const EXIT_TIMED_OUT: i32 = 86;
 
 thread_local! {
     /// The fork server of the run on this thread (null outside it).
@@ -54,7 +63,7 @@ struct Forked {
 
 /// A finding waiting for symbolization (done once the body's run is over).
 struct Pending {
-    result: ChildResult,
+    result: IterationResult,
     frames: Vec<usize>,
 }
 
@@ -101,6 +110,7 @@ impl Server {
                 wait.as_millis().min(1000) as libc::c_int,
             );
         }
+        let backstop = outcome::fork_backstop(self.timeout);
         let mut i = 0;
         while i < self.alive.len() {
             let f = &mut self.alive[i];
@@ -124,9 +134,7 @@ impl Server {
                 self.ended(f, status);
                 continue;
             }
-            // The alarm ends a forked process at its timeout; this is the backstop for one that
-            // blocks the alarm or is stuck in the kernel.
-            if !f.killed && f.started.elapsed() > self.timeout * 2 + Duration::from_secs(2) {
+            if !f.killed && f.started.elapsed() > backstop {
                 f.killed = true;
                 // SAFETY: signals our own child.
                 unsafe {
@@ -138,60 +146,25 @@ impl Server {
         if self.last_note.elapsed() > Duration::from_secs(1) {
             // Keeps the supervisor's stall detection fed while findings are held back.
             self.last_note = Instant::now();
-            child::write_line(&format!("P {}", self.forked));
+            journal::write_line(&format!("P {}", self.forked));
         }
     }
 
-    /// Classifies a forked process that ended, from its journal and exit status.
+    /// Journals the result of a forked process that ended, or holds it back for symbolization.
     fn ended(&mut self, f: Forked, status: libc::c_int) {
-        let text = String::from_utf8_lossy(&f.journal);
-        let journal = Journal::parse(&text);
-        let failed_frames = text
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("F "))
-            .map(hexes)
-            .unwrap_or_default();
-        let stderr = String::from_utf8_lossy(&f.stderr).into_owned();
-        let (outcome, message, frames, result) = if let Some(r) = journal.results.into_iter().next()
-        {
-            (r.outcome, String::new(), failed_frames, Some(r))
-        } else if let Some((_, frames)) = journal.hang {
-            let m = format!("ran past the per-iteration timeout of {:?}", self.timeout);
-            (Outcome::Hang, m, frames, None)
-        } else if f.killed {
-            let m = format!(
-                "the forked process stopped responding and was killed after {:?}",
-                self.timeout * 2
-            );
-            (Outcome::Hang, m, failed_frames, None)
-        } else if let Some((sig, frames)) = journal.crash {
-            (
-                Outcome::Abort,
-                crash_message(&stderr, Some(sig), status),
-                frames,
-                None,
-            )
-        } else {
-            (
-                Outcome::Abort,
-                crash_message(&stderr, None, status),
-                failed_frames,
-                None,
-            )
-        };
-        let result = result.unwrap_or(ChildResult {
-            alloc: f.index,
-            outcome,
-            message,
-            diff: None,
-            site: None,
-            stack: Vec::new(),
-        });
+        let killed_after = f.killed.then(|| outcome::fork_backstop(self.timeout));
+        let (result, frames) = judge(
+            f.index,
+            &String::from_utf8_lossy(&f.journal),
+            &String::from_utf8_lossy(&f.stderr),
+            ExitStatus::from_raw(status),
+            killed_after,
+            self.timeout,
+        );
         if result.outcome.is_finding(self.strict) {
             self.findings.push(Pending { result, frames });
         } else {
-            journal_result(&result);
+            journal::write_raw(journal::result_line(&result).as_bytes());
         }
     }
 
@@ -247,10 +220,10 @@ impl Server {
                 libc::dup2(stderr_w, 2);
                 libc::close(stderr_w);
             }
-            child::JOURNAL_FD.store(journal_w, Ordering::Relaxed);
+            journal::set_fd(journal_w);
             IN_FORKED.store(true, Ordering::Relaxed);
-            FORKED_INDEX.store(n, Ordering::Relaxed);
-            CHILD_NFRAMES.store(0, Ordering::Release);
+            child::forget_failures();
+            child::begin(n, 0);
             SERVER.with(|s| s.set(std::ptr::null_mut()));
             alloc::fail_from_here(n, self.persistent);
             set_alarm(self.timeout);
@@ -284,8 +257,37 @@ impl Server {
     }
 }
 
-/// Called by the allocator (re-entrancy guard set) for attempt `n` of the server's run.
-pub(crate) fn on_attempt(n: u64) {
+/// The result of a forked process that ended, from what it journaled, its stderr and its wait
+/// status, with the raw frames of its failed allocation (symbolized later, for findings).
+pub(crate) fn judge(
+    index: u64,
+    journal: &str,
+    stderr: &str,
+    status: ExitStatus,
+    killed_after: Option<Duration>,
+    timeout: Duration,
+) -> (IterationResult, Vec<usize>) {
+    let mut journal = Journal::parse(journal);
+    if !journal.results.is_empty() {
+        let result = journal.results.swap_remove(0);
+        return (result, journal.failed);
+    }
+    let stderr = crate::text::stderr_tail(stderr);
+    let verdict = died(&journal.death(index, status, killed_after, stderr.as_deref(), timeout));
+    let result = IterationResult {
+        alloc: index,
+        outcome: verdict.outcome,
+        message: verdict.message,
+        diff: None,
+        site: None,
+        stack: Vec::new(),
+        stderr,
+    };
+    (result, verdict.frames)
+}
+
+/// The allocator's attempt hook during the server's run: forks at attempt `n` when it is swept.
+fn on_attempt(n: u64) {
     let server = SERVER.try_with(Cell::get).unwrap_or(std::ptr::null_mut());
     if server.is_null() {
         return;
@@ -333,19 +335,12 @@ fn read_available(fd: libc::c_int, into: &mut Vec<u8>, keep: usize) -> bool {
     }
 }
 
-fn hexes(text: &str) -> Vec<usize> {
-    text.split_whitespace()
-        .filter_map(|h| usize::from_str_radix(h, 16).ok())
-        .collect()
-}
-
+/// Ends a forked process at its timeout, journaling `H <index>` (which `outcome::died` turns
+/// into `hang`).
 extern "C" fn on_alarm(_sig: libc::c_int) {
-    let mut line = RawLine::new(b'H');
-    line.hex(FORKED_INDEX.load(Ordering::Relaxed) as usize);
-    line.frames();
-    line.finish();
+    child::journal_with_frames(b'H', child::in_flight().0);
     // SAFETY: ends the process at once; the pipe already has the line.
-    unsafe { libc::_exit(86) }
+    unsafe { libc::_exit(EXIT_TIMED_OUT) }
 }
 
 /// Arms (or with a zero duration, disarms) the per-iteration timeout of a forked process.
@@ -370,133 +365,61 @@ fn set_alarm(timeout: Duration) {
     }
 }
 
-fn journal_result(result: &ChildResult) {
-    match serde_json::to_string(result) {
-        Ok(json) => child::write_line(&format!("R {json}")),
-        Err(e) => child::write_line(&format!(
-            "X cannot encode result: {}",
-            child::one_line(&e.to_string())
-        )),
-    }
-}
-
-/// The reason a forked process died, as the re-run strategy words it.
-fn crash_message(stderr: &str, signal: Option<i32>, status: libc::c_int) -> String {
-    if let Some(line) = stderr
-        .lines()
-        .find(|l| l.contains("memory allocation of") || l.contains("has overflowed its stack"))
-    {
-        return line.trim().to_string();
-    }
-    let name = |sig: i32| match sig {
-        libc::SIGABRT => "SIGABRT".to_string(),
-        libc::SIGSEGV => "SIGSEGV".to_string(),
-        libc::SIGBUS => "SIGBUS".to_string(),
-        libc::SIGILL => "SIGILL".to_string(),
-        libc::SIGFPE => "SIGFPE".to_string(),
-        libc::SIGKILL => "SIGKILL".to_string(),
-        s => format!("signal {s}"),
-    };
-    match signal {
-        Some(sig) => format!("the process was killed by {}", name(sig)),
-        None if libc::WIFSIGNALED(status) => {
-            format!("the process was killed by {}", name(libc::WTERMSIG(status)))
-        }
-        None => format!(
-            "the process ended during the run (exit status {})",
-            libc::WEXITSTATUS(status)
-        ),
-    }
-}
-
-/// Whether this sweep child was asked to run the fork strategy, and with how many forked
-/// processes alive at most.
-pub(crate) fn requested() -> Option<usize> {
-    std::env::var(crate::strategy::ENV_FORK)
-        .ok()?
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .map(|j| j.max(1))
-}
-
-/// Runs this child's share of the sweep with the fork strategy and exits the process.
+/// Runs this child's share of the sweep with the fork strategy, at most `jobs` forked processes
+/// alive (more only with tokens of `budget`), and exits the process.
 pub(crate) fn run_child(
-    spec: &ChildSpec,
+    request: &ChildRequest,
     exec: &Exec<'_>,
-    persistent: bool,
-    strict: bool,
-    timeout: Duration,
+    how: Iterations,
     jobs: usize,
+    budget: Option<Budget>,
 ) -> ! {
-    let journal = child::open_journal(spec);
-    CHILD_MODE.store(true, Ordering::Relaxed);
-    child::write_line(&format!("B {:x}", crate::stack::anchor()));
-
-    let base = match sweep::prepare(exec) {
-        Ok(base) => base,
-        Err(sweep::NotSwept::NormalFailed(m)) => {
-            child::exit_with(&format!("X {}", child::one_line(&m)))
-        }
-        Err(sweep::NotSwept::Unstable(a, b)) => child::exit_with(&format!(
-            "X allocation counts of the normal runs differ: {a} vs {b}"
-        )),
-    };
-    if crate::alloc::FOREIGN_ALLOCS.load(Ordering::Relaxed) > 0 {
+    let journal = child::setup(request);
+    let base = child::prepare(exec);
+    if alloc::foreign_allocs() > 0 {
         // The body starts threads, and only the forking thread survives a fork: forked
         // processes would run a different program. Sweep this body by re-running instead.
-        // SAFETY: registers a handler that only reads atomics and writes the journal.
-        unsafe {
-            libc::atexit(child::on_exit);
-        }
-        let epoch = std::time::Instant::now();
-        child::start_watchdog(epoch, timeout);
-        child::sweep_indices(spec, exec, &base, persistent, strict, epoch, &journal);
+        child::rerun_share(request, exec, &base, how, &journal);
     }
-    let selection = Selection::from_child_env()
-        .unwrap_or_else(|e| child::exit_with(&format!("X {}", child::one_line(&e))));
-    let set = spec.set;
     let mut server = Server {
-        set: if set.step == 1 {
-            Selection::Range(set.start, set.end)
-        } else {
-            Selection::List(set.iter().collect())
-        },
-        selection,
+        set: request.set.to_selection(),
+        selection: child::selection(request),
         jobs,
-        persistent,
-        strict,
-        timeout,
+        persistent: how.persistent,
+        strict: how.strict,
+        timeout: how.timeout,
         alive: Vec::new(),
         findings: Vec::new(),
         last_note: Instant::now(),
         forked: 0,
-        budget: crate::tokens::Budget::from_env(),
+        budget,
     };
     SERVER.with(|s| s.set(&mut server));
-    alloc::set_hooks(HOOK_FORK);
+    alloc::set_attempt_hook(Some(on_attempt));
     let run = exec(0, false, false);
-    alloc::set_hooks(0);
+    alloc::set_attempt_hook(None);
     SERVER.with(|s| s.set(std::ptr::null_mut()));
 
     if IN_FORKED.load(Ordering::Relaxed) {
         // The forked process: the body has run to its verdict with allocation `index` failed.
         set_alarm(Duration::ZERO);
-        let index = FORKED_INDEX.load(Ordering::Relaxed);
-        let c = sweep::classify(index, run, &base);
+        let index = child::in_flight().0;
+        let c = classify(index, run, &base);
         let mut line = RawLine::new(b'F');
         for ip in c.frames.as_slice() {
             line.hex(*ip);
         }
         line.finish();
-        journal_result(&ChildResult {
+        let result = IterationResult {
             alloc: c.alloc,
             outcome: c.outcome,
             message: c.message,
             diff: c.diff,
             site: None,
             stack: Vec::new(),
-        });
+            stderr: None,
+        };
+        journal::write_raw(journal::result_line(&result).as_bytes());
         // SAFETY: ends the forked process without running the test harness's exit path.
         unsafe { libc::_exit(0) }
     }
@@ -509,10 +432,8 @@ pub(crate) fn run_child(
     // addresses the forked processes shared.
     for p in std::mem::take(&mut server.findings) {
         let mut result = p.result;
-        let (site, stack) = crate::stack::site_of(crate::stack::symbolize(&p.frames, 0));
-        result.site = site;
-        result.stack = stack;
-        journal_result(&result);
+        (result.site, result.stack) = crate::stack::locate(&p.frames, 0);
+        journal::write_raw(journal::result_line(&result).as_bytes());
     }
     drop(journal);
     child::exit_with("D")
@@ -521,22 +442,6 @@ pub(crate) fn run_child(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crash_messages_match_the_rerun_wording() {
-        assert_eq!(
-            crash_message("noise\nmemory allocation of 24 bytes failed\n", Some(6), 0),
-            "memory allocation of 24 bytes failed"
-        );
-        assert_eq!(
-            crash_message("", Some(libc::SIGSEGV), 0),
-            "the process was killed by SIGSEGV"
-        );
-        assert_eq!(
-            crash_message("", None, 3 << 8),
-            "the process ended during the run (exit status 3)"
-        );
-    }
 
     #[test]
     fn reads_what_a_pipe_holds_and_keeps_the_tail() {
@@ -552,6 +457,20 @@ mod tests {
         assert_eq!(got, b"6789");
         // SAFETY: closing our own descriptor.
         unsafe { libc::close(r) };
-        assert_eq!(hexes("a ff x"), vec![10, 255]);
+    }
+
+    #[test]
+    fn a_forked_process_with_a_result_is_judged_by_it() {
+        let text = "F a b\nR {\"alloc\":3,\"outcome\":\"wrong-error\",\"message\":\"m\",\"diff\":null,\"site\":null,\"stack\":[]}\n";
+        let (r, frames) = judge(
+            3,
+            text,
+            "",
+            ExitStatus::from_raw(0),
+            None,
+            Duration::from_secs(1),
+        );
+        assert_eq!(r.outcome, outcome::Outcome::WrongError);
+        assert_eq!(frames, vec![0xa, 0xb]);
     }
 }

@@ -1,6 +1,7 @@
 //! Symbolizing the raw return addresses of a failed allocation and finding its site.
 
-use crate::report::Frame;
+use crate::outcome::Classified;
+use crate::report::{Frame, IterationResult};
 
 /// A function of this binary whose address, recorded by a child and compared with the
 /// supervisor's, gives the difference of their load bases (binaries are position-independent).
@@ -79,6 +80,31 @@ pub(crate) fn site_of(frames: Vec<Frame>) -> (Option<Frame>, Vec<Frame>) {
         .or_else(|| stack.first())
         .cloned();
     (site, stack)
+}
+
+/// The site and the filtered stack of raw addresses recorded in a process whose load address was
+/// `bias` above this one's (see [`anchor`]).
+pub(crate) fn locate(ips: &[usize], bias: usize) -> (Option<Frame>, Vec<Frame>) {
+    site_of(symbolize(ips, bias))
+}
+
+/// The result of an iteration classified in this process, its failed allocation located when
+/// the outcome is a finding (symbolizing costs too much for every index).
+pub(crate) fn located(c: Classified, strict: bool) -> IterationResult {
+    let (site, stack) = if c.outcome.is_finding(strict) {
+        locate(c.frames.as_slice(), 0)
+    } else {
+        (None, Vec::new())
+    };
+    IterationResult {
+        alloc: c.alloc,
+        outcome: c.outcome,
+        message: c.message,
+        diff: c.diff,
+        site,
+        stack,
+        stderr: None,
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
-//! How a sweep runs its iterations (re-running the body per index, or forking at each
-//! allocation of one run) and which indices it sweeps (all of the range, or a selection made by
-//! site dedup or sampling).
+//! How a sweep runs its iterations: re-running the body per index, or forking at each allocation
+//! of one run; which of the two `auto` picks, and how many sweep children a re-run sweep is
+//! worth.
 
+use crate::options::{parse_name, UnknownName};
 use std::fmt;
-use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// How the iterations of a sweep are run.
@@ -23,7 +24,14 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// The strategy's name as used by `OOMCHECK_STRATEGY` and the report.
+    /// Every strategy.
+    pub const ALL: [Strategy; 3] = [Strategy::Auto, Strategy::Rerun, Strategy::Fork];
+
+    /// The names [`FromStr`] accepts, for a command line's possible values (clap's
+    /// `PossibleValuesParser::new(Strategy::NAMES)`).
+    pub const NAMES: &'static [&'static str] = &["auto", "rerun", "fork"];
+
+    /// The strategy's name as used by `OOMCHECK_STRATEGY`, the report and `--strategy`.
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::Auto => "auto",
@@ -32,14 +40,31 @@ impl Strategy {
         }
     }
 
-    /// Parses `auto`, `rerun` or `fork`.
-    pub(crate) fn parse(text: &str) -> Option<Strategy> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "auto" => Some(Strategy::Auto),
-            "rerun" => Some(Strategy::Rerun),
-            "fork" => Some(Strategy::Fork),
-            _ => None,
+    /// One line of help for a command line's list of possible values.
+    pub fn help(self) -> &'static str {
+        match self {
+            Strategy::Auto => "Fork for bodies with many allocations, re-run otherwise.",
+            Strategy::Rerun => "Re-run the body once per index.",
+            Strategy::Fork => "Run the body once, forking at each swept allocation.",
         }
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = UnknownName;
+
+    /// `auto`, `rerun` or `fork`, in any case.
+    fn from_str(text: &str) -> Result<Strategy, UnknownName> {
+        parse_name(
+            "strategy",
+            Strategy::NAMES,
+            &[
+                ("auto", Strategy::Auto),
+                ("rerun", Strategy::Rerun),
+                ("fork", Strategy::Fork),
+            ],
+            text,
+        )
     }
 }
 
@@ -85,82 +110,6 @@ pub(crate) fn rerun_jobs(jobs: usize, body: Duration, swept: u64) -> usize {
     jobs.min(worth).max(1)
 }
 
-/// The indices a sweep runs: a whole range, or a sorted list of some of its indices.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Selection {
-    /// Every index of `lo..=hi`.
-    Range(u64, u64),
-    /// These indices, sorted and distinct.
-    List(Vec<u64>),
-}
-
-impl Selection {
-    /// Whether `index` is swept.
-    pub(crate) fn contains(&self, index: u64) -> bool {
-        match self {
-            Selection::Range(lo, hi) => (*lo..=*hi).contains(&index),
-            Selection::List(v) => v.binary_search(&index).is_ok(),
-        }
-    }
-
-    /// Number of swept indices.
-    pub(crate) fn len(&self) -> u64 {
-        match self {
-            Selection::Range(lo, hi) => hi.saturating_sub(*lo) + 1,
-            Selection::List(v) => v.len() as u64,
-        }
-    }
-
-    /// The swept indices in order.
-    pub(crate) fn indices(&self) -> Box<dyn Iterator<Item = u64> + '_> {
-        match self {
-            Selection::Range(lo, hi) => Box::new(*lo..=*hi),
-            Selection::List(v) => Box::new(v.iter().copied()),
-        }
-    }
-
-    /// Writes a list selection for sweep children (one index per line).
-    pub(crate) fn write(list: &[u64], path: &Path) -> std::io::Result<()> {
-        let mut text = String::with_capacity(list.len() * 7);
-        for i in list {
-            text.push_str(&i.to_string());
-            text.push('\n');
-        }
-        std::fs::write(path, text)
-    }
-
-    /// Reads a list written by [`Selection::write`].
-    pub(crate) fn read(path: &Path) -> Result<Selection, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the index selection {}: {e}", path.display()))?;
-        let mut v = Vec::new();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            v.push(
-                line.trim().parse::<u64>().map_err(|_| {
-                    format!("bad index {line:?} in the selection {}", path.display())
-                })?,
-            );
-        }
-        v.sort_unstable();
-        v.dedup();
-        Ok(Selection::List(v))
-    }
-
-    /// The selection a sweep child was given, if any ([`ENV_SELECT`]).
-    pub(crate) fn from_child_env() -> Result<Option<Selection>, String> {
-        match std::env::var_os(ENV_SELECT) {
-            None => Ok(None),
-            Some(p) if p.is_empty() => Ok(None),
-            Some(p) => Selection::read(Path::new(&p)).map(Some),
-        }
-    }
-}
-
-/// Sweep children: a file listing the indices to sweep (the others of the set are skipped).
-pub(crate) const ENV_SELECT: &str = "OOMCHECK_CHILD_SELECT";
-/// Sweep children: run the fork strategy with this many forked processes alive at most.
-pub(crate) const ENV_FORK: &str = "OOMCHECK_CHILD_FORK";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,10 +130,15 @@ mod tests {
 
     #[test]
     fn parses_strategies() {
-        assert_eq!(Strategy::parse("Fork"), Some(Strategy::Fork));
-        assert_eq!(Strategy::parse(" rerun "), Some(Strategy::Rerun));
-        assert_eq!(Strategy::parse("auto"), Some(Strategy::Auto));
-        assert_eq!(Strategy::parse("spoon"), None);
+        let parse = |s: &str| s.parse::<Strategy>().ok();
+        assert_eq!(parse("Fork"), Some(Strategy::Fork));
+        assert_eq!(parse(" rerun "), Some(Strategy::Rerun));
+        assert_eq!(parse("auto"), Some(Strategy::Auto));
+        assert_eq!(parse("spoon"), None);
+        for s in Strategy::ALL {
+            assert_eq!(s.to_string().parse::<Strategy>(), Ok(s));
+            assert!(Strategy::NAMES.contains(&s.as_str()));
+        }
     }
 
     #[test]
@@ -198,21 +152,5 @@ mod tests {
         assert_eq!(resolve(Strategy::Fork, 10, 10, true), Strategy::Fork);
         assert_eq!(resolve(Strategy::Fork, 10, 10, false), Strategy::Rerun);
         assert_eq!(resolve(Strategy::Rerun, big, big, true), Strategy::Rerun);
-    }
-
-    #[test]
-    fn selections_answer_membership_and_round_trip_through_a_file() {
-        let r = Selection::Range(3, 5);
-        assert!(r.contains(3) && r.contains(5) && !r.contains(6));
-        assert_eq!(r.len(), 3);
-        assert_eq!(r.indices().collect::<Vec<_>>(), vec![3, 4, 5]);
-        let path = std::env::temp_dir().join(format!("oomcheck-sel-{}", std::process::id()));
-        Selection::write(&[9, 2, 40], &path).unwrap();
-        let l = Selection::read(&path).unwrap();
-        assert_eq!(l, Selection::List(vec![2, 9, 40]));
-        assert!(l.contains(9) && !l.contains(10));
-        std::fs::write(&path, "1\nx\n").unwrap();
-        assert!(Selection::read(&path).unwrap_err().contains("bad index"));
-        let _ = std::fs::remove_file(&path);
     }
 }

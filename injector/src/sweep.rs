@@ -1,7 +1,8 @@
-//! Running the body in-process: one armed run, the normal runs, and classifying an iteration.
+//! Running the body in this process: one armed run with everything computed after disarming,
+//! and the normal runs that establish the baseline. Classifying a run is `outcome.rs`'s job.
 
-use crate::alloc::{self, RawFrames, Stats};
-use crate::report::Outcome;
+use crate::alloc::{self, Stats};
+use crate::frames::RawFrames;
 use std::time::{Duration, Instant};
 
 /// How one armed run of the body ended, with everything computed after disarming.
@@ -85,120 +86,6 @@ fn normal_ok(run: &RunData) -> Result<String, NotSwept> {
     }
 }
 
-/// One classified iteration, before symbolization.
-pub(crate) struct Classified {
-    pub(crate) alloc: u64,
-    pub(crate) outcome: Outcome,
-    pub(crate) message: String,
-    pub(crate) diff: Option<String>,
-    /// The failed allocation that explains the outcome.
-    pub(crate) frames: RawFrames,
-}
-
-/// Runs iteration `alloc` and classifies it.
-///
-/// Stacks are not captured in the first run (it costs tens of microseconds per failed
-/// allocation, more than the rest of a typical iteration): an iteration whose outcome is a finding
-/// runs a second time capturing them.
-pub(crate) fn iterate(
-    exec: &Exec<'_>,
-    alloc: u64,
-    persistent: bool,
-    strict: bool,
-    base: &Baseline,
-) -> Classified {
-    let mut c = classify(alloc, exec(alloc, persistent, false), base);
-    if c.outcome.is_finding(strict) {
-        c.frames = exec(alloc, persistent, true).first;
-    }
-    c
-}
-
-/// Classifies one armed run against the normal run.
-pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified {
-    let not_reached = (run.stats.failed == 0).then(|| {
-        format!(
-            " (allocation {alloc} was not reached: this run made {} allocations)",
-            run.stats.count
-        )
-    });
-    let (outcome, mut message, diff) = match run.ended {
-        Ended::Panic { message } => (Outcome::Panic, message, None),
-        Ended::Err {
-            debug,
-            no_memory: true,
-        } => {
-            if base.live == 0 && run.live > 0 {
-                let m = format!(
-                    "returned Err({debug}) but {} bytes allocated during the run are still live",
-                    run.live
-                );
-                (Outcome::Leak, m, None)
-            } else {
-                (Outcome::NoMemory, format!("Err({debug})"), None)
-            }
-        }
-        Ended::Err {
-            debug,
-            no_memory: false,
-        } => (
-            Outcome::WrongError,
-            format!("returned Err({debug}), which is not a NoMemory error"),
-            None,
-        ),
-        Ended::Ok { debug } if debug == base.debug => (
-            Outcome::Tolerated,
-            "returned Ok with the same output as the normal run".to_string(),
-            None,
-        ),
-        Ended::Ok { debug } => {
-            let diff = similar::TextDiff::from_lines(&base.debug, &debug)
-                .unified_diff()
-                .context_radius(3)
-                .header("normal run", &format!("allocation {alloc} failed"))
-                .to_string();
-            (
-                Outcome::Corrupted,
-                "returned Ok but the output differs from the normal run".to_string(),
-                Some(diff),
-            )
-        }
-    };
-    truncate(&mut message, MAX_MESSAGE);
-    if let Some(note) = not_reached {
-        message.push_str(&note);
-    }
-    let diff = diff.map(|mut d| {
-        truncate(&mut d, MAX_DIFF);
-        d
-    });
-    Classified {
-        alloc,
-        outcome,
-        message,
-        diff,
-        frames: run.first,
-    }
-}
-
-/// Longest error or panic text kept in a report (a huge Debug output would bloat every record).
-const MAX_MESSAGE: usize = 4_000;
-/// Longest diff kept in a report.
-const MAX_DIFF: usize = 32_000;
-
-/// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.
-fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let dropped = s.len() - cut;
-        s.truncate(cut);
-        s.push_str(&format!("… ({dropped} more bytes)"));
-    }
-}
-
 /// Wraps a typed body and NoMemory predicate into an [`Exec`].
 pub(crate) fn exec_of<'a, T, E, F, P>(
     body: &'a F,
@@ -250,92 +137,6 @@ where
             live,
             first,
             elapsed,
-        }
-    }
-}
-
-/// The default NoMemory predicate: the error's Debug text names an out-of-memory condition.
-pub(crate) fn default_no_memory(debug: &str) -> bool {
-    let lower = debug.to_ascii_lowercase();
-    if lower.contains("out of memory") || lower.contains("cannot allocate memory") {
-        return true;
-    }
-    for word in debug.split(|c: char| !c.is_ascii_alphanumeric()) {
-        let w = word.to_ascii_lowercase();
-        if [
-            "nomemory",
-            "outofmemory",
-            "tryreserveerror",
-            "allocerror",
-            "enomem",
-            "allocationerror",
-        ]
-        .iter()
-        .any(|k| w.contains(k))
-        {
-            return true;
-        }
-        // `Oom`, `OomError`, `ErrOom`: the camel-case part "Oom", not "room" or "zoom".
-        if camel_parts(word).any(|p| p.eq_ignore_ascii_case("oom")) {
-            return true;
-        }
-    }
-    false
-}
-
-/// Splits `OomError` into `Oom`, `Error`; `OOM_ERR` was split on `_` before.
-fn camel_parts(word: &str) -> impl Iterator<Item = &str> {
-    let mut starts = vec![0];
-    let b = word.as_bytes();
-    for i in 1..b.len() {
-        if b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase() {
-            starts.push(i);
-        }
-    }
-    let mut ends: Vec<usize> = starts[1..].to_vec();
-    ends.push(word.len());
-    starts.into_iter().zip(ends).map(move |(s, e)| &word[s..e])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{default_no_memory, truncate};
-
-    #[test]
-    fn long_texts_are_cut_at_a_char_boundary() {
-        let mut s = "é".repeat(10);
-        truncate(&mut s, 5);
-        assert_eq!(s, "éé… (16 more bytes)");
-        let mut short = "ok".to_string();
-        truncate(&mut short, 5);
-        assert_eq!(short, "ok");
-    }
-
-    #[test]
-    fn default_predicate_recognises_oom_names() {
-        for yes in [
-            "NoMemory",
-            "Error::OutOfMemory",
-            "Oom",
-            "OomError",
-            "OOM",
-            "ENOMEM",
-            "TryReserveError { kind: AllocError { layout: Layout { size: 8, align: 1 }, non_exhaustive: () } }",
-            "Custom { kind: OutOfMemory, error: \"x\" }",
-            "\"out of memory\"",
-            "Parse(AllocError)",
-        ] {
-            assert!(default_no_memory(yes), "{yes}");
-        }
-        for no in [
-            "InvalidData",
-            "Room",
-            "Zoom(3)",
-            "Truncated { at: 4 }",
-            "\"no more items\"",
-            "Io(Os { code: 2 })",
-        ] {
-            assert!(!default_no_memory(no), "{no}");
         }
     }
 }

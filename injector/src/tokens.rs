@@ -13,12 +13,10 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-/// The environment variable naming the token directory.
-pub(crate) const ENV_TOKENS: &str = "OOMCHECK_JOB_TOKENS";
-
-/// A held token: the budget has one process slot less until it is dropped.
+/// A held token: the budget has one process slot less until it is dropped (the lock is held by
+/// the open file).
 #[derive(Debug)]
-pub(crate) struct Token(#[allow(dead_code)] File);
+pub(crate) struct Token(File);
 
 impl Token {
     /// The descriptor holding the lock (closed in forked processes, which must not keep it).
@@ -34,12 +32,6 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    /// The budget named by [`ENV_TOKENS`], if any; `None` means "no limit".
-    pub(crate) fn from_env() -> Option<Budget> {
-        let dir = std::env::var_os(ENV_TOKENS).filter(|d| !d.is_empty())?;
-        Budget::in_dir(Path::new(&dir))
-    }
-
     /// The token files of `dir` (`None` when it has none: no limit rather than no progress).
     pub(crate) fn in_dir(dir: &Path) -> Option<Budget> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

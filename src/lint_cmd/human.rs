@@ -1,7 +1,9 @@
 //! `--format human`: each finding as a miette diagnostic (rule id as its code, the message, a
 //! label at the call, the help line), then a one-line summary. Graphical or narrated as the
 //! [`Ui`] decides.
+use std::collections::BTreeMap;
 use std::fmt::{self, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
@@ -173,14 +175,25 @@ impl Diagnostic for ConfigDiagnostic {
 
 /// The findings as diagnostics, then the summary line.
 pub fn render(report: &LintReport, ui: &Ui) -> String {
+    let mut out = render_findings(&report.findings, &report.sources, ui);
+    out.push_str(&summary(report));
+    out.push('\n');
+    out
+}
+
+/// The findings as diagnostics, each followed by an empty line; `sources` holds the text of
+/// the files (a finding in a file not there is shown without a snippet).
+pub fn render_findings(
+    findings: &[Finding],
+    sources: &BTreeMap<PathBuf, Arc<str>>,
+    ui: &Ui,
+) -> String {
     let mut out = String::new();
-    for f in &report.findings {
-        let diag = FindingDiagnostic::new(f, report.sources.get(&f.path));
+    for f in findings {
+        let diag = FindingDiagnostic::new(f, sources.get(&f.path));
         out.push_str(&ui.render(&diag));
         out.push('\n');
     }
-    out.push_str(&summary(report));
-    out.push('\n');
     out
 }
 

@@ -47,7 +47,7 @@ pub fn document(report: &LintReport) -> Value {
         .errors
         .iter()
         .map(|e| {
-            let (path, place, message) = super::error_parts(e);
+            let (path, place, message) = super::short::error_parts(e);
             json!({
                 "path": path_text(std::path::Path::new(&path)),
                 "line": place.map(|p| p.0),

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use oomcheck_analyzer::lint::{lint, LintError, LintOptions, LintReport};
+use oomcheck_analyzer::lint::{lint, LintOptions, LintReport};
 use oomcheck_analyzer::Level;
 
 use crate::{ui::Ui, Status};
@@ -92,21 +92,5 @@ pub fn status(report: &LintReport, deny_warnings: bool) -> Status {
         Status::Findings
     } else {
         Status::Clean
-    }
-}
-
-/// `path:line:col` of an error, its message, and whether it is about configuration.
-pub(crate) fn error_parts(e: &LintError) -> (String, Option<(usize, usize)>, String) {
-    match e {
-        LintError::Config(c) => (
-            c.path.display().to_string(),
-            c.line_col(),
-            c.message.clone(),
-        ),
-        LintError::File(f) => (
-            f.path.display().to_string(),
-            f.line.map(|l| (l, f.column.unwrap_or(1))),
-            f.message.clone(),
-        ),
     }
 }

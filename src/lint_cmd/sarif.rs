@@ -105,7 +105,7 @@ pub fn document(report: &LintReport, cwd: &Path) -> Value {
         .errors
         .iter()
         .map(|e| {
-            let (path, place, message) = super::error_parts(e);
+            let (path, place, message) = super::short::error_parts(e);
             let mut n = json!({ "level": "error", "message": { "text": message } });
             if !path.is_empty() {
                 let mut phys = json!({

@@ -3,7 +3,7 @@
 //! reproducible sample (`--sample N --seed S`).
 use std::collections::HashMap;
 
-use oomcheck_injector::{DedupInfo, DedupSite, Frame, SampleInfo};
+use oomcheck_injector::{AllocRange, DedupInfo, DedupSite, Frame, SampleInfo};
 
 /// The indices to fail and why the others are not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,8 +30,8 @@ pub trait Allocations {
 /// How to choose.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Choice {
-    /// First and last index (1-based, inclusive), clipped to the count.
-    pub range: Option<(u64, u64)>,
+    /// The indices to consider (`--alloc`), clipped to the count.
+    pub range: Option<AllocRange>,
     /// Return addresses per site key, for site dedup.
     pub dedup_depth: Option<usize>,
     /// Indices to sample.
@@ -42,9 +42,11 @@ pub struct Choice {
 
 /// The plan for `count` allocations.
 pub fn plan(count: u64, choice: &Choice, allocs: &dyn Allocations) -> Plan {
-    let (lo, hi) = choice.range.unwrap_or((1, count));
     let (mut swept, skipped): (Vec<u64>, Vec<u64>) =
-        (lo.max(1)..=hi.min(count)).partition(|&i| allocs.is_own(i));
+        match choice.range.unwrap_or(AllocRange::ALL).clamp(count) {
+            Some((lo, hi)) => (lo..=hi).partition(|&i| allocs.is_own(i)),
+            None => (Vec::new(), Vec::new()),
+        };
     let mut out = Plan {
         skipped,
         ..Plan::default()
@@ -142,10 +144,11 @@ mod tests {
         let p = plan(10, &Choice::default(), &Fake);
         assert_eq!(p.swept, [2, 4, 6, 8, 10]);
         assert_eq!(p.skipped, [1, 3, 5, 7, 9]);
+        let range = Some(AllocRange::new(3, None).unwrap());
         let p = plan(
             10,
             &Choice {
-                range: Some((3, 40)),
+                range,
                 ..Choice::default()
             },
             &Fake,

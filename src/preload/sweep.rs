@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use oomcheck_injector::{
-    Finding, Frame, Iteration, Mode, Outcome, Report, Status, Strategy, FORK_MIN_SWEPT,
+    AllocRange, Finding, Frame, Iteration, Mode, Outcome, Report, Status, Strategy, FORK_MIN_SWEPT,
+    RECORD_VERSION,
 };
 
 use super::fork;
@@ -46,8 +47,8 @@ pub struct Target {
 /// The sweep's settings (the flags `oomcheck run` has too).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `--alloc`: first and last index.
-    pub range: Option<(u64, u64)>,
+    /// `--alloc`.
+    pub range: Option<AllocRange>,
     /// `--mode`.
     pub mode: Mode,
     /// `--jobs`: most runs at once.
@@ -309,6 +310,7 @@ pub fn sweep(
 /// adds later need nothing here.
 fn empty_report(target: &Target) -> Report {
     let minimal = serde_json::json!({
+        "version": RECORD_VERSION,
         "test": target.name,
         "binary": target.program.path.display().to_string(),
     });
@@ -537,9 +539,9 @@ fn finish_report(
     r.sample = plan.sample.clone();
     // With indices skipped, the sequence covers the swept ones only (listed in `preload.swept`);
     // a range would say every index of it was swept.
-    if plan.skipped.is_empty() && r.nalloc > 0 {
-        let (lo, hi) = settings.range.unwrap_or((1, r.nalloc));
-        r.range = Some([lo.max(1), hi.min(r.nalloc)]);
+    if plan.skipped.is_empty() {
+        let range = settings.range.unwrap_or(AllocRange::ALL);
+        r.range = range.clamp(r.nalloc).map(|(lo, hi)| [lo, hi]);
     }
     let mut notes = Vec::new();
     if !plan.skipped.is_empty() {

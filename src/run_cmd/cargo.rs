@@ -1,6 +1,6 @@
 //! Driving `cargo`: workspace metadata, the test build, and the test run itself.
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
@@ -53,6 +53,23 @@ impl CargoOpts {
     }
 }
 
+/// Why cargo could not be asked, or its answer not read.
+#[derive(Debug, thiserror::Error)]
+pub enum CargoError {
+    /// Cargo could not be started.
+    #[error("cannot run cargo")]
+    Spawn(#[source] io::Error),
+    /// Waiting for cargo to exit failed.
+    #[error("cannot wait for cargo")]
+    Wait(#[source] io::Error),
+    /// `cargo metadata` failed: its own error text (no `Cargo.toml`, a broken one, …).
+    #[error("{0}")]
+    MetadataFailed(String),
+    /// `cargo metadata` succeeded but printed something other than the metadata.
+    #[error("cannot read cargo metadata")]
+    MetadataJson(#[source] serde_json::Error),
+}
+
 /// The cargo to run: the one that started us (`cargo oomcheck`, or a test under cargo), else
 /// the one on `PATH`.
 fn cargo() -> Command {
@@ -74,14 +91,12 @@ pub struct Metadata {
 /// One package of `cargo metadata`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetadataPackage {
-    /// The package name.
-    pub name: String,
     /// Its `Cargo.toml`.
     pub manifest_path: PathBuf,
 }
 
 /// Run `cargo metadata --no-deps`; on failure return cargo's own error text.
-pub fn metadata(opts: &CargoOpts) -> Result<Metadata, String> {
+pub fn metadata(opts: &CargoOpts) -> Result<Metadata, CargoError> {
     let mut cmd = cargo();
     cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
     if let Some(path) = &opts.manifest_path {
@@ -90,11 +105,12 @@ pub fn metadata(opts: &CargoOpts) -> Result<Metadata, String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .map_err(CargoError::Spawn)?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim_end().to_string());
+        let text = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+        return Err(CargoError::MetadataFailed(text));
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("cannot read cargo metadata: {e}"))
+    serde_json::from_slice(&out.stdout).map_err(CargoError::MetadataJson)
 }
 
 /// The result of building the tests.
@@ -149,7 +165,7 @@ struct Profile {
 /// `cargo test --no-run --message-format=json`: build every test target. Cargo's stderr
 /// (progress, "could not compile") is passed through; compiler errors are collected from the
 /// JSON stream.
-pub fn build(opts: &CargoOpts, color: bool) -> Result<Build, String> {
+pub fn build(opts: &CargoOpts, color: bool) -> Result<Build, CargoError> {
     let mut cmd = cargo();
     cmd.args(["test", "--no-run"]);
     cmd.arg(if color {
@@ -163,7 +179,7 @@ pub fn build(opts: &CargoOpts, color: bool) -> Result<Build, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .map_err(CargoError::Spawn)?;
     let mut build = Build {
         success: false,
         test_binaries: 0,
@@ -197,10 +213,7 @@ pub fn build(opts: &CargoOpts, color: bool) -> Result<Build, String> {
             }
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| format!("cannot wait for cargo: {e}"))?;
-    build.success = status.success();
+    build.success = child.wait().map_err(CargoError::Wait)?.success();
     Ok(build)
 }
 
@@ -238,7 +251,7 @@ impl TestRun {
         libtest_args: &[String],
         env: &[(&str, String)],
         clear: &[&str],
-    ) -> Result<TestRun, String> {
+    ) -> Result<TestRun, CargoError> {
         let mut cmd = cargo();
         cmd.args(["test", "--no-fail-fast"]).args(opts.args());
         cmd.arg("--").args(libtest_args);
@@ -249,7 +262,7 @@ impl TestRun {
             cmd.env(k, v);
         }
         // Cargo, the test executables and their sweep children get a process group of their
-        // own, so that an interrupt reaches all of them through `interrupt` (a terminal's
+        // own, so that an interrupt reaches all of them through `signal_group` (a terminal's
         // Ctrl-C reaches only our group; `kill -INT` only us) and none outlives the run.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd
@@ -257,7 +270,7 @@ impl TestRun {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
+            .map_err(CargoError::Spawn)?;
         let stdout = child.stdout.take().map(collect);
         let stderr = child.stderr.take().map(collect);
         Ok(TestRun {
@@ -285,11 +298,8 @@ impl TestRun {
     }
 
     /// Wait for cargo and return what it printed.
-    pub fn finish(mut self) -> Result<TestOutput, String> {
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| format!("cannot wait for cargo: {e}"))?;
+    pub fn finish(mut self) -> Result<TestOutput, CargoError> {
+        let status = self.child.wait().map_err(CargoError::Wait)?;
         let join = |h: Option<JoinHandle<String>>| {
             h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
         };
@@ -301,91 +311,9 @@ impl TestRun {
     }
 }
 
-/// What libtest's human output says about the tests it ran.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct LibtestSummary {
-    /// Tests that matched the filter, over all binaries (sum of `running N tests`).
-    pub tests_run: u64,
-    /// Names of the tests that failed.
-    pub failed: Vec<String>,
-}
-
-/// Read libtest's stdout.
-pub fn parse_libtest(stdout: &str) -> LibtestSummary {
-    let mut summary = LibtestSummary::default();
-    for line in stdout.lines() {
-        if let Some(rest) = line.strip_prefix("running ") {
-            if let Some(n) = rest
-                .strip_suffix(" tests")
-                .or_else(|| rest.strip_suffix(" test"))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                summary.tests_run += n;
-            }
-        } else if let Some(rest) = line.strip_prefix("test ") {
-            if let Some(name) = rest.strip_suffix(" ... FAILED") {
-                summary.failed.push(name.to_string());
-            }
-        }
-    }
-    summary
-}
-
-/// The test-name filters among libtest arguments (positional arguments, skipping the values of
-/// options that take one).
-pub fn filters(libtest_args: &[String]) -> Vec<String> {
-    const WITH_VALUE: &[&str] = &[
-        "--skip",
-        "--test-threads",
-        "--color",
-        "--format",
-        "--logfile",
-        "-Z",
-        "--report-time",
-        "--shuffle-seed",
-    ];
-    let mut out = Vec::new();
-    let mut args = libtest_args.iter();
-    while let Some(a) = args.next() {
-        if WITH_VALUE.contains(&a.as_str()) {
-            args.next();
-        } else if !a.starts_with('-') {
-            out.push(a.clone());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn libtest_summary_counts_tests_and_failures() {
-        let out = "\nrunning 2 tests\ntest a::b ... ok\ntest c ... FAILED\n\n\
-                   test result: FAILED. 1 passed; 1 failed\n\nrunning 1 test\n\
-                   test d ... ok\n\nrunning 0 tests\n";
-        let s = parse_libtest(out);
-        assert_eq!(s.tests_run, 3);
-        assert_eq!(s.failed, ["c"]);
-    }
-
-    #[test]
-    fn filters_skip_option_values() {
-        let args: Vec<String> = [
-            "--skip",
-            "slow",
-            "disk",
-            "--exact",
-            "--test-threads",
-            "2",
-            "x",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(filters(&args), ["disk", "x"]);
-    }
 
     #[test]
     fn opts_become_cargo_arguments() {

@@ -3,66 +3,18 @@
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use oomcheck_injector::{Mode, Report, Status, Strategy};
-
-use super::record::swept_count;
+use oomcheck_injector::{LineStyle, Report};
 
 /// The width test names are padded to, so short names line up.
 const NAME_WIDTH: usize = 28;
 
-/// Longer sequences are wrapped onto lines of this many outcomes.
-const SEQUENCE_WIDTH: usize = 100;
-
 /// One test's line: `name  nalloc=N  ....W..A..  OK` or `FAILED (k/N)`; tests that were not
-/// swept say why.
+/// swept say why. The injector renders it, as it renders the line a check prints under
+/// `cargo test`.
 pub fn line(r: &Report) -> String {
-    let name = format!("{:<NAME_WIDTH$}", r.test);
-    let why = || r.message.as_deref().unwrap_or("no reason given").trim();
-    match r.status {
-        Status::Swept => {
-            let verdict = if r.findings.is_empty() {
-                "OK".to_string()
-            } else {
-                format!("FAILED ({}/{})", r.findings.len(), swept_count(r))
-            };
-            let nalloc = r.nalloc;
-            let mut mode = match r.mode {
-                Mode::Persistent => "  persistent".to_string(),
-                Mode::Transient => String::new(),
-            };
-            // Dedup'd and sampled sweeps have a character per swept index only: say which.
-            if let Some(d) = &r.dedup {
-                mode.push_str(&format!("  sites={} (+{} covered)", d.sites, d.covered));
-            }
-            if let Some(s) = &r.sample {
-                mode.push_str(&format!("  sample={} seed={}", s.n, s.seed));
-            }
-            if r.strategy == Some(Strategy::Fork) {
-                mode.push_str("  fork");
-            }
-            if r.sequence.chars().count() <= SEQUENCE_WIDTH {
-                return format!("{name}  nalloc={nalloc}{mode}  {}  {verdict}", r.sequence);
-            }
-            // A long sweep wraps, libvirt style, rather than making one line of thousands.
-            let chars: Vec<char> = r.sequence.chars().collect();
-            let mut out = format!("{name}  nalloc={nalloc}{mode}  {verdict}");
-            for chunk in chars.chunks(SEQUENCE_WIDTH) {
-                out.push_str("\n    ");
-                out.extend(chunk);
-            }
-            out
-        }
-        Status::NormalFailed => {
-            format!("{name}  normal run failed, not swept: {}  FAILED", why())
-        }
-        Status::UnstableCount => format!(
-            "{name}  allocation count unstable, not swept: {}  FAILED",
-            why()
-        ),
-        // The injector's message is the help printed at the end; keep the line short.
-        Status::NoAllocator => format!("{name}  not swept: no failing global allocator"),
-        Status::Disabled => format!("{name}  not swept ({}): {}", r.status.as_str(), why()),
-    }
+    r.line(LineStyle::Progress {
+        name_width: NAME_WIDTH,
+    })
 }
 
 /// The `--debug` lines of one test: every iteration with its outcome and detail.
@@ -148,77 +100,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn swept_lines_show_sequence_and_verdict() {
-        let r = parse(
-            r#"{"test":"vcpu_survives_oom","status":"swept","nalloc":4,"range":[1,4],
-               "sequence":"...A","findings":[{"alloc":4,"outcome":"abort"}]}"#,
-        )
-        .unwrap()
-        .record;
-        assert_eq!(
-            line(&r),
-            "vcpu_survives_oom             nalloc=4  ...A  FAILED (1/4)"
-        );
-        let ok = parse(r#"{"test":"h","status":"swept","nalloc":3,"sequence":"..."}"#)
-            .unwrap()
-            .record;
-        assert!(line(&ok).ends_with("nalloc=3  ...  OK"), "{}", line(&ok));
-    }
-
-    #[test]
-    fn dedup_and_sample_lines_say_what_was_swept() {
-        let r = parse(
-            r#"{"test":"big","status":"swept","nalloc":1000,"range":[1,1000],"sequence":"..W",
-               "strategy":"fork","dedup":{"depth":16,"sites":3,"covered":997,"site_list":[]},
-               "findings":[{"alloc":40,"outcome":"wrong-error"}]}"#,
-        )
-        .unwrap()
-        .record;
-        assert_eq!(swept_count(&r), 3);
-        assert!(
-            line(&r).ends_with("nalloc=1000  sites=3 (+997 covered)  fork  ..W  FAILED (1/3)"),
-            "{}",
-            line(&r)
-        );
-        let s = parse(
-            r#"{"test":"s","status":"swept","nalloc":50,"range":[1,50],"sequence":"..",
-               "sample":{"n":2,"seed":42,"indices":[3,9]}}"#,
-        )
-        .unwrap()
-        .record;
-        assert!(
-            line(&s).ends_with("nalloc=50  sample=2 seed=42  ..  OK"),
-            "{}",
-            line(&s)
-        );
-    }
-
-    #[test]
-    fn long_sequences_wrap() {
-        let seq = format!("{}A{}", ".".repeat(120), ".".repeat(129));
-        let r = parse(&format!(
-            r#"{{"test":"big","nalloc":250,"sequence":"{seq}","findings":[{{"alloc":121,"outcome":"abort"}}]}}"#
-        ))
-        .unwrap()
-        .record;
-        let text = line(&r);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 4, "{text}");
-        assert!(lines[0].ends_with("nalloc=250  FAILED (1/250)"), "{text}");
-        assert_eq!(lines[1].trim().len(), 100);
-        assert_eq!(
-            lines[2].trim(),
-            format!("{}A{}", ".".repeat(20), ".".repeat(79))
-        );
-        assert_eq!(lines[3].trim().len(), 50);
-    }
-
-    #[test]
-    fn unswept_lines_say_why() {
-        let r = parse(r#"{"test":"t","status":"normal-failed","message":"Err(Parse)"}"#)
-            .unwrap()
-            .record;
-        assert!(line(&r).contains("normal run failed, not swept: Err(Parse)  FAILED"));
+    fn debug_lines_show_each_iteration() {
         let r = parse(
             r#"{"test":"t","status":"swept","sequence":".W","iterations":[
                 {"alloc":1,"outcome":"no-memory","message":"NoMemory"},

@@ -8,21 +8,12 @@ use std::path::Path;
 use oomcheck_injector::{Report, Status};
 use serde::Deserialize;
 
-/// Whether this record makes the run fail: findings, or a check that could not sweep.
+/// Whether this record makes the run fail: findings, a check that could not sweep, or a sweep
+/// cut short (indices left unswept).
 pub fn is_failure(r: &Report) -> bool {
-    !r.findings.is_empty() || matches!(r.status, Status::NormalFailed | Status::UnstableCount)
-}
-
-/// Number of swept indices.
-pub fn swept_count(r: &Report) -> u64 {
-    if r.dedup.is_some() || r.sample.is_some() {
-        // Only some indices of the range were swept: one character each.
-        return r.sequence.chars().count() as u64;
-    }
-    match r.range {
-        Some([a, b]) if b >= a => b - a + 1,
-        _ => r.sequence.chars().count() as u64,
-    }
+    !r.findings.is_empty()
+        || r.incomplete.is_some()
+        || matches!(r.status, Status::NormalFailed | Status::UnstableCount)
 }
 
 /// A record read from disk: the parsed form and the raw JSON (re-emitted by `--format json`).
@@ -34,16 +25,26 @@ pub struct Loaded {
     pub raw: serde_json::Value,
 }
 
+/// Why a record file did not read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    /// The text is not JSON, or not a record (a required field is missing or mistyped).
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 /// Read one record file.
-pub fn load(path: &Path) -> Result<Loaded, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    parse(&text)
+pub fn load(path: &Path) -> Result<Loaded, RecordError> {
+    parse(&std::fs::read_to_string(path)?)
 }
 
 /// Parse one record's text.
-pub fn parse(text: &str) -> Result<Loaded, String> {
-    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let record = Report::deserialize(&raw).map_err(|e| e.to_string())?;
+pub fn parse(text: &str) -> Result<Loaded, RecordError> {
+    let raw: serde_json::Value = serde_json::from_str(text)?;
+    let record = Report::deserialize(&raw)?;
     Ok(Loaded { record, raw })
 }
 
@@ -66,7 +67,7 @@ mod tests {
         let r = &loaded.record;
         assert_eq!(r.test, "domain_survives_oom");
         assert_eq!(r.nalloc, 4);
-        assert_eq!(swept_count(r), 4);
+        assert_eq!(r.swept(), 4);
         assert_eq!(r.outcomes[&Outcome::WrongError], 1);
         assert_eq!(r.findings.len(), 2);
         assert_eq!(r.findings[0].site.as_ref().and_then(|s| s.line), Some(12));
@@ -81,7 +82,13 @@ mod tests {
         assert!(is_failure(&r.record));
         let r = parse(r#"{"test":"t","status":"swept","sequence":"..t"}"#).unwrap();
         assert!(!is_failure(&r.record));
-        assert_eq!(swept_count(&r.record), 3);
+        assert_eq!(r.record.swept(), 3);
+        let r = parse(
+            r#"{"test":"t","status":"swept","sequence":".?","incomplete":
+               {"reason":"cannot start a sweep child","indices":[2]}}"#,
+        )
+        .unwrap();
+        assert!(is_failure(&r.record), "an index left unswept fails the run");
         let r = parse(r#"{"test":"t","status":"no-allocator"}"#).unwrap();
         assert!(!is_failure(&r.record), "reported apart, as a usage error");
         assert!(

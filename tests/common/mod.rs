@@ -1,5 +1,6 @@
-//! Helpers shared by the end-to-end tests of `oomcheck lint`: a temporary crate and the
-//! result of running the built binary on it.
+//! Helpers shared by the end-to-end tests: a temporary crate and the result of running the
+//! built binary on it (`oomcheck lint`), the built binary with a clean injector environment
+//! (`oomcheck run`), and checked-in snapshots of what a user reads.
 // Each test binary uses its own subset of the helpers.
 #![allow(dead_code)]
 
@@ -128,4 +129,83 @@ pub fn oomcheck_command(dir: &Path, args: &[&str]) -> Command {
         }
     }
     cmd
+}
+
+/// What one `oomcheck` invocation did.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Run `oomcheck ARGS` in `dir`, with a clean injector environment and no colour.
+pub fn oomcheck(dir: &Path, args: &[&str]) -> Out {
+    let mut cmd = oomcheck_command(dir, args);
+    let out = cmd.output().expect("run the oomcheck binary");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Whether snapshots are rewritten rather than compared: `OOMCHECK_BLESS=1`, and never under CI,
+/// where a snapshot is only ever compared.
+pub fn blessing() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    std::env::var_os("OOMCHECK_BLESS").is_some_and(|v| v == "1") && !ci
+}
+
+/// Compares `actual` with the snapshot file at `path`, or writes it when [`blessing`]; the
+/// mismatch, if any, names the first differing line.
+pub fn check_snapshot(path: &Path, actual: &str) -> Result<(), String> {
+    if blessing() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir snapshots");
+        std::fs::write(path, actual).expect("write snapshot");
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "no snapshot {} ({e}); write it with OOMCHECK_BLESS=1",
+            path.display()
+        )
+    })?;
+    if expected == actual {
+        return Ok(());
+    }
+    let (want, got): (Vec<&str>, Vec<&str>) =
+        (expected.lines().collect(), actual.lines().collect());
+    let line = (0..want.len().max(got.len()))
+        .find(|&i| want.get(i) != got.get(i))
+        .map_or("only in line endings".to_string(), |i| {
+            format!(
+                "line {}:\n  expected: {:?}\n  actual:   {:?}",
+                i + 1,
+                want.get(i).copied().unwrap_or("<end>"),
+                got.get(i).copied().unwrap_or("<end>")
+            )
+        });
+    Err(format!(
+        "{} differs from the output (OOMCHECK_BLESS=1 rewrites it if the change is meant); {line}",
+        path.display()
+    ))
+}
+
+/// Asserts that `actual` matches the checked-in `tests/snapshots/NAME` (see [`check_snapshot`]),
+/// printing the whole output on a mismatch.
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = repo().join("tests/snapshots").join(name);
+    if let Err(problem) = check_snapshot(&path, actual) {
+        panic!("{problem}\n--- actual\n{actual}");
+    }
 }

@@ -1,14 +1,17 @@
-//! The cross-file index: struct field types and allocation wrappers (discovered to a fixed
-//! point).
+//! The cross-file index: what each file contributes ([`FileSummary`]: struct field types,
+//! aliases of allocation `Result`s, diverging functions, wrapper candidates), and the merge of
+//! the summaries into the field types and the allocation wrappers, discovered to a fixed point
+//! (wrappers of wrappers count).
 
 use std::collections::HashSet;
 
 use syn::visit::{self, Visit};
 
+use super::discovery::{propagated, PropCall};
+use super::fields::{FieldDecl, FieldTypes};
+use super::input::SourceFile;
 use super::syntax::{is_test_code, result_error_type, type_name};
-use super::visitor::{FileVisitor, Index, PropCall};
 use super::vocab::Vocab;
-use super::SourceFile;
 
 /// A function that may be an allocation wrapper: it returns `Result<_, E>` with E an
 /// allocation error type.
@@ -43,8 +46,7 @@ fn result_alias(ret: &syn::ReturnType) -> Option<String> {
 struct Collector<'a, 'v> {
     vocab: &'v Vocab,
     include_tests: bool,
-    /// `(struct, field, type)`.
-    fields: Vec<(String, String, String)>,
+    fields: Vec<FieldDecl>,
     diverging: Vec<String>,
     aliases: Vec<String>,
     candidates: Vec<Candidate<'a>>,
@@ -161,7 +163,7 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
 }
 
 /// One candidate's discovery facts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct CandidateSummary {
     name: String,
     owner: Option<Option<String>>,
@@ -175,26 +177,16 @@ struct CandidateSummary {
 
 /// What one file contributes to the cross-file index: its struct field types and its
 /// wrapper candidates. Plain data (`Send + Sync`), so files can be summarized in parallel and
-/// their syntax trees dropped.
-#[derive(Clone, Debug, Default)]
+/// their syntax trees dropped. The default is the summary of a file that matters to no other.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileSummary {
-    /// `(struct, field, type)`.
-    fields: Vec<(String, String, String)>,
+    /// The struct field declarations.
+    fields: Vec<FieldDecl>,
     /// Functions that never return.
     diverging: Vec<String>,
     /// Type aliases of `Result<T, E>` with E an allocation error type.
     aliases: Vec<String>,
     candidates: Vec<CandidateSummary>,
-}
-
-impl FileSummary {
-    /// Nothing in this file matters to other files.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-            && self.candidates.is_empty()
-            && self.diverging.is_empty()
-            && self.aliases.is_empty()
-    }
 }
 
 /// Summarize one file with the base vocabulary (packs and configuration, no wrappers yet).
@@ -213,20 +205,18 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
         in_impl: 0,
     };
     c.visit_file(&file.syntax);
-    let index = index_of(std::iter::once(&c.fields[..]));
+    let fields = FieldTypes::from_decls(std::iter::once(&c.fields[..]));
     let candidates = c
         .candidates
         .iter()
         .map(|cand| {
             let self_ty = cand.owner.clone().flatten();
-            let mut v = FileVisitor::discovery(vocab, &index, cand.sig, self_ty);
-            v.visit_block(cand.block);
-            v.note_tail(cand.block);
+            let found = propagated(vocab, &fields, cand.sig, cand.block, self_ty);
             CandidateSummary {
                 name: cand.name.clone(),
                 owner: cand.owner.clone(),
-                direct: v.propagates,
-                calls: v.prop_calls,
+                direct: found.allocation,
+                calls: found.calls,
                 alias: cand.alias.clone(),
             }
         })
@@ -239,14 +229,14 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
     }
 }
 
-/// Merge the summaries: the field index, and the wrappers (to a fixed point) into `vocab`.
+/// Merge the summaries: the field types, and the wrappers (to a fixed point) into `vocab`.
 pub(crate) fn resolve<'a>(
     vocab: &mut Vocab,
     summaries: impl IntoIterator<Item = &'a FileSummary>,
-) -> Index {
+) -> FieldTypes {
     let summaries: Vec<&FileSummary> = summaries.into_iter().collect();
-    let index = index_of(summaries.iter().map(|s| &s.fields[..]));
-    let fields = &index.fields;
+    let index = FieldTypes::from_decls(summaries.iter().map(|s| &s.fields[..]));
+    let fields = &index.by_name;
     let aliases: HashSet<&String> = summaries.iter().flat_map(|s| s.aliases.iter()).collect();
     let mut candidates: Vec<&CandidateSummary> = Vec::new();
     for s in &summaries {
@@ -303,26 +293,6 @@ pub(crate) fn resolve<'a>(
         }
         if !changed {
             break;
-        }
-    }
-    index
-}
-
-/// The field index of some files' `(struct, field, type)` lists.
-fn index_of<'a>(lists: impl Iterator<Item = &'a [(String, String, String)]>) -> Index {
-    let mut index = Index::default();
-    for list in lists {
-        for (st, field, ty) in list {
-            index
-                .fields
-                .entry(field.clone())
-                .or_default()
-                .insert(ty.clone());
-            index
-                .struct_fields
-                .entry(st.clone())
-                .or_default()
-                .insert(field.clone(), ty.clone());
         }
     }
     index

@@ -1,68 +1,55 @@
 //! The analysis: classify how each allocation call's result is used.
 //!
 //! [`analyze`] runs in three steps over all files together:
-//! 1. the index (module `index`): struct field types and the allocation wrappers of the scanned code,
-//!    discovered to a fixed point (wrappers of wrappers count);
-//! 2. one visitor per file (module `visitor`) following each allocation value through its method
-//!    chain to where it is consumed, judging failure branches with module `handling`;
-//! 3. suppression comments (`// oomcheck:allow(..)`), and `unused-allow` for those that
-//!    suppress nothing.
+//! 1. the index (`index`): what each file contributes across files (struct field types,
+//!    wrapper candidates), merged into the field types and the allocation wrappers of the
+//!    scanned code, discovered to a fixed point (`discovery` judges one function);
+//! 2. one traversal per file (`traverse`) with the checks (`checks`) as its listener: each
+//!    allocation value is followed through its method chain (`chain`) to where it is
+//!    consumed, failure branches are judged by `handling`;
+//! 3. suppression comments (`suppress`): `// oomcheck:allow(..)`, and `unused-allow` for those
+//!    that suppress nothing.
 //!
 //! For a parallel driver the same steps are public: [`summarize`] each file (phase 1, plain data
 //! out), [`Context::new`] over the summaries, [`analyze_file`] each file (phase 2). For the text
 //! prefilter, [`Context::cross_file_needles`] gives the names that make a file relevant only
 //! because of another file (wrapper calls, fields of receiver-typed types).
-use std::path::PathBuf;
-
+//!
+//! The modules, lowest first (a module uses only modules before it): `input` (the files
+//! and settings), `syntax` (syn helpers), `vocab` (the names in force), `fields`
+//! (struct field types), `value` (an allocation value), `bindings` (names in scope and
+//! their types), `handling` (failure branches and error values), `chain` (the
+//! method-chain classifier), `traverse`, then its two listeners `checks` and
+//! `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
+//! puts them together.
 use syn::visit::Visit;
 
 use crate::finding::Finding;
-use crate::packs::ActivePacks;
-use crate::rules::{unused_allow, RuleId};
+use crate::rules::RuleId;
 
+mod bindings;
+mod chain;
+mod checks;
+mod discovery;
+mod fields;
 mod handling;
 mod index;
-pub(crate) mod syntax;
-mod visitor;
+mod input;
+mod suppress;
+mod syntax;
+mod traverse;
+mod value;
 mod vocab;
 
-/// One parsed file handed to the analysis.
-pub struct SourceFile {
-    /// Path used in findings.
-    pub path: PathBuf,
-    /// The file's text (for suppression comments and columns).
-    pub text: String,
-    /// The parsed syntax.
-    pub syntax: syn::File,
-    /// The whole file is test code (under a crate's own `tests/`, `benches/`, `examples/`).
-    pub is_test_file: bool,
-    /// `infallible-alloc` is enabled for this file (it is inside a configured OOM-safe scope).
-    pub infallible_alloc_checked: bool,
-}
-
-/// Everything the analysis needs besides the files.
-#[derive(Clone, Debug, Default)]
-pub struct Settings {
-    /// The rule packs in force.
-    pub packs: ActivePacks,
-    /// Extra allocation functions from the configuration: a bare name (`try_alloc`) matches a
-    /// call or method of that name; a path (`my_crate::buf::try_grow`) matches calls whose
-    /// path ends with the same segments.
-    pub extra_alloc_functions: Vec<String>,
-    /// Extra names that count as NoMemory-like.
-    pub extra_no_memory_names: Vec<String>,
-    /// Analyse `#[cfg(test)]` items and `#[test]` functions (and files marked `is_test_file`).
-    pub include_tests: bool,
-}
-
 pub use index::FileSummary;
+pub use input::{Settings, SourceFile};
 
 /// The cross-file facts of a lint run (allocation wrappers, struct field types) plus the
 /// vocabulary of the active packs and configuration. Plain data: share it between threads.
 #[derive(Debug)]
 pub struct Context {
     vocab: vocab::Vocab,
-    index: visitor::Index,
+    fields: fields::FieldTypes,
 }
 
 impl Context {
@@ -73,8 +60,8 @@ impl Context {
         summaries: impl IntoIterator<Item = &'a FileSummary>,
     ) -> Context {
         let mut vocab = vocab::Vocab::new(settings);
-        let index = index::resolve(&mut vocab, summaries);
-        Context { vocab, index }
+        let fields = index::resolve(&mut vocab, summaries);
+        Context { vocab, fields }
     }
 
     /// Names that make a file relevant to the analysis because of *other* files: the
@@ -89,7 +76,7 @@ impl Context {
             .flat_map(|g| g.types.iter())
             .collect();
         let mut names: Vec<String> = self.vocab.wrappers.names().cloned().collect();
-        for (field, types) in &self.index.fields {
+        for (field, types) in &self.fields.by_name {
             if types.iter().any(|t| receiver_types.contains(t)) {
                 names.push(field.clone());
             }
@@ -101,7 +88,7 @@ impl Context {
 }
 
 /// Summarize what one file contributes to the cross-file facts (phase 1). Files whose text
-/// contains none of [`ActivePacks::summary_needles`] have an empty summary and need not be
+/// contains none of [`ActivePacks::summary_needles`](crate::packs::ActivePacks::summary_needles) have an empty summary and need not be
 /// summarized at all.
 pub fn summarize(file: &SourceFile, settings: &Settings) -> FileSummary {
     let vocab = vocab::Vocab::new(settings);
@@ -116,7 +103,7 @@ pub fn summarize(file: &SourceFile, settings: &Settings) -> FileSummary {
 /// SARIF regions. Never panics on any syntax; very deep expressions are analysed to a bounded
 /// depth.
 pub fn analyze_file(file: &SourceFile, settings: &Settings, ctx: &Context) -> Vec<Finding> {
-    let mut out = analyze_one(file, settings, &ctx.vocab, &ctx.index);
+    let mut out = analyze_one(file, settings, ctx);
     out.sort_by(|a, b| (a.span, a.rule, &a.message).cmp(&(b.span, b.rule, &b.message)));
     out
 }
@@ -125,10 +112,11 @@ pub fn analyze_file(file: &SourceFile, settings: &Settings, ctx: &Context) -> Ve
 /// including unused or unknown `oomcheck:allow` comments, with `level` set to the rule's
 /// default level (the driver applies configured levels afterwards). Sorted by path, then span.
 ///
-/// This is [`summarize`] on every file, [`Context::new`], then [`analyze_file`] on every file.
-/// Syntax trees are not `Send`, so a parallel driver uses those three steps itself: parse and
-/// summarize in parallel, keep the summaries, build the context, then parse again and analyse
-/// in parallel (only files containing [`ActivePacks::summary_needles`] need the first parse).
+/// This is [`summarize`] on every file, [`Context::new`], then [`analyze_file`] on every file,
+/// on the calling thread. Syntax trees are not `Send`, so the parallel driver (`lint`) runs the
+/// three steps itself: each worker thread parses and summarizes its share of the files and
+/// keeps their trees; once the context is built from all summaries, each worker analyses the
+/// trees it kept (only files containing [`ActivePacks::summary_needles`](crate::packs::ActivePacks::summary_needles) need summarizing).
 pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     let vocab = vocab::Vocab::new(settings);
     let summaries: Vec<FileSummary> = files
@@ -138,7 +126,7 @@ pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     let ctx = Context::new(settings, &summaries);
     let mut findings: Vec<Finding> = files
         .iter()
-        .flat_map(|file| analyze_one(file, settings, &ctx.vocab, &ctx.index))
+        .flat_map(|file| analyze_one(file, settings, &ctx))
         .collect();
     findings.sort_by(|a, b| {
         (&a.path, a.span, a.rule, &a.message).cmp(&(&b.path, b.span, b.rule, &b.message))
@@ -146,68 +134,48 @@ pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     findings
 }
 
-fn analyze_one(
-    file: &SourceFile,
-    settings: &Settings,
-    vocab: &vocab::Vocab,
-    index: &visitor::Index,
-) -> Vec<Finding> {
+/// One file's findings, suppression comments applied, in the order found.
+fn analyze_one(file: &SourceFile, settings: &Settings, ctx: &Context) -> Vec<Finding> {
     if file.is_test_file && !settings.include_tests {
         return Vec::new();
     }
-    let mut v = visitor::FileVisitor::new(
-        vocab,
-        index,
-        settings.include_tests,
-        file.infallible_alloc_checked,
-    );
-    v.visit_file(&file.syntax);
-    let mut allows = unused_allow::parse_allows(&file.text);
+    let checks = checks::Checks::new(file.infallible_alloc_checked);
+    let mut traversal =
+        traverse::Traversal::new(&ctx.vocab, &ctx.fields, settings.include_tests, checks);
+    traversal.visit_file(&file.syntax);
+    let mut allows = suppress::parse_allows(&file.text);
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for f in v.findings {
+    let finding = |rule: RuleId, span, message| Finding {
+        rule,
+        path: file.path.clone(),
+        span,
+        message,
+        help: rule.doc().help.to_string(),
+        level: rule.default_finding_level(),
+    };
+    for f in traversal.listener.findings.list {
         // The same call can be reached twice (a macro argument parsed from tokens); keep one.
         if !seen.insert((f.rule, f.span)) {
             continue;
         }
-        if unused_allow::suppress(&mut allows, f.rule, f.span.start_line, f.stmt_line) {
+        if suppress::suppress(&mut allows, f.rule, f.span.start_line, f.stmt_line) {
             continue;
         }
-        out.push(Finding {
-            rule: f.rule,
-            path: file.path.clone(),
-            span: f.span,
-            message: f.message,
-            help: f.help.to_string(),
-            level: f.rule.default_finding_level(),
-        });
+        out.push(finding(f.rule, f.span, f.message));
     }
-    for (span, message) in unused_allow::unused(&allows, &v.skipped) {
-        out.push(Finding {
-            rule: RuleId::UnusedAllow,
-            path: file.path.clone(),
-            span,
-            message,
-            help: unused_allow::HELP.to_string(),
-            level: RuleId::UnusedAllow.default_finding_level(),
-        });
+    for (span, message) in suppress::unused(&allows, &traversal.skipped) {
+        out.push(finding(RuleId::UnusedAllow, span, message));
     }
     out
 }
 
-/// [`Context::cross_file_needles`] for a set of parsed files: the two-phase prefilter in one
-/// call. Parse the files that contain one of [`ActivePacks::prefilter_needles`], call this on
-/// them, then also keep any other file that contains one of the returned names. One round
-/// suffices: every wrapper (also a wrapper of a wrapper) names an allocation error type in its
-/// signature, which is a needle, so all wrapper definitions are in the first set.
-pub fn cross_file_needles(files: &[SourceFile], settings: &Settings) -> Vec<String> {
-    let summaries: Vec<FileSummary> = files.iter().map(|f| summarize(f, settings)).collect();
-    Context::new(settings, &summaries).cross_file_needles()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::packs::ActivePacks;
 
     fn file(text: String) -> Option<SourceFile> {
         let syntax = syn::parse_file(&text).ok()?;

@@ -18,6 +18,15 @@ pub(crate) fn last_segment(path: &syn::Path) -> String {
         .unwrap_or_default()
 }
 
+/// The segments a call's path is matched by: for a qualified path `<Box<_> as FallibleBox<_>>::
+/// try_new`, the self type and the method (`Box::try_new`).
+pub(crate) fn call_segments(p: &syn::ExprPath) -> Vec<String> {
+    match &p.qself {
+        Some(q) => vec![type_name(&q.ty).unwrap_or_default(), last_segment(&p.path)],
+        None => segments(&p.path),
+    }
+}
+
 /// `path` ends with all of `suffix` (segment-wise).
 pub(crate) fn ends_with(path: &[String], suffix: &[String]) -> bool {
     path.len() >= suffix.len() && path[path.len() - suffix.len()..] == *suffix

@@ -2,8 +2,8 @@
 //! discovered allocation wrappers.
 use std::collections::{HashMap, HashSet};
 
+use super::input::Settings;
 use super::syntax::{ends_with, suffix_either_way};
-use super::Settings;
 
 fn split(path: &str) -> Vec<String> {
     path.split("::")

@@ -1,10 +1,12 @@
 //! `discarded-alloc-result`: the Result of a fallible allocation is dropped uninspected.
-use super::{RuleDoc, RuleId};
-use crate::finding::Level;
+//!
+//! Decided in `analysis/checks/results.rs` (`discarded`: statements, `let _`, `drop`, `_ =`).
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain discarded-alloc-result`).
 pub const DOC: RuleDoc = RuleDoc {
     id: RuleId::DiscardedAllocResult,
+    name: "discarded-alloc-result",
     default_level: Some(Level::Error),
     summary: "the result of a fallible allocation is discarded without being inspected",
     explanation: r#"### What it does
@@ -29,13 +31,10 @@ buf.try_reserve(len)?;
 buf.extend_from_slice(data);
 ```
 "#,
+    help: "propagate the error with `?` or handle the `Err` case (for example by returning a NoMemory error)",
 };
 
 /// How a discarded result is worded in a finding.
 pub(crate) fn message(call: &str, how: &str) -> String {
     format!("result of `{call}` is discarded {how}")
 }
-
-/// The help line.
-pub(crate) const HELP: &str =
-    "propagate the error with `?` or handle the `Err` case (for example by returning a NoMemory error)";

@@ -1,9 +1,13 @@
 //! `infallible-alloc` (opt-in): an aborting allocation inside code marked OOM-safe.
-use super::{RuleDoc, RuleId};
+//!
+//! Decided in `analysis/checks/infallible.rs`; the OOM-safe scopes are configuration
+//! (`config.rs`, `[infallible-alloc]`).
+use super::doc::{RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain infallible-alloc`).
 pub const DOC: RuleDoc = RuleDoc {
     id: RuleId::InfallibleAlloc,
+    name: "infallible-alloc",
     default_level: None,
     summary: "an allocation that aborts the process on failure, in code marked OOM-safe",
     explanation: r#"### What it does
@@ -31,13 +35,10 @@ out.try_reserve(n)?;
 out.push(item);
 ```
 "#,
+    help: "use the fallible form (`try_reserve` before pushing, `Box::try_new`, `Vec::try_with_capacity`…) and propagate the error",
 };
 
 /// The finding's message.
 pub(crate) fn message(call: &str) -> String {
     format!("`{call}` aborts the process when allocation fails")
 }
-
-/// The help line.
-pub(crate) const HELP: &str =
-    "use the fallible form (`try_reserve` before pushing, `Box::try_new`, `Vec::try_with_capacity`…) and propagate the error";

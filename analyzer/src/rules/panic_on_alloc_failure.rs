@@ -1,10 +1,14 @@
 //! `panic-on-alloc-failure`: an allocation failure becomes a panic or an abort.
-use super::{RuleDoc, RuleId};
-use crate::finding::Level;
+//!
+//! Decided in `analysis/chain.rs` (`unwrap`, `expect`, `unwrap_or_else(|_| panic!())`), in
+//! `analysis/handling.rs` (a failure branch that panics or aborts), and in
+//! `analysis/checks/results.rs` (the contexts, and `assert!(….is_ok())`).
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain panic-on-alloc-failure`).
 pub const DOC: RuleDoc = RuleDoc {
     id: RuleId::PanicOnAllocFailure,
+    name: "panic-on-alloc-failure",
     default_level: Some(Level::Error),
     summary: "an allocation failure is turned into a panic or an abort",
     explanation: r#"### What it does
@@ -31,13 +35,10 @@ let mut v = Vec::new();
 v.try_reserve(n)?;
 ```
 "#,
+    help: "propagate the error with `?` or map it to a NoMemory variant instead of panicking",
 };
 
 /// The finding's message.
 pub(crate) fn message(call: &str, how: &str) -> String {
     format!("failure of `{call}` becomes a panic or abort through {how}")
 }
-
-/// The help line.
-pub(crate) const HELP: &str =
-    "propagate the error with `?` or map it to a NoMemory variant instead of panicking";

@@ -1,12 +1,15 @@
 //! `remapped-alloc-error`: an allocation failure becomes an error that is not NoMemory.
-use syn::{Block, Expr, Stmt};
-
-use super::{RuleDoc, RuleId};
-use crate::finding::Level;
+//!
+//! Decided in `analysis/handling.rs` (whether an error value built on failure is NoMemory-like,
+//! the original error, or another error: `error_value`, `mapper`), applied by
+//! `analysis/chain.rs` (`map_err`, `or`, `ok_or`, `or_else`), `analysis/checks/results.rs`
+//! (failure branches) and `analysis/checks/from_impl.rs` (`impl From<AllocError> for E`).
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain remapped-alloc-error`).
 pub const DOC: RuleDoc = RuleDoc {
     id: RuleId::RemappedAllocError,
+    name: "remapped-alloc-error",
     default_level: Some(Level::Error),
     summary: "an allocation failure is turned into an error that does not say out of memory",
     explanation: r#"### What it does
@@ -35,6 +38,7 @@ let mut table = Vec::new();
 table.try_reserve(count).map_err(|_| Error::OutOfMemory)?;
 ```
 "#,
+    help: "map the allocation error to a NoMemory variant (for example `Error::OutOfMemory`) or keep it as the source",
 };
 
 /// The finding's message at a call.
@@ -45,53 +49,4 @@ pub(crate) fn message(call: &str, to: &str) -> String {
 /// The finding's message at a `From` impl.
 pub(crate) fn from_impl_message(source: &str, target: &str, to: &str) -> String {
     format!("conversion `From<{source}>` for `{target}` builds {to}, which is not a NoMemory error")
-}
-
-/// The help line.
-pub(crate) const HELP: &str =
-    "map the allocation error to a NoMemory variant (for example `Error::OutOfMemory`) or keep it as the source";
-
-/// The values a `from` body can produce: its tail (through `match` arms, `if` branches and
-/// blocks) and its `return`s at statement level.
-pub(crate) fn from_values<'a>(block: &'a Block, out: &mut Vec<&'a Expr>, depth: usize) {
-    if depth > 8 {
-        return;
-    }
-    for stmt in &block.stmts {
-        if let Stmt::Expr(Expr::Return(r), _) = stmt {
-            if let Some(e) = &r.expr {
-                out.push(e);
-            }
-        }
-    }
-    if let Some(Stmt::Expr(e, None)) = block.stmts.last() {
-        expr_values(e, out, depth + 1);
-    }
-}
-
-fn expr_values<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>, depth: usize) {
-    if depth > 8 {
-        return;
-    }
-    match e {
-        Expr::Block(b) => from_values(&b.block, out, depth + 1),
-        Expr::Match(m) => {
-            for arm in &m.arms {
-                expr_values(&arm.body, out, depth + 1);
-            }
-        }
-        Expr::If(i) => {
-            from_values(&i.then_branch, out, depth + 1);
-            if let Some((_, e)) = &i.else_branch {
-                expr_values(e, out, depth + 1);
-            }
-        }
-        Expr::Paren(p) => expr_values(&p.expr, out, depth + 1),
-        Expr::Return(r) => {
-            if let Some(e) = &r.expr {
-                out.push(e);
-            }
-        }
-        other => out.push(other),
-    }
 }

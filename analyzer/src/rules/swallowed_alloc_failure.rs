@@ -1,10 +1,14 @@
 //! `swallowed-alloc-failure`: an allocation failure silently becomes success or absence.
-use super::{RuleDoc, RuleId};
-use crate::finding::Level;
+//!
+//! Decided in `analysis/chain.rs` (methods such as `unwrap_or`, `ok()` then `or`), in
+//! `analysis/handling.rs` (a failure branch that carries on or returns `Ok`), and in
+//! `analysis/checks/results.rs` (the `if`, `match`, `let … else` and `?` contexts).
+use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain swallowed-alloc-failure`).
 pub const DOC: RuleDoc = RuleDoc {
     id: RuleId::SwallowedAllocFailure,
+    name: "swallowed-alloc-failure",
     default_level: Some(Level::Error),
     summary: "an allocation failure is turned into success or absence",
     explanation: r#"### What it does
@@ -28,13 +32,10 @@ Use instead:
 let table = Vec::try_with_capacity(n).map_err(|_| Error::OutOfMemory)?;
 ```
 "#,
+    help: "propagate the error with `?` (or map it to a NoMemory variant) so the caller learns that memory ran out",
 };
 
 /// The finding's message.
 pub(crate) fn message(call: &str, how: &str) -> String {
     format!("failure of `{call}` is swallowed by {how}")
 }
-
-/// The help line.
-pub(crate) const HELP: &str =
-    "propagate the error with `?` (or map it to a NoMemory variant) so the caller learns that memory ran out";

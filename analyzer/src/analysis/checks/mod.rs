@@ -1,0 +1,119 @@
+//! The checks: the [`Listener`] that turns the nodes of a traversal into findings, one module
+//! per kind of check. Which rule a node can break, and in which module it is decided:
+//!
+//! | node | module |
+//! |---|---|
+//! | method call ending an allocation's chain, statement, `let`, `drop`, `_ =`, `?`, `if`, `match`, `assert!` | [`results`] |
+//! | `impl From<AllocError> for E` | [`from_impl`] |
+//! | raw allocator pointer (`let p = alloc(..)`, `*alloc(..)`, `ptr::write(alloc(..), ..)`) | [`raw_alloc`] |
+//! | aborting allocation in an OOM-safe file | [`infallible`] |
+use syn::punctuated::Punctuated;
+use syn::{Expr, Stmt};
+
+use super::syntax::{peel, segments};
+use super::traverse::{Cx, Listener};
+
+mod findings;
+mod from_impl;
+mod infallible;
+mod raw_alloc;
+mod results;
+
+use findings::Findings;
+
+/// The checks of one file.
+#[derive(Debug, Default)]
+pub(crate) struct Checks {
+    /// `infallible-alloc` is checked in this file.
+    infallible: bool,
+    /// What was found.
+    pub findings: Findings,
+}
+
+impl Checks {
+    /// Checks for a file; `infallible`: the file is in an OOM-safe scope.
+    pub(crate) fn new(infallible: bool) -> Checks {
+        Checks {
+            infallible,
+            findings: Findings::default(),
+        }
+    }
+}
+
+impl Listener for Checks {
+    fn item_impl(&mut self, cx: &Cx, i: &syn::ItemImpl) {
+        from_impl::item_impl(&mut self.findings, cx, i);
+    }
+
+    fn block(&mut self, cx: &Cx, b: &syn::Block) {
+        raw_alloc::block(&mut self.findings, cx, b);
+    }
+
+    fn stmt(&mut self, cx: &Cx, s: &Stmt) {
+        if let Stmt::Expr(e, Some(_)) = s {
+            results::discarded(&mut self.findings, cx, e, "as a statement");
+        }
+    }
+
+    fn local(&mut self, cx: &Cx, l: &syn::Local) {
+        results::local(&mut self.findings, cx, l);
+    }
+
+    fn method_call(&mut self, cx: &Cx, m: &syn::ExprMethodCall) {
+        results::method_call(&mut self.findings, cx, m);
+        if self.infallible {
+            infallible::method_call(&mut self.findings, cx, m);
+        }
+        raw_alloc::method_call(&mut self.findings, cx, m);
+    }
+
+    fn call(&mut self, cx: &Cx, c: &syn::ExprCall) {
+        let Expr::Path(p) = peel(&c.func) else {
+            return;
+        };
+        let segs = segments(&p.path);
+        let last = segs.last().map(String::as_str).unwrap_or("");
+        if last == "drop" && c.args.len() == 1 {
+            results::discarded(&mut self.findings, cx, &c.args[0], "by `drop`");
+        }
+        raw_alloc::call(&mut self.findings, cx, c, last);
+        if self.infallible {
+            infallible::call(&mut self.findings, cx, c, &segs);
+        }
+    }
+
+    fn unary(&mut self, cx: &Cx, u: &syn::ExprUnary) {
+        raw_alloc::unary(&mut self.findings, cx, u);
+    }
+
+    fn try_expr(&mut self, cx: &Cx, t: &syn::ExprTry) {
+        results::try_expr(&mut self.findings, cx, t);
+    }
+
+    fn if_expr(&mut self, cx: &Cx, i: &syn::ExprIf) {
+        results::if_expr(&mut self.findings, cx, i);
+    }
+
+    fn match_expr(&mut self, cx: &Cx, m: &syn::ExprMatch) {
+        results::match_expr(&mut self.findings, cx, m);
+    }
+
+    fn assign(&mut self, cx: &Cx, a: &syn::ExprAssign) {
+        results::assign(&mut self.findings, cx, a);
+    }
+
+    fn macro_call(&mut self, cx: &Cx, mac: &syn::Macro, name: &str) {
+        if self.infallible {
+            infallible::macro_call(&mut self.findings, cx, mac, name);
+        }
+    }
+
+    fn wants_macro_args(&mut self, cx: &Cx, mac: &syn::Macro) -> bool {
+        // In an OOM-safe file every macro argument may hold an aborting allocation.
+        self.infallible || cx.chains().tokens_may_matter(&mac.tokens)
+    }
+
+    fn macro_args(&mut self, cx: &Cx, name: &str, args: &Punctuated<Expr, syn::Token![,]>) {
+        results::assert_args(&mut self.findings, cx, name, args);
+    }
+}

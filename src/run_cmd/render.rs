@@ -1,0 +1,119 @@
+//! The human text `oomcheck run` prints after its progress lines, on stderr: a diagnostic per
+//! failing site, the tests that failed outside their checks, the one-line summary, and the
+//! notes on unreadable records, unfinished sweeps and interrupts. (The progress lines are
+//! `progress`'s, each diagnostic `diagnostic`'s.)
+use std::path::{Path, PathBuf};
+
+use super::cargo::Metadata;
+use super::diagnostic::{self, Detail, SourceRoots};
+use super::libtest;
+use super::record::RecordError;
+use super::verdict::Findings;
+use crate::ui::Ui;
+
+/// `1 check`, `2 checks`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Where the diagnostics find the sources of a record's sites, and what their paths are shown
+/// relative to (the current directory).
+fn source_roots(meta: &Metadata) -> SourceRoots {
+    SourceRoots {
+        roots: std::iter::once(meta.workspace_root.clone())
+            .chain(
+                meta.packages
+                    .iter()
+                    .filter_map(|p| p.manifest_path.parent().map(Path::to_path_buf)),
+            )
+            .collect(),
+        display_base: std::env::current_dir().ok(),
+    }
+}
+
+/// The human report: a diagnostic per failing site, the tests that failed outside their checks
+/// (with what libtest printed of them), and the summary line.
+pub fn human(
+    findings: &Findings<'_>,
+    libtest_stdout: &str,
+    meta: &Metadata,
+    detail: Detail,
+    ui: &Ui,
+) {
+    let roots = source_roots(meta);
+    let groups = diagnostic::group(&findings.records);
+    if !groups.is_empty() {
+        eprintln!();
+    }
+    for g in &groups {
+        eprintln!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
+    }
+    for t in &findings.plain_failures {
+        eprintln!("test {t} failed outside its OOM checks:");
+        if let Some(section) = libtest::failure_section(libtest_stdout, t) {
+            for l in section.lines() {
+                eprintln!("    {l}");
+            }
+        }
+    }
+    eprintln!("{}", summary_line(findings, groups.len()));
+}
+
+/// `N checks: C clean, F failing (K findings at S sites)[; T tests failed outside any check]`.
+fn summary_line(findings: &Findings<'_>, sites: usize) -> String {
+    let records = &findings.records;
+    let total: usize = records.iter().map(|r| r.findings.len()).sum();
+    let failing = findings.failing();
+    let others = match findings.plain_failures.len() {
+        0 => String::new(),
+        n => format!("; {} failed outside any check", plural(n, "test")),
+    };
+    format!(
+        "{}: {} clean, {} failing ({} at {}){others}",
+        plural(records.len(), "check"),
+        records.len() - failing,
+        failing,
+        plural(total, "finding"),
+        plural(sites, "site"),
+    )
+}
+
+/// With `--format json` the records are on stdout; stderr only names the tests that failed
+/// outside their checks.
+pub fn plain_failure_names(findings: &Findings<'_>) {
+    for t in &findings.plain_failures {
+        eprintln!("test {t} failed outside its OOM checks");
+    }
+}
+
+/// Record files that never read as records.
+pub fn unreadable(files: &[(PathBuf, RecordError)]) {
+    for (path, e) in files {
+        eprintln!("warning: unreadable report {}: {e}", path.display());
+    }
+}
+
+/// Sweeps whose test process died before their record was written.
+pub fn incomplete(tests: &[String]) {
+    for t in tests {
+        eprintln!("error: the sweep of {t} did not finish (its test process died): no outcome was recorded");
+    }
+}
+
+/// After Ctrl-C: how many checks finished and which were cut short.
+pub fn interrupted(finished: usize, incomplete: &[String]) {
+    eprintln!(
+        "interrupted: {} finished; {}",
+        plural(finished, "check"),
+        if incomplete.is_empty() {
+            "no check was in progress".to_string()
+        } else {
+            format!("incomplete (sweep cut short): {}", incomplete.join(", "))
+        }
+    );
+    eprintln!("tests that had not started yet were skipped");
+}
