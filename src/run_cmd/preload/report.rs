@@ -1,7 +1,7 @@
 //! What zero-code sweeps print, for `oomcheck run --preload` and `oomcheck exec` alike: the
 //! progress line, diagnostics and JSON records of `oomcheck run` (through
-//! [`progress`](crate::run_cmd::progress) and [`diagnostic`](crate::run_cmd::diagnostic)), the
-//! summary line, and the exit status.
+//! [`crate::run_cmd::progress`] and [`crate::run_cmd::diagnostic`]), the summary line, and the
+//! exit status.
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
