@@ -17,6 +17,7 @@ const CRATES: &[(&str, &str, &str)] = &[
     ("oomcheck", "src", "lib.rs"),
     ("oomcheck-analyzer", "analyzer/src", "lib.rs"),
     ("oomcheck-injector", "injector/src", "lib.rs"),
+    ("oomcheck-preload", "preload/src", "lib.rs"),
 ];
 
 /// Most lines of non-test code in one source file.

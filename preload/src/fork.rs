@@ -3,9 +3,9 @@
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
+use crate::config::{config_mut, Decision};
 use crate::protocol::TAG_FAILED;
 use crate::record::{self, Line};
-use crate::state::{config_mut, Decision};
 use crate::sys;
 use crate::walk::{self, Stack};
 

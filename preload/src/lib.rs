@@ -16,6 +16,7 @@
 // section repeats the C standard.
 #![allow(clippy::missing_safety_doc)]
 
+mod config;
 mod fork;
 mod protocol;
 mod record;
@@ -25,7 +26,7 @@ mod walk;
 
 use core::ffi::{c_char, c_int, c_void};
 
-use state::Decision;
+use config::Decision;
 
 /// A call of the allocator that may fail: decide, and set `errno` when it does.
 #[inline(always)]

@@ -1,62 +1,14 @@
 //! The interposer's state: the configuration read once in the constructor, the counter, and the
 //! decision taken at each allocation.
-use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
+use crate::config::{config, config_mut, Config, Decision};
 use crate::fork;
 use crate::protocol::{self, MAX_FORK_INDICES, TAG_FAILED, TAG_STACK};
 use crate::record::{self, Line};
 use crate::sys;
 use crate::walk::{self, Ranges, Scope, Stack};
-
-/// What the allocator does with one call.
-pub enum Decision {
-    Pass,
-    Fail,
-}
-
-/// Written by the constructor while the process is still single-threaded (and by a fork-server
-/// child, single-threaded too), read-only everywhere else.
-pub struct Config {
-    /// The journal's file descriptor (`-1`: none).
-    pub journal: c_int,
-    /// The journal's path (a C string in the environment), for fork-server children's journals.
-    pub journal_path: &'static [u8],
-    /// The index to fail (`0`: none).
-    pub fail_at: u64,
-    persistent: bool,
-    stacks: bool,
-    /// The thread name to count on (empty: every thread), cut as `pthread_setname_np` cuts it.
-    thread: &'static [u8],
-    pub scope: Ranges,
-    pub exclude: Ranges,
-    /// Fork server: the indices to fork at, ascending, and the next one's position.
-    fork: [u64; MAX_FORK_INDICES],
-    pub fork_len: usize,
-    pub fork_next: usize,
-    pub timeout_ms: i64,
-}
-
-struct Global(UnsafeCell<Config>);
-
-// SAFETY: see `Config`: written only while a single thread runs.
-unsafe impl Sync for Global {}
-
-static CONFIG: Global = Global(UnsafeCell::new(Config {
-    journal: -1,
-    journal_path: &[],
-    fail_at: 0,
-    persistent: false,
-    stacks: false,
-    thread: &[],
-    scope: Ranges::new(),
-    exclude: Ranges::new(),
-    fork: [0; MAX_FORK_INDICES],
-    fork_len: 0,
-    fork_next: 0,
-    timeout_ms: 10_000,
-}));
 
 /// Counting and failing are on (the constructor found a configuration from our driver).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -67,16 +19,6 @@ static TARGET: AtomicUsize = AtomicUsize::new(0);
 static COUNT: AtomicU64 = AtomicU64::new(0);
 /// The key of the per-thread "inside the interposer" flag, plus one (`0`: no key).
 static BUSY_KEY: AtomicUsize = AtomicUsize::new(0);
-
-fn config() -> &'static Config {
-    // SAFETY: see `Config`.
-    unsafe { &*CONFIG.0.get() }
-}
-
-#[allow(clippy::mut_from_ref)]
-pub unsafe fn config_mut() -> &'static mut Config {
-    &mut *CONFIG.0.get()
-}
 
 /// The value of environment variable `name`, without its terminating NUL (which follows it).
 unsafe fn env(name: &str) -> Option<&'static [u8]> {
