@@ -44,9 +44,12 @@ pub const OOMCHECK_SEED: &str = "OOMCHECK_SEED";
 pub const OOMCHECK_STRATEGY: &str = "OOMCHECK_STRATEGY";
 /// A directory of job token files: a process budget shared by every check of a run.
 pub const OOMCHECK_JOB_TOKENS: &str = "OOMCHECK_JOB_TOKENS";
+/// Extra names that mean "out of memory" for the default NoMemory predicate, comma-separated
+/// (`oomcheck run` passes the crate's `no-memory-names` configuration here).
+pub const OOMCHECK_NO_MEMORY_NAMES: &str = "OOMCHECK_NO_MEMORY_NAMES";
 
 /// Every variable of [`Settings`], for a launcher that removes those it does not set.
-pub const VARIABLES: [&str; 15] = [
+pub const VARIABLES: [&str; 16] = [
     OOMCHECK,
     OOMCHECK_ALLOC,
     OOMCHECK_MODE,
@@ -62,6 +65,7 @@ pub const VARIABLES: [&str; 15] = [
     OOMCHECK_SEED,
     OOMCHECK_STRATEGY,
     OOMCHECK_JOB_TOKENS,
+    OOMCHECK_NO_MEMORY_NAMES,
 ];
 
 /// Sweep children: the journal file (its presence makes a process a sweep child).
@@ -152,6 +156,9 @@ pub struct Settings {
     pub debug: bool,
     /// [`OOMCHECK_STRICT`].
     pub strict: Option<bool>,
+    /// [`OOMCHECK_NO_MEMORY_NAMES`]: names the default NoMemory predicate accepts besides the
+    /// rule packs'.
+    pub no_memory_names: Vec<String>,
 }
 
 impl Settings {
@@ -215,6 +222,9 @@ impl Settings {
             trace: parse(get, OOMCHECK_TRACE, FLAG, parse_bool)?.unwrap_or(false),
             debug: parse(get, OOMCHECK_DEBUG, FLAG, parse_bool)?.unwrap_or(false),
             strict: parse(get, OOMCHECK_STRICT, FLAG, parse_bool)?,
+            no_memory_names: get(OOMCHECK_NO_MEMORY_NAMES)
+                .map(|v| parse_names(&v))
+                .unwrap_or_default(),
         })
     }
 
@@ -251,6 +261,10 @@ impl Settings {
             OOMCHECK_STRICT,
             self.strict.map(|s| if s { "1" } else { "0" }.to_string()),
         );
+        set(
+            OOMCHECK_NO_MEMORY_NAMES,
+            (!self.no_memory_names.is_empty()).then(|| self.no_memory_names.join(",")),
+        );
         env
     }
 
@@ -273,8 +287,30 @@ impl Settings {
             trace: self.trace || base.trace,
             debug: self.debug || base.debug,
             strict: self.strict.or(base.strict),
+            no_memory_names: if self.no_memory_names.is_empty() {
+                base.no_memory_names.clone()
+            } else {
+                self.no_memory_names.clone()
+            },
         }
     }
+}
+
+/// The names of an [`OOMCHECK_NO_MEMORY_NAMES`] value: comma-separated, blanks ignored, a path
+/// (`my::Exhausted`) kept as its last segment.
+pub fn parse_names(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .rsplit("::")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// What a boolean variable accepts.
@@ -472,8 +508,10 @@ mod tests {
             ("OOMCHECK_SEED", "42"),
             ("OOMCHECK_STRATEGY", "fork"),
             ("OOMCHECK_JOB_TOKENS", "/tmp/t"),
+            ("OOMCHECK_NO_MEMORY_NAMES", "Exhausted, my::BufferFull,"),
         ])
         .unwrap();
+        assert_eq!(s.no_memory_names, ["Exhausted", "BufferFull"]);
         assert_eq!(s.dedup, Some(Dedup::Site));
         assert_eq!(s.dedup_depth, Some(6));
         assert_eq!(s.sample, Some(100));

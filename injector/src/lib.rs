@@ -130,6 +130,7 @@ mod supervise;
 mod sweep;
 mod text;
 mod tokens;
+mod vocabulary;
 
 pub use alloc::FailingAllocator;
 pub use check::{check, Check};
@@ -145,3 +146,4 @@ pub use report::{
     RECORD_VERSION, UNSWEPT_SYMBOL,
 };
 pub use strategy::{Strategy, FORK_CROSSOVER, FORK_MIN_SWEPT};
+pub use vocabulary::pack_no_memory_names;

@@ -11,7 +11,12 @@ use super::tokens;
 /// The injector's environment for `args`, its records going to `report_dir` (and its job
 /// tokens to [`tokens::dir`] of it). Rendered by the injector's own [`Settings`], which also
 /// parses it, so a flag and the variable it becomes cannot drift apart.
-pub fn injector_env(args: &RunArgs, report_dir: &Path) -> Vec<(&'static str, String)> {
+/// The crate's configured `no_memory_names` go to the default NoMemory predicate.
+pub fn injector_env(
+    args: &RunArgs,
+    report_dir: &Path,
+    no_memory_names: &[String],
+) -> Vec<(&'static str, String)> {
     Settings {
         enabled: true,
         report_dir: Some(report_dir.to_path_buf()),
@@ -28,6 +33,7 @@ pub fn injector_env(args: &RunArgs, report_dir: &Path) -> Vec<(&'static str, Str
         trace: args.trace,
         debug: args.debug,
         strict: args.strict.then_some(true),
+        no_memory_names: no_memory_names.to_vec(),
     }
     .to_env()
 }
@@ -40,7 +46,7 @@ mod tests {
     /// The environment of `oomcheck run ARGS` (reporting to `/t/r`) as `K=V K=V …`, in the
     /// order set, after checking that it sets only variables the injector reads.
     fn env_of(args: &[&str]) -> String {
-        let env = injector_env(&parse(args).unwrap(), Path::new("/t/r"));
+        let env = injector_env(&parse(args).unwrap(), Path::new("/t/r"), &[]);
         assert!(env
             .iter()
             .all(|(k, _)| oomcheck_injector::env::VARIABLES.contains(k)));

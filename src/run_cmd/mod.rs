@@ -28,6 +28,7 @@ use crate::{ui::Ui, Status};
 pub mod args;
 pub mod cargo;
 pub mod child_env;
+pub mod crate_config;
 pub mod diagnostic;
 pub mod error;
 pub mod libtest;
@@ -76,7 +77,9 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     }
 
     // 2. Run, streaming each record as it lands.
-    let swept = sweep::run(args, &report_dir, ui)?;
+    let no_memory_names =
+        crate_config::no_memory_names(args.manifest_path.as_deref()).map_err(RunError::Config)?;
+    let swept = sweep::run(args, &report_dir, &no_memory_names, ui)?;
     render::unreadable(&swept.unreadable);
     let incomplete = report_dir::incomplete_checks(&report_dir);
     if swept.interrupted {

@@ -30,7 +30,13 @@ pub struct Swept {
 }
 
 /// Run the tests of `args`, their records going to `report_dir`, and stream each record.
-pub fn run(args: &RunArgs, report_dir: &Path, ui: &Ui) -> Result<Swept, CargoError> {
+/// The crate's configured `no_memory_names` reach the injector's default NoMemory predicate.
+pub fn run(
+    args: &RunArgs,
+    report_dir: &Path,
+    no_memory_names: &[String],
+    ui: &Ui,
+) -> Result<Swept, CargoError> {
     let mut stream = Stream {
         json: args.format == Format::Json,
         debug: args.debug,
@@ -38,7 +44,7 @@ pub fn run(args: &RunArgs, report_dir: &Path, ui: &Ui) -> Result<Swept, CargoErr
         loaded: Vec::new(),
     };
     stream.progress.stage("sweeping");
-    let env = child_env::injector_env(args, report_dir);
+    let env = child_env::injector_env(args, report_dir, no_memory_names);
     signals::catch_interrupts();
     let run = cargo::TestRun::spawn(
         &args.cargo_opts(),
