@@ -107,6 +107,7 @@
 #![warn(missing_docs)]
 
 mod alloc;
+mod allow;
 mod check;
 mod child;
 mod dedup;

@@ -133,6 +133,19 @@ pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified 
     });
     let (outcome, mut message, diff) = match run.ended {
         Ended::Panic { message } => (Outcome::Panic, message, None),
+        Ended::Err { debug, .. } if base.normal_err.as_ref() == Some(&debug) => (
+            Outcome::NoMemory,
+            format!("Err({debug}), the same error as the normal run"),
+            None,
+        ),
+        Ended::Ok { debug } if base.normal_err.is_some() => (
+            Outcome::Corrupted,
+            format!(
+                "returned Ok({debug}) although the normal run returns Err({})",
+                base.normal_err.as_deref().unwrap_or_default()
+            ),
+            None,
+        ),
         Ended::Err {
             debug,
             no_memory: true,

@@ -61,6 +61,7 @@ impl<P> Check<P> {
             settings: env.over(&self.settings),
             isolatable,
             started,
+            allows: self.allows.clone(),
         };
         let predicate = &self.predicate;
         let is_no_memory = |e: &E, debug: &str| predicate.is_no_memory(e, debug);
@@ -89,6 +90,8 @@ struct Run {
     /// Whether the sweep can run in child processes (the check has a libtest name).
     isolatable: bool,
     started: Instant,
+    /// Expected outcomes, marked on the findings they accept.
+    allows: Vec<crate::allow::Allow>,
 }
 
 /// Disarms the thread if the body unwinds out of a plain run.
@@ -150,7 +153,6 @@ impl Run {
         report.nalloc = stats.count;
         report.status = Status::Disabled;
         if let Err(e) = &result {
-            report.status = Status::NormalFailed;
             report.message = Some(format!("the body returned Err({e:?})"));
         }
         drop(result);
@@ -210,10 +212,18 @@ impl Run {
         }
         let range = self.settings.range.unwrap_or(AllocRange::ALL);
         let Some((lo, hi)) = range.clamp(base.nalloc) else {
-            notes.push(format!(
-                "nothing to sweep: the allocation range is outside the {} allocations of the body",
-                base.nalloc
-            ));
+            report.status = Status::NothingSwept;
+            notes.push(if base.nalloc == 0 {
+                "nothing to sweep: the body makes no allocation (build its inputs outside the \
+                 check, but call the code under test inside it)"
+                    .to_string()
+            } else {
+                format!(
+                    "nothing to sweep: the allocation range {range} is outside the {} \
+                     allocations of the body",
+                    base.nalloc
+                )
+            });
             report.message = Some(notes.join("; "));
             return self.finish(report);
         };
@@ -237,6 +247,14 @@ impl Run {
             self.settings.debug,
             stopped,
         );
+        for finding in &mut report.findings {
+            crate::stack::up_to_test(&mut finding.stack, &self.test);
+            finding.in_test_body = finding
+                .site
+                .as_ref()
+                .is_some_and(|s| crate::stack::in_test_body(s, &self.test));
+            finding.allowed = crate::allow::reason(&self.allows, finding);
+        }
         if !notes.is_empty() {
             report.message = Some(notes.join("; "));
         }
@@ -426,6 +444,8 @@ fn tally(
                 diff: r.diff.clone(),
                 stderr: r.stderr.clone(),
                 repro: repro(&report.test, index, report.mode, report.strict),
+                in_test_body: false,
+                allowed: None,
             });
         }
     }
@@ -454,7 +474,8 @@ fn repro(test: &str, index: u64, mode: Mode, strict: bool) -> String {
         .into_iter()
         .map(|(var, value)| format!("{var}={value}"))
         .collect();
-    cmd.push(format!("cargo test -- {test} --exact"));
+    // The harness's own `assert` panic needs no backtrace (a user's RUST_BACKTRACE=1 floods it).
+    cmd.push(format!("RUST_BACKTRACE=0 cargo test -- {test} --exact"));
     cmd.join(" ")
 }
 
@@ -466,11 +487,11 @@ mod tests {
     fn repro_replays_one_iteration_with_the_same_settings() {
         assert_eq!(
             repro("m::t", 17, Mode::Transient, false),
-            "OOMCHECK=1 OOMCHECK_ALLOC=17 cargo test -- m::t --exact"
+            "OOMCHECK=1 OOMCHECK_ALLOC=17 RUST_BACKTRACE=0 cargo test -- m::t --exact"
         );
         assert_eq!(
             repro("t", 3, Mode::Persistent, true),
-            "OOMCHECK=1 OOMCHECK_ALLOC=3 OOMCHECK_MODE=persistent OOMCHECK_STRICT=1 cargo test -- t --exact"
+            "OOMCHECK=1 OOMCHECK_ALLOC=3 OOMCHECK_MODE=persistent OOMCHECK_STRICT=1 RUST_BACKTRACE=0 cargo test -- t --exact"
         );
     }
 

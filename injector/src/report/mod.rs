@@ -33,6 +33,10 @@ pub enum Status {
     NoAllocator,
     /// `OOMCHECK` was not set: the body ran once.
     Disabled,
+    /// Nothing was swept: the body makes no allocation, or the allocation range
+    /// (`OOMCHECK_ALLOC`) lies beyond the allocations it makes. Not a failure of the check, but
+    /// never silent: its line says "nothing swept" and `oomcheck run` counts it.
+    NothingSwept,
 }
 
 impl Status {
@@ -44,6 +48,7 @@ impl Status {
             Status::UnstableCount => "unstable-count",
             Status::NoAllocator => "no-allocator",
             Status::Disabled => "disabled",
+            Status::NothingSwept => "nothing-swept",
         }
     }
 }
@@ -68,9 +73,11 @@ pub struct Finding {
     pub alloc: u64,
     /// What happened.
     pub outcome: Outcome,
-    /// The failed allocation's first frame outside std, alloc, core, backtrace and the injector.
+    /// The failed allocation's innermost frame outside std, alloc, core, backtrace and the
+    /// injector, in whatever crate (a dependency's included).
     pub site: Option<Frame>,
-    /// The failed allocation's stack, std frames filtered out.
+    /// The failed allocation's stack, std frames filtered out: the site, then its callers up to
+    /// the test.
     #[serde(default)]
     pub stack: Vec<Frame>,
     /// The error, panic message or crash reason.
@@ -83,6 +90,14 @@ pub struct Finding {
     /// A command that replays this one iteration (empty only in a record read without one).
     #[serde(default)]
     pub repro: String,
+    /// The site is in the test's own code (the closure passed to the check), not in the code
+    /// under test: setup to move before the check (build inputs before calling `check`).
+    #[serde(default)]
+    pub in_test_body: bool,
+    /// Why this outcome is expected ([`Check::allow`](crate::Check::allow)): an allowed finding
+    /// is reported and counted, but does not fail the check.
+    #[serde(default)]
+    pub allowed: Option<String>,
 }
 
 /// What site dedup found in the range (`OOMCHECK_DEDUP=site`).
@@ -250,11 +265,25 @@ impl Report {
         }
     }
 
-    /// Whether the check passed: swept completely (or run once, disabled) without findings.
+    /// Whether the check passed: swept completely (or run once, disabled, or with nothing to
+    /// sweep) without findings but [allowed](Finding::allowed) ones.
     pub fn passed(&self) -> bool {
-        matches!(self.status, Status::Swept | Status::Disabled)
-            && self.findings.is_empty()
+        matches!(
+            self.status,
+            Status::Swept | Status::Disabled | Status::NothingSwept
+        ) && self.findings.iter().all(|f| f.allowed.is_some())
             && self.incomplete.is_none()
+    }
+
+    /// The findings not [allowed](Finding::allowed): those that fail the check.
+    pub fn failing(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.allowed.is_none())
+    }
+
+    /// The findings accepted by [`Check::allow`](crate::Check::allow) or
+    /// [`Check::allow_site`](crate::Check::allow_site), with their reasons.
+    pub fn allowed(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.allowed.is_some())
     }
 
     /// Panics with [`Report::summary`] unless the check [passed](Report::passed).

@@ -44,6 +44,13 @@ impl Report {
             let why = || self.message.as_deref().unwrap_or("no reason given").trim();
             match self.status {
                 Status::Swept => {}
+                Status::NothingSwept => {
+                    return format!(
+                        "{name}  nalloc={}  nothing swept: {}  OK (nothing swept)",
+                        self.nalloc,
+                        why()
+                    )
+                }
                 Status::NormalFailed => {
                     return format!("{name}  normal run failed, not swept: {}  FAILED", why())
                 }
@@ -108,17 +115,27 @@ impl Report {
     /// (status)` (`OK (not swept: OOMCHECK unset)` for one run once).
     fn verdict(&self) -> String {
         let unswept = self.incomplete.as_ref().map(|i| i.indices.len());
+        let failing = self.failing().count();
+        let allowed = self.findings.len() - failing;
+        let allowed_note = if allowed > 0 {
+            format!(", {allowed} allowed")
+        } else {
+            String::new()
+        };
         match (self.status, unswept) {
-            (Status::Swept, None) if self.findings.is_empty() => "OK".to_string(),
-            (Status::Swept, None) => format!("FAILED ({}/{})", self.findings.len(), self.swept()),
-            (Status::Swept, Some(n)) if self.findings.is_empty() => {
+            (Status::Swept, None) if failing == 0 && allowed > 0 => {
+                format!("OK ({allowed} allowed)")
+            }
+            (Status::Swept, None) if failing == 0 => "OK".to_string(),
+            (Status::Swept, None) => format!("FAILED ({failing}/{}{allowed_note})", self.swept()),
+            (Status::Swept, Some(n)) if failing == 0 => {
                 format!("INCOMPLETE ({n} not swept)")
             }
             (Status::Swept, Some(n)) => format!(
-                "FAILED ({}/{}), INCOMPLETE ({n} not swept)",
-                self.findings.len(),
+                "FAILED ({failing}/{}{allowed_note}), INCOMPLETE ({n} not swept)",
                 self.swept()
             ),
+            (Status::NothingSwept, _) => "OK (nothing swept)".to_string(),
             (Status::Disabled, _) if self.findings.is_empty() => {
                 format!("OK (not swept: {OOMCHECK} unset)")
             }
@@ -145,8 +162,14 @@ impl Report {
         }
         for f in &self.findings {
             let _ = write!(out, "  alloc {}: {}", f.alloc, f.outcome.as_str());
+            if let Some(reason) = &f.allowed {
+                let _ = write!(out, " (allowed: {reason})");
+            }
             if let Some(site) = &f.site {
                 let _ = write!(out, " at {}", describe_frame(site));
+            }
+            if f.in_test_body {
+                out.push_str(" (in the test body, not the code under test)");
             }
             let _ = writeln!(out, ": {}", short(&f.message));
             if let Some(diff) = &f.diff {
