@@ -310,9 +310,14 @@ fn fixture_crate_outcomes_and_unswept_checks() {
         outcomes(&recs["forgotten_records"]),
         counts(&[("no-memory", 1), ("leak", 3)])
     );
-    // A body that fails its normal run is reported, not swept.
-    assert_eq!(recs["fails_without_oom"]["status"], "normal-failed");
-    assert_eq!(recs["fails_without_oom"]["sequence"], "");
+    // A body whose normal run returns Err is swept (issue 13): its own `"always".into()`
+    // aborts, in the test body.
+    assert_eq!(recs["fails_without_oom"]["status"], "swept");
+    assert_eq!(recs["fails_without_oom"]["sequence"], "A");
+    assert_eq!(
+        recs["fails_without_oom"]["findings"][0]["in_test_body"],
+        true
+    );
 
     // The fixture's transient-clean check, swept persistently from the command line.
     let out = oomcheck(

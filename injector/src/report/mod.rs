@@ -374,6 +374,8 @@ pub(crate) mod tests {
                 diff: None,
                 stderr: None,
                 repro: "OOMCHECK=1 OOMCHECK_ALLOC=3 cargo test -- tests::parse --exact".into(),
+                in_test_body: false,
+                allowed: None,
             }],
             message: None,
             iterations: None,
