@@ -195,9 +195,14 @@ impl Run {
                 report.status = Status::UnstableCount;
                 report.nalloc = b;
                 report.message = Some(format!(
-                    "the number of allocations differs between normal runs ({a} vs {b}): the body is not \
-                     deterministic (random seeds, caches filled on first use, threads), so allocation \
-                     indices do not name the same allocation in every run"
+                    "the number of allocations differs between normal runs ({a} vs {b}, after {} \
+                     counting runs), so allocation indices do not name the same allocation in \
+                     every run. Likely causes and fixes: a randomly seeded hasher (`HashMap::new()`'s \
+                     RandomState: build the map with a fixed hasher such as \
+                     `BuildHasherDefault<DefaultHasher>`); work on other threads (join them inside \
+                     the body, or check the code single-threaded); lazy caches or `OnceLock`s \
+                     filled on first use (call the code once before `check` to warm them)",
+                    sweep::COUNTING_RUNS
                 ));
                 return self.finish(report);
             }

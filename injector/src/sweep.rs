@@ -54,13 +54,17 @@ pub(crate) enum NotSwept {
     Unstable(u64, u64),
 }
 
-/// Runs the prime run, then counting runs until two agree.
+/// Most counting runs before a body's allocation count is judged unstable (as wasmtime's
+/// allocation-failure tests retry theirs).
+pub(crate) const COUNTING_RUNS: usize = 8;
+
+/// Runs the prime run, then counting runs until two in a row agree.
 pub(crate) fn prepare(exec: &Exec<'_>) -> Result<Baseline, NotSwept> {
     let prime = exec(0, false, false);
     normal_result(&prime)?;
     let mut previous = prime.stats.count;
     let mut last = None;
-    for _ in 0..5 {
+    for _ in 0..COUNTING_RUNS {
         let run = exec(0, false, false);
         let (debug, normal_err) = normal_result(&run)?;
         if run.stats.count == previous {

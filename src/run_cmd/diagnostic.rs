@@ -115,6 +115,9 @@ fn headline(outcome: Outcome) -> &'static str {
         Outcome::Abort => "allocation failure aborts the process",
         Outcome::Hang => "allocation failure makes the code hang",
         Outcome::Leak => "memory leaks when an allocation fails",
+        Outcome::NotReached => {
+            "the allocation to fail was never reached: the allocation count drifts between runs"
+        }
         // Never a finding; a record may still say so.
         Outcome::NoMemory => "allocation failure is mishandled",
     }
