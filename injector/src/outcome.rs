@@ -37,7 +37,8 @@ pub enum Outcome {
     /// Returned a NoMemory error but left memory allocated during the run live.
     Leak,
     /// The iteration's failing allocation never came: the body made fewer allocations than in
-    /// its counting runs (count drift), so nothing was tested at this index.
+    /// its counting runs (count drift), so nothing was tested at this index. Not a finding, not
+    /// a pass: counted apart and named in the report's message.
     NotReached,
 }
 
@@ -85,10 +86,12 @@ impl Outcome {
         }
     }
 
-    /// Whether this outcome is a finding (`tolerated` is one only in strict mode).
+    /// Whether this outcome is a finding (`tolerated` is one only in strict mode). `not-reached`
+    /// is none (nothing was tested: it says nothing of the code's handling) but is no pass
+    /// either: the report's message counts it.
     pub fn is_finding(self, strict: bool) -> bool {
         match self {
-            Outcome::NoMemory => false,
+            Outcome::NoMemory | Outcome::NotReached => false,
             Outcome::Tolerated => strict,
             _ => true,
         }

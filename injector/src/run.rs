@@ -252,6 +252,15 @@ impl Run {
             self.settings.debug,
             stopped,
         );
+        let drifted = report.count(Outcome::NotReached);
+        if drifted > 0 {
+            notes.push(format!(
+                "{drifted} indices not reached (`N`): the body made fewer allocations than in its \
+                 counting runs (count drift), so those indices tested nothing; make the body \
+                 deterministic (a fixed hasher, no work on other threads, caches warmed before \
+                 `check`)"
+            ));
+        }
         for finding in &mut report.findings {
             crate::stack::up_to_test(&mut finding.stack, &self.test);
             finding.in_test_body = finding

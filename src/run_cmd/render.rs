@@ -84,6 +84,13 @@ fn summary_line(findings: &Findings<'_>, sites: usize) -> String {
     if allowed > 0 {
         apart.push_str(&format!("; {allowed} allowed"));
     }
+    let drifted: u64 = records
+        .iter()
+        .map(|r| r.count(oomcheck_injector::Outcome::NotReached))
+        .sum();
+    if drifted > 0 {
+        apart.push_str(&format!("; {drifted} indices not reached (count drift)"));
+    }
     if empty > 0 {
         apart.push_str(&format!("; {} swept nothing", plural(empty, "check")));
     }
