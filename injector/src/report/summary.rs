@@ -25,7 +25,8 @@ pub enum LineStyle {
     /// (`name  nalloc=4  persistent  fork  .A  FAILED (1/2)`, no range), and a check that was not
     /// swept with its reason on the line.
     Progress {
-        /// Width the test name is padded to, so that short names line up.
+        /// Width the test name is padded to, so that short names line up; a longer name is
+        /// alone on its line, the columns below it.
         name_width: usize,
     },
 }
@@ -37,6 +38,11 @@ impl Report {
     pub fn line(&self, style: LineStyle) -> String {
         let name = match style {
             LineStyle::Harness => self.test.clone(),
+            // A name longer than the column gets a line of its own, and the columns start
+            // below it at the usual place: they stay aligned whatever the names.
+            LineStyle::Progress { name_width } if self.test.len() > name_width => {
+                format!("{}\n{:<name_width$}", self.test, "")
+            }
             LineStyle::Progress { name_width } => format!("{:<name_width$}", self.test),
         };
         let harness = style == LineStyle::Harness;
@@ -236,6 +242,18 @@ mod tests {
         assert_eq!(first, "tests::parse ok  nalloc=3  ..A  FAILED (1/3)");
         assert!(s.contains("alloc 3: abort at demo::parse (/src/lib.rs:12): memory allocation"));
         assert!(s.contains("repro: OOMCHECK=1 OOMCHECK_ALLOC=3"));
+    }
+
+    #[test]
+    fn a_long_name_keeps_the_progress_columns_aligned() {
+        let mut r = report();
+        r.test = "a_test_name_much_longer_than_the_column".into();
+        let line = r.line(PROGRESS);
+        let (name, columns) = line.split_once('\n').expect("two lines");
+        assert_eq!(name, r.test);
+        assert_eq!(columns, format!("{:28}  nalloc=3  ..A  FAILED (1/3)", ""));
+        let short = report().line(PROGRESS);
+        assert_eq!(short.find("nalloc"), columns.find("nalloc"));
     }
 
     #[test]
