@@ -104,6 +104,15 @@ fn sites_names_and_bodies_of_real_crates() {
         "{out:?}"
     );
 
+    // And one allowed by `[[run.allow]]` in the crate's configuration.
+    let by_config = only_finding(&recs["allowed_by_config"]);
+    assert_eq!(by_config["site"]["function"], "oom_remap::grow");
+    assert_eq!(by_config["allowed"], "grow is documented to abort");
+    assert!(
+        !out.stderr.contains("allowed_by_config failed outside"),
+        "{out:?}"
+    );
+
     // Count drift: the index never reached is reported, not counted as a pass.
     let drift = &recs["count_drift"];
     assert_eq!(sequence(drift), ".N", "{drift:#}");

@@ -7,17 +7,22 @@
 
 use crate::outcome::Outcome;
 use crate::report::Finding;
+use serde::{Deserialize, Serialize};
 
-/// One accepted result: an outcome (anywhere), or any finding at a site.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Allow {
+/// One accepted result: an outcome (anywhere), or any finding at a site, or both. Built by
+/// [`Check::allow`](crate::Check::allow) and [`Check::allow_site`](crate::Check::allow_site), or
+/// read from `OOMCHECK_ALLOW` (JSON), where `oomcheck run` puts the crate's `[[run.allow]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allow {
     /// The outcome accepted, or any outcome.
-    pub(crate) outcome: Option<Outcome>,
-    /// Part of the site's function path or of its `file:line` (`Rc::from`, `src/io.rs:42`), or
-    /// any site.
-    pub(crate) site: Option<String>,
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// Part of a frame's function path or of its `file:line` (`Rc::from`, `src/io.rs:42`) in the
+    /// failed allocation's stack, or any site.
+    #[serde(default)]
+    pub site: Option<String>,
     /// Why the result is expected.
-    pub(crate) reason: String,
+    pub reason: String,
 }
 
 impl Allow {

@@ -134,6 +134,7 @@ mod tokens;
 mod vocabulary;
 
 pub use alloc::FailingAllocator;
+pub use allow::Allow;
 pub use check::{check, Check};
 pub use env::{EnvError, Settings};
 pub use frames::MAX_FRAMES;

@@ -55,13 +55,15 @@ impl<P> Check<P> {
             .clone()
             .or(thread_name)
             .unwrap_or_else(|| "<unnamed>".to_string());
+        let settings = env.over(&self.settings);
+        let allows = self.allows.iter().chain(&settings.allow).cloned().collect();
         let run = Run {
             test,
             ordinal,
-            settings: env.over(&self.settings),
+            settings,
             isolatable,
             started,
-            allows: self.allows.clone(),
+            allows,
         };
         let predicate = &self.predicate;
         let is_no_memory = |e: &E, debug: &str| predicate.is_no_memory(e, debug);

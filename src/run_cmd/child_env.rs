@@ -6,16 +6,18 @@ use std::time::Duration;
 use oomcheck_injector::Settings;
 
 use super::args::RunArgs;
+use super::crate_config::RunConfig;
 use super::tokens;
 
 /// The injector's environment for `args`, its records going to `report_dir` (and its job
 /// tokens to [`tokens::dir`] of it). Rendered by the injector's own [`Settings`], which also
 /// parses it, so a flag and the variable it becomes cannot drift apart.
-/// The crate's configured `no_memory_names` go to the default NoMemory predicate.
+/// The crate's configuration goes along: `no-memory-names` to the default NoMemory predicate,
+/// `[[run.allow]]` to every check's expected outcomes.
 pub fn injector_env(
     args: &RunArgs,
     report_dir: &Path,
-    no_memory_names: &[String],
+    config: &RunConfig,
 ) -> Vec<(&'static str, String)> {
     Settings {
         enabled: true,
@@ -33,7 +35,8 @@ pub fn injector_env(
         trace: args.trace,
         debug: args.debug,
         strict: args.strict.then_some(true),
-        no_memory_names: no_memory_names.to_vec(),
+        no_memory_names: config.no_memory_names.clone(),
+        allow: config.allow.clone(),
     }
     .to_env()
 }
@@ -46,7 +49,11 @@ mod tests {
     /// The environment of `oomcheck run ARGS` (reporting to `/t/r`) as `K=V K=V …`, in the
     /// order set, after checking that it sets only variables the injector reads.
     fn env_of(args: &[&str]) -> String {
-        let env = injector_env(&parse(args).unwrap(), Path::new("/t/r"), &[]);
+        let env = injector_env(
+            &parse(args).unwrap(),
+            Path::new("/t/r"),
+            &RunConfig::default(),
+        );
         assert!(env
             .iter()
             .all(|(k, _)| oomcheck_injector::env::VARIABLES.contains(k)));

@@ -14,7 +14,7 @@ pub enum RunError {
     ReportDir(#[from] ReportDirError),
     /// The crate's oomcheck configuration cannot be read.
     #[error("cannot read the crate's oomcheck configuration")]
-    Config(#[source] oomcheck_analyzer::config::ConfigError),
+    Config(#[source] super::crate_config::CrateConfigError),
     /// The job token files could not be written.
     #[error("cannot create the job tokens")]
     JobTokens(#[source] std::io::Error),

@@ -77,9 +77,8 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     }
 
     // 2. Run, streaming each record as it lands.
-    let no_memory_names =
-        crate_config::no_memory_names(args.manifest_path.as_deref()).map_err(RunError::Config)?;
-    let swept = sweep::run(args, &report_dir, &no_memory_names, ui)?;
+    let config = crate_config::load(args.manifest_path.as_deref()).map_err(RunError::Config)?;
+    let swept = sweep::run(args, &report_dir, &config, ui)?;
     render::unreadable(&swept.unreadable);
     let incomplete = report_dir::incomplete_checks(&report_dir);
     if swept.interrupted {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::args::{Format, RunArgs};
 use super::cargo::{self, CargoError, TestOutput};
 use super::child_env;
+use super::crate_config::RunConfig;
 use super::progress::Progress;
 use super::record::{Loaded, RecordError};
 use super::report_dir::Watcher;
@@ -30,11 +31,11 @@ pub struct Swept {
 }
 
 /// Run the tests of `args`, their records going to `report_dir`, and stream each record.
-/// The crate's configured `no_memory_names` reach the injector's default NoMemory predicate.
+/// The crate's configuration (`no-memory-names`, `[[run.allow]]`) reaches the checks.
 pub fn run(
     args: &RunArgs,
     report_dir: &Path,
-    no_memory_names: &[String],
+    config: &RunConfig,
     ui: &Ui,
 ) -> Result<Swept, CargoError> {
     let mut stream = Stream {
@@ -44,7 +45,7 @@ pub fn run(
         loaded: Vec::new(),
     };
     stream.progress.stage("sweeping");
-    let env = child_env::injector_env(args, report_dir, no_memory_names);
+    let env = child_env::injector_env(args, report_dir, config);
     signals::catch_interrupts();
     let run = cargo::TestRun::spawn(
         &args.cargo_opts(),
