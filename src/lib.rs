@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub mod exec_cmd;
 pub mod hook_cmd;
 pub mod init_cmd;
 pub mod lint_cmd;
+pub mod preload;
 pub mod rules_cmd;
 pub mod run_cmd;
 pub mod ui;
@@ -75,6 +77,8 @@ pub enum Command {
     Lint(lint_cmd::LintArgs),
     /// Re-run the crate's OOM checks failing each allocation in turn, and report what breaks.
     Run(run_cmd::RunArgs),
+    /// Sweep any dynamically linked program, unmodified: run it failing each allocation in turn.
+    Exec(exec_cmd::ExecArgs),
     /// List the rules with their default level and a one-line summary.
     Rules,
     /// Show a rule's documentation: what it flags, why, and how to fix it.
@@ -103,6 +107,7 @@ where
     let status = match &cli.command {
         Command::Lint(args) => lint_cmd::execute(args, &ui),
         Command::Run(args) => run_cmd::execute(args, &ui),
+        Command::Exec(args) => exec_cmd::execute(args, &ui),
         Command::Rules => rules_cmd::rules(),
         Command::Explain(args) => rules_cmd::explain(args),
         Command::Init(args) => init_cmd::execute(args),

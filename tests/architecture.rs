@@ -17,6 +17,7 @@ const CRATES: &[(&str, &str, &str)] = &[
     ("oomcheck", "src", "lib.rs"),
     ("oomcheck-analyzer", "analyzer/src", "lib.rs"),
     ("oomcheck-injector", "injector/src", "lib.rs"),
+    ("oomcheck-preload", "preload/src", "lib.rs"),
 ];
 
 /// Most lines of non-test code in one source file.
@@ -40,7 +41,7 @@ fn modules(root: &Path, root_file: &str) -> Vec<(Vec<String>, PathBuf)> {
                 }
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") {
+            if path.extension().map_or(true, |e| e != "rs") {
                 continue;
             }
             let rel = path.strip_prefix(root).expect("under root");

@@ -12,9 +12,11 @@ use std::sync::Arc;
 use oomcheck::lint_cmd::human::render_findings;
 use oomcheck::ui::Ui;
 
+mod common;
 #[path = "../analyzer/tests/fixture/mod.rs"]
 mod fixture;
 
+use common::check_snapshot;
 use fixture::{fixture_dir, fixture_paths, load};
 
 /// A pipe or CI log: the graphical layout in ASCII at miette's fixed width, no escapes.
@@ -41,46 +43,14 @@ fn render(fixture: &Path) -> String {
     render_findings(&fx.findings(), &sources, &UI)
 }
 
-/// The first differing line, for the failure message.
-fn first_difference(want: &str, got: &str) -> String {
-    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
-    for i in 0..w.len().max(g.len()) {
-        if w.get(i) != g.get(i) {
-            return format!(
-                "line {}:\n  expected: {:?}\n  actual:   {:?}",
-                i + 1,
-                w.get(i).copied().unwrap_or("<end>"),
-                g.get(i).copied().unwrap_or("<end>")
-            );
-        }
-    }
-    "only in line endings".to_string()
-}
-
 #[test]
 fn rendered_diagnostics_match_the_snapshots() {
-    let bless = std::env::var_os("OOMCHECK_BLESS").is_some_and(|v| v == "1");
     let fixtures = fixture_paths();
     assert!(fixtures.len() >= 10, "fixtures missing");
-    let mut problems = Vec::new();
-    for path in &fixtures {
-        let got = render(path);
-        let snapshot = snapshot_path(path);
-        if bless {
-            std::fs::write(&snapshot, &got)
-                .unwrap_or_else(|e| panic!("{}: {e}", snapshot.display()));
-            continue;
-        }
-        match std::fs::read_to_string(&snapshot) {
-            Ok(want) if want == got => {}
-            Ok(want) => problems.push(format!(
-                "{} differs from the rendered diagnostics; {}",
-                snapshot.display(),
-                first_difference(&want, &got)
-            )),
-            Err(e) => problems.push(format!("{}: {e}", snapshot.display())),
-        }
-    }
+    let problems: Vec<String> = fixtures
+        .iter()
+        .filter_map(|path| check_snapshot(&snapshot_path(path), &render(path)).err())
+        .collect();
     assert!(
         problems.is_empty(),
         "{}\n(after an intended change: OOMCHECK_BLESS=1 cargo test --test lint_snapshots)",

@@ -73,6 +73,15 @@ pub struct RunArgs {
     /// Do not activate the default feature.
     #[arg(long)]
     pub no_default_features: bool,
+    /// Sweep the crate's existing tests, unmodified: each test runs in processes of its own
+    /// with an allocation interposer (`LD_PRELOAD`) failing its allocations one by one (Linux
+    /// with glibc).
+    #[arg(long)]
+    pub preload: bool,
+    /// With `--preload`: also sweep allocations that no frame of the crate's own code makes
+    /// (test setup, the tests' own helpers).
+    #[arg(long, requires = "preload")]
+    pub sweep_all: bool,
     /// Test name filter and other libtest arguments, after `--`.
     #[arg(last = true, value_name = "TEST ARGS")]
     pub test_args: Vec<String>,
@@ -80,7 +89,7 @@ pub struct RunArgs {
 
 /// The parser of a flag whose values are one of the injector's named choices (`--mode`,
 /// `--dedup`, `--strategy`): the injector's names and help, so the two can never disagree.
-fn choice<T>(
+pub(super) fn choice<T>(
     all: impl IntoIterator<Item = T>,
     name: fn(T) -> &'static str,
     help: fn(T) -> &'static str,

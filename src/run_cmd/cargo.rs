@@ -120,13 +120,26 @@ pub struct Build {
     pub success: bool,
     /// Test executables produced.
     pub test_binaries: usize,
+    /// Each of them, with its package (for `run --preload`).
+    pub executables: Vec<TestExecutable>,
     /// Rendered compiler errors (cargo's own status and errors go straight to our stderr).
     pub errors: Vec<String>,
+}
+
+/// A test executable `cargo test --no-run` built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestExecutable {
+    /// The executable.
+    pub path: PathBuf,
+    /// Its package's `Cargo.toml`.
+    pub manifest_path: PathBuf,
 }
 
 #[derive(Deserialize)]
 struct CargoMessage {
     reason: String,
+    #[serde(default)]
+    manifest_path: Option<PathBuf>,
     #[serde(default)]
     message: Option<CompilerMessage>,
     #[serde(default)]
@@ -170,6 +183,7 @@ pub fn build(opts: &CargoOpts, color: bool) -> Result<Build, CargoError> {
     let mut build = Build {
         success: false,
         test_binaries: 0,
+        executables: Vec::new(),
         errors: Vec::new(),
     };
     if let Some(stdout) = child.stdout.take() {
@@ -186,10 +200,14 @@ pub fn build(opts: &CargoOpts, color: bool) -> Result<Build, CargoError> {
                         }
                     }
                 }
-                "compiler-artifact"
-                    if msg.profile.is_some_and(|p| p.test) && msg.executable.is_some() =>
-                {
-                    build.test_binaries += 1;
+                "compiler-artifact" if msg.profile.is_some_and(|p| p.test) => {
+                    if let Some(path) = msg.executable {
+                        build.test_binaries += 1;
+                        build.executables.push(TestExecutable {
+                            path,
+                            manifest_path: msg.manifest_path.unwrap_or_default(),
+                        });
+                    }
                 }
                 _ => {}
             }

@@ -17,6 +17,7 @@
 //! | failed tests explained by checks, exit status | [`verdict`] |
 //! | diagnostics, summary line and notes | [`diagnostic`], [`render`] |
 //! | errors that end the run | [`error`] |
+//! | `--preload`: the crate's unmodified tests, swept through an interposer | [`preload`], [`sweep_flags`] |
 //!
 //! Exit status: 0 every check clean; 1 findings, a test failing outside its checks, or a sweep
 //! that never finished (its test process died); 2 build failure, usage error or no checks;
@@ -32,12 +33,14 @@ pub mod crate_config;
 pub mod diagnostic;
 pub mod error;
 pub mod libtest;
+pub mod preload;
 pub mod progress;
 pub mod record;
 pub mod render;
 pub mod report_dir;
 pub mod signals;
 pub mod sweep;
+pub mod sweep_flags;
 pub mod tokens;
 pub mod verdict;
 
@@ -49,6 +52,9 @@ use verdict::Findings;
 
 /// Run `oomcheck run`; an error is printed here, as the last thing the run says.
 pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
+    if args.preload {
+        return preload::execute(args, ui);
+    }
     match run(args, ui) {
         Ok(status) => status,
         Err(e) => {

@@ -159,33 +159,53 @@ pub fn oomcheck(dir: &Path, args: &[&str]) -> Out {
     }
 }
 
-/// Compare `actual` with the checked-in `tests/snapshots/NAME`. With `OOMCHECK_BLESS=1` (and
-/// not under CI, where a snapshot is only ever compared) the file is written instead.
-pub fn assert_snapshot(name: &str, actual: &str) {
-    let path = repo().join("tests/snapshots").join(name);
+/// Whether snapshots are rewritten rather than compared: `OOMCHECK_BLESS=1`, and never under CI,
+/// where a snapshot is only ever compared.
+pub fn blessing() -> bool {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    if std::env::var_os("OOMCHECK_BLESS").is_some_and(|v| v == "1") && !ci {
+    std::env::var_os("OOMCHECK_BLESS").is_some_and(|v| v == "1") && !ci
+}
+
+/// Compares `actual` with the snapshot file at `path`, or writes it when [`blessing`]; the
+/// mismatch, if any, names the first differing line.
+pub fn check_snapshot(path: &Path, actual: &str) -> Result<(), String> {
+    if blessing() {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir snapshots");
-        std::fs::write(&path, actual).expect("write snapshot");
-        return;
+        std::fs::write(path, actual).expect("write snapshot");
+        return Ok(());
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "no snapshot {} ({e}); write it with OOMCHECK_BLESS=1. Actual:\n{actual}",
+    let expected = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "no snapshot {} ({e}); write it with OOMCHECK_BLESS=1",
             path.display()
         )
-    });
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(e, a)| e != a)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the output from line {} on (OOMCHECK_BLESS=1 rewrites it if the \
-             change is meant):\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display(),
-            first + 1
-        );
+    })?;
+    if expected == actual {
+        return Ok(());
+    }
+    let (want, got): (Vec<&str>, Vec<&str>) =
+        (expected.lines().collect(), actual.lines().collect());
+    let line = (0..want.len().max(got.len()))
+        .find(|&i| want.get(i) != got.get(i))
+        .map_or("only in line endings".to_string(), |i| {
+            format!(
+                "line {}:\n  expected: {:?}\n  actual:   {:?}",
+                i + 1,
+                want.get(i).copied().unwrap_or("<end>"),
+                got.get(i).copied().unwrap_or("<end>")
+            )
+        });
+    Err(format!(
+        "{} differs from the output (OOMCHECK_BLESS=1 rewrites it if the change is meant); {line}",
+        path.display()
+    ))
+}
+
+/// Asserts that `actual` matches the checked-in `tests/snapshots/NAME` (see [`check_snapshot`]),
+/// printing the whole output on a mismatch.
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = repo().join("tests/snapshots").join(name);
+    if let Err(problem) = check_snapshot(&path, actual) {
+        panic!("{problem}\n--- actual\n{actual}");
     }
 }
