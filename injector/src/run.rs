@@ -269,7 +269,7 @@ impl Run {
                 .site
                 .as_ref()
                 .is_some_and(|s| crate::stack::in_test_body(s, &self.test));
-            finding.allowed = crate::allow::reason(&self.allows, finding);
+            finding.allowed = finding.allowed_by(&self.allows);
         }
         if !notes.is_empty() {
             report.message = Some(notes.join("; "));

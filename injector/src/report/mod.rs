@@ -4,6 +4,7 @@
 mod record;
 pub(crate) mod summary;
 
+use crate::allow::Allow;
 use crate::options::Mode;
 use crate::outcome::Outcome;
 use crate::strategy::Strategy;
@@ -98,6 +99,35 @@ pub struct Finding {
     /// is reported and counted, but does not fail the check.
     #[serde(default)]
     pub allowed: Option<String>,
+}
+
+impl Finding {
+    /// The reason of the first of `allows` that accepts this finding: its outcome (if the allow
+    /// names one) and a frame of its stack whose function path or `file:line` contains the
+    /// allow's site (if it names one).
+    pub(crate) fn allowed_by(&self, allows: &[Allow]) -> Option<String> {
+        allows
+            .iter()
+            .find(|a| self.accepted_by(a))
+            .map(|a| a.reason.clone())
+    }
+
+    fn accepted_by(&self, allow: &Allow) -> bool {
+        if allow.outcome.is_some_and(|o| o != self.outcome) {
+            return false;
+        }
+        let Some(pattern) = &allow.site else {
+            return true;
+        };
+        self.stack.iter().chain(self.site.as_ref()).any(|f| {
+            let place = format!(
+                "{}:{}",
+                f.file.as_deref().unwrap_or(""),
+                f.line.map(|l| l.to_string()).unwrap_or_default()
+            );
+            f.function.contains(pattern.as_str()) || place.contains(pattern.as_str())
+        })
+    }
 }
 
 /// What site dedup found in the range (`OOMCHECK_DEDUP=site`).
@@ -344,6 +374,54 @@ pub(crate) struct IterationResult {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    fn finding_at(outcome: Outcome, function: &str) -> Finding {
+        let site = Frame {
+            function: function.into(),
+            file: Some("src/io.rs".into()),
+            line: Some(42),
+        };
+        Finding {
+            alloc: 3,
+            outcome,
+            site: Some(site.clone()),
+            stack: vec![site],
+            message: String::new(),
+            diff: None,
+            stderr: None,
+            repro: String::new(),
+            in_test_body: false,
+            allowed: None,
+        }
+    }
+
+    #[test]
+    fn an_allow_matches_its_outcome_and_site() {
+        let abort = Allow {
+            outcome: Some(Outcome::Abort),
+            site: None,
+            reason: "documented".into(),
+        };
+        let at_io = Allow {
+            outcome: None,
+            site: Some("src/io.rs:42".into()),
+            reason: "io".into(),
+        };
+        let f = finding_at(Outcome::Abort, "demo::read");
+        assert_eq!(
+            f.allowed_by(std::slice::from_ref(&abort)).as_deref(),
+            Some("documented")
+        );
+        let w = finding_at(Outcome::WrongError, "demo::read");
+        assert_eq!(w.allowed_by(std::slice::from_ref(&abort)), None);
+        assert_eq!(w.allowed_by(&[abort, at_io]).as_deref(), Some("io"));
+        let by_name = Allow {
+            outcome: None,
+            site: Some("demo::write".into()),
+            reason: "w".into(),
+        };
+        assert_eq!(w.allowed_by(&[by_name]), None);
+    }
 
     /// A swept report with one finding, for the tests of the report's modules.
     pub(crate) fn report() -> Report {
