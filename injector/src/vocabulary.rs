@@ -76,8 +76,10 @@ fn no_memory_list(text: &str) -> Vec<String> {
 }
 
 /// Whether `debug` (an error's `{:?}` text) names an out-of-memory condition: one of its
-/// identifiers, or a run of an identifier's camel-case or `_` parts (`OomError` → `Oom`), equals
-/// one of `names` (case-insensitively), or it says "out of memory" / "cannot allocate memory".
+/// identifiers outside string literals, or a run of an identifier's camel-case parts
+/// (`OomError` → `Oom`), equals one of `names` (case-insensitively), or it says "out of memory"
+/// / "cannot allocate memory" (anywhere). Words of a message (`"reserve allocation failed"`) are
+/// not identifiers: an error that only says so in prose is not NoMemory.
 pub(crate) fn names_no_memory<'a>(
     debug: &str,
     names: impl Iterator<Item = &'a str> + Clone,
@@ -86,7 +88,7 @@ pub(crate) fn names_no_memory<'a>(
     if lower.contains("out of memory") || lower.contains("cannot allocate memory") {
         return true;
     }
-    debug
+    outside_strings(debug)
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .any(|word| {
@@ -98,6 +100,28 @@ pub(crate) fn names_no_memory<'a>(
                 })
             })
         })
+}
+
+/// `debug` with the contents of its string and char literals (`"…"`, with `\"` escapes) blanked.
+fn outside_strings(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in debug.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            out.push(' ');
+        } else {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The camel-case parts of `word` as byte ranges: `OomError` → `Oom`, `Error`; an all-caps word
@@ -133,6 +157,19 @@ mod tests {
         ] {
             assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
         }
+    }
+
+    #[test]
+    fn names_count_as_identifiers_only_outside_strings() {
+        let names = ["Reserve", "Allocation", "AllocErr", "Oom"];
+        let says = |d: &str| names_no_memory(d, names.iter().copied());
+        assert!(!says(
+            "Custom { kind: Other, error: \"reserve allocation failed\" }"
+        ));
+        assert!(!says("Parse(\"an \\\"Oom\\\" in quotes\")"));
+        assert!(says("Custom { kind: Other, error: \"out of memory\" }"));
+        assert!(says("AllocErr { layout: Layout { size: 8, align: 8 } }"));
+        assert!(says("Wrapped(OomError)"));
     }
 
     #[test]
