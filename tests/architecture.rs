@@ -40,7 +40,7 @@ fn modules(root: &Path, root_file: &str) -> Vec<(Vec<String>, PathBuf)> {
                 }
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") {
+            if path.extension().map_or(true, |e| e != "rs") {
                 continue;
             }
             let rel = path.strip_prefix(root).expect("under root");

@@ -163,7 +163,11 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
         if let (Some(Some(owner)), Some(true), true) =
             (self.owners.last(), self.inherent.last(), is_method)
         {
-            if self.vocab.is_receiver_method(&name) {
+            // A method returning an allocation error type says by its signature that it is
+            // fallible allocation; only the others are told apart from the pack's.
+            let alloc_error = result_error_type(&f.sig.output)
+                .is_some_and(|e| self.vocab.error_types.contains(&e));
+            if self.vocab.is_receiver_method(&name) && !alloc_error {
                 let nargs = f.sig.inputs.len() - 1;
                 self.own_methods.push((name, owner.clone(), nargs));
             }

@@ -205,18 +205,25 @@ impl Vocab {
             if t.is_empty() || t.iter().any(|t| own.contains(t)) {
                 // The scanned crate's own method: an allocation only if it is a wrapper on
                 // the receiver's type or, the type unknown, on every type defining the name
-                // (unambiguous).
+                // (unambiguous either way).
                 let wrapped = |o: &String| {
                     self.wrappers
                         .methods
                         .get(name)
                         .is_some_and(|w| w.contains(&Some(o.clone())))
                 };
-                return if t.is_empty() {
-                    own.iter().all(|o| wrapped(o))
-                } else {
-                    t.iter().any(|o| own.contains(o) && wrapped(o))
-                };
+                if !t.is_empty() {
+                    return t.iter().any(|o| own.contains(o) && wrapped(o));
+                }
+                let wrappers = own.iter().filter(|o| wrapped(o)).count();
+                if wrappers == own.len() {
+                    return true;
+                }
+                if wrappers == 0 {
+                    return false;
+                }
+                // Ambiguous: some of the crate's definitions wrap an allocation, some do
+                // not; the pack decides as for any receiver.
             }
         }
         for group in &self.receivers {
