@@ -78,9 +78,7 @@ impl FnFrame {
         let channel = channel(&sig.output);
         let twin_named = siblings.is_some_and(|s| s.contains(&format!("try_{name}")));
         let documented_panic = ["panic", "abort"].iter().any(|w| doc.contains(w));
-        let none_on_alloc_failure = channel == Channel::Option
-            && doc.contains("none")
-            && (doc.contains("alloc") || doc.contains("memory"));
+        let none_on_alloc_failure = channel == Channel::Option && says_none_on_alloc_failure(&doc);
         FnFrame {
             exposed: public || trait_impl.is_some(),
             infallible_twin: channel == Channel::None && (twin_named || documented_panic),
@@ -115,6 +113,23 @@ impl FnFrame {
             None => format!("a `try_{}` variant returning `Result`", self.name),
         }
     }
+}
+
+/// Does one sentence of `doc` (lower-cased) say `None` is returned when allocation fails
+/// ("If allocation fails, returns `None`", "`None` if out of memory")?
+fn says_none_on_alloc_failure(doc: &str) -> bool {
+    doc.split(['.', ';'])
+        .filter(|sentence| sentence.contains("none"))
+        .any(|sentence| {
+            [
+                "allocation fail",
+                "allocating fail",
+                "out of memory",
+                "allocation error",
+            ]
+            .iter()
+            .any(|phrase| sentence.contains(phrase))
+        })
 }
 
 /// The lower-cased text of the `///` / `#[doc = ".."]` comments in `attrs`.
