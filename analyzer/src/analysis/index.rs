@@ -51,6 +51,13 @@ struct Collector<'a, 'v> {
     aliases: Vec<String>,
     candidates: Vec<Candidate<'a>>,
     owners: Vec<Option<String>>,
+    /// Whether each enclosing `impl` is inherent (not `impl Trait for …`), innermost last.
+    inherent: Vec<bool>,
+    /// `(method, impl type, arguments)` of inherent methods named like a pack's receiver
+    /// method.
+    own_methods: Vec<(String, String, usize)>,
+    /// `(original, alias)` of `use … as …` renames of allocation error or NoMemory names.
+    renames: Vec<(String, String)>,
     in_impl: usize,
 }
 
@@ -123,10 +130,19 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
 
     fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
         self.owners.push(type_name(&i.self_ty));
+        self.inherent.push(i.trait_.is_none());
         self.in_impl += 1;
         visit::visit_item_impl(self, i);
         self.in_impl -= 1;
+        self.inherent.pop();
         self.owners.pop();
+    }
+
+    fn visit_use_rename(&mut self, r: &'a syn::UseRename) {
+        let original = r.ident.to_string();
+        if self.vocab.error_types.contains(&original) || self.vocab.is_no_memory(&original) {
+            self.renames.push((original, r.rename.to_string()));
+        }
     }
 
     fn visit_item_trait(&mut self, i: &'a syn::ItemTrait) {
@@ -142,6 +158,20 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
             return;
         }
         self.candidate(&f.sig, &f.block, true);
+        let name = f.sig.ident.to_string();
+        let is_method = f.sig.receiver().is_some();
+        if let (Some(Some(owner)), Some(true), true) =
+            (self.owners.last(), self.inherent.last(), is_method)
+        {
+            // A method returning an allocation error type says by its signature that it is
+            // fallible allocation; only the others are told apart from the pack's.
+            let alloc_error = result_error_type(&f.sig.output)
+                .is_some_and(|e| self.vocab.error_types.contains(&e));
+            if self.vocab.is_receiver_method(&name) && !alloc_error {
+                let nargs = f.sig.inputs.len() - 1;
+                self.own_methods.push((name, owner.clone(), nargs));
+            }
+        }
         visit::visit_impl_item_fn(self, f);
     }
 
@@ -187,6 +217,10 @@ pub struct FileSummary {
     /// Type aliases of `Result<T, E>` with E an allocation error type.
     aliases: Vec<String>,
     candidates: Vec<CandidateSummary>,
+    /// `(method, impl type, arguments)`: inherent methods named like a pack's receiver method.
+    own_methods: Vec<(String, String, usize)>,
+    /// `(original, alias)`: `use … as …` renames of allocation error or NoMemory names.
+    renames: Vec<(String, String)>,
 }
 
 /// Summarize one file with the base vocabulary (packs and configuration, no wrappers yet).
@@ -202,6 +236,9 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
         aliases: Vec::new(),
         candidates: Vec::new(),
         owners: Vec::new(),
+        inherent: Vec::new(),
+        own_methods: Vec::new(),
+        renames: Vec::new(),
         in_impl: 0,
     };
     c.visit_file(&file.syntax);
@@ -226,6 +263,8 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
         diverging: c.diverging,
         aliases: c.aliases,
         candidates,
+        own_methods: c.own_methods,
+        renames: c.renames,
     }
 }
 
@@ -246,6 +285,19 @@ pub(crate) fn resolve<'a>(
                 .filter(|c| c.alias.as_ref().is_none_or(|a| aliases.contains(a))),
         );
         vocab.diverging.extend(s.diverging.iter().cloned());
+        for (method, owner, nargs) in &s.own_methods {
+            vocab
+                .own_methods
+                .entry(method.clone())
+                .or_default()
+                .insert((owner.clone(), *nargs));
+        }
+        for (original, alias) in &s.renames {
+            if vocab.error_types.contains(original) {
+                vocab.error_types.insert(alias.clone());
+            }
+            vocab.no_memory.insert(alias.to_lowercase());
+        }
     }
     let mut found = vec![false; candidates.len()];
     loop {

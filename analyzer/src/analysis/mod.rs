@@ -17,7 +17,8 @@
 //!
 //! The modules, lowest first (a module uses only modules before it): `input` (the files
 //! and settings), `syntax` (syn helpers), `vocab` (the names in force), `fields`
-//! (struct field types), `value` (an allocation value), `bindings` (names in scope and
+//! (struct field types), `value` (an allocation value), `enclosing` (the enclosing function's error
+//! channel and contract), `bindings` (names in scope and
 //! their types), `handling` (failure branches and error values), `chain` (the
 //! method-chain classifier), `traverse`, then its two listeners `checks` and
 //! `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
@@ -31,6 +32,7 @@ mod bindings;
 mod chain;
 mod checks;
 mod discovery;
+mod enclosing;
 mod fields;
 mod handling;
 mod index;
