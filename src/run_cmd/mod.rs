@@ -17,13 +17,15 @@
 //! | failed tests explained by checks, exit status | [`verdict`] |
 //! | diagnostics, summary line and notes | [`diagnostic`], [`render`] |
 //! | errors that end the run | [`error`] |
+//! | the records kept for `oomcheck report`, the coverage summary | [`last_run`] |
 //! | `--preload`: the crate's unmodified tests, swept through an interposer | [`preload`], [`sweep_flags`] |
 //!
 //! Exit status: 0 every check clean; 1 findings, a test failing outside its checks, or a sweep
 //! that never finished (its test process died); 2 build failure, usage error or no checks;
 //! 130 interrupted (Ctrl-C or SIGTERM: the tests, their sweep children included, are stopped
 //! and the checks cut short are named). Everything is written under the target directory
-//! (`<target>/oomcheck/reports/`); the crate's source tree is left as it is.
+//! (`<target>/oomcheck/reports/`, the records of the last finished run kept in
+//! `<target>/oomcheck/last-run/`); the crate's source tree is left as it is.
 use crate::{ui::Ui, Status};
 
 pub mod args;
@@ -32,6 +34,7 @@ pub mod child_env;
 pub mod crate_config;
 pub mod diagnostic;
 pub mod error;
+pub mod last_run;
 pub mod libtest;
 pub mod preload;
 pub mod progress;
@@ -69,6 +72,8 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     let meta = cargo::metadata(&opts).map_err(RunError::Metadata)?;
     let report_dir = report_dir::create(&meta.target_directory)?;
     tokens::create(&report_dir, args.jobs).map_err(RunError::JobTokens)?;
+    // The source swept, before anything could change it.
+    let stamp = crate::report_cmd::stamp_of(&meta, None);
 
     // 1. Build, so a compile error is reported as such and not as a test failure.
     // Cargo draws its own progress while building; ours starts with the sweep.
@@ -111,5 +116,6 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
         Format::Human => render::human(&findings, &swept.output.stdout, &meta, detail, ui),
         Format::Json => render::plain_failure_names(&findings),
     }
+    last_run::keep(&report_dir, &meta, &stamp, args.format == Format::Human);
     findings.status(!incomplete.is_empty())
 }

@@ -1,0 +1,30 @@
+//! The end of a finished run: its record directory becomes the crate's last run (for
+//! `oomcheck report`) and, in human output, the coverage summary is the run's last lines.
+use std::path::PathBuf;
+
+use super::cargo::Metadata;
+use crate::coverage::{self, last_run, stamp::RunStamp};
+
+/// Keeps `records` as the last run of the crate `meta` describes, stamped with `stamp`; with
+/// `summary`, prints the OOM-path coverage of the run. Problems are notes: the run's verdict
+/// stands.
+pub fn keep(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp, summary: bool) {
+    let last = match last_run::publish(records, &meta.target_directory, stamp) {
+        Ok(last) => last,
+        Err(e) => {
+            eprintln!("note: the records of this run were not kept for `oomcheck report`: {e}");
+            return;
+        }
+    };
+    if !summary {
+        return;
+    }
+    let dirs: [PathBuf; 1] = [last];
+    match coverage::joined(&meta.workspace_root, &dirs, stamp) {
+        Ok(joined) => {
+            println!();
+            print!("{}", coverage::summary::render(&joined));
+        }
+        Err(e) => eprintln!("note: no OOM-path coverage: {e}"),
+    }
+}
