@@ -32,7 +32,7 @@ pub struct ReportArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Record directories of `oomcheck run` (shards are merged; default: the crate's last run,
-    /// `<target>/oomcheck/last-run/`).
+    /// `<target>/oomcheck/last-run/<workspace directory name>/`).
     #[arg(value_name = "RECORD_DIR")]
     pub dirs: Vec<PathBuf>,
 }
@@ -74,7 +74,7 @@ fn report(args: &ReportArgs) -> Result<(), ReportError> {
     })
     .map_err(ReportError::Metadata)?;
     let dirs = if args.dirs.is_empty() {
-        vec![last_run::dir(&meta.target_directory)]
+        vec![last_run::dir(&meta.target_directory, &meta.workspace_root)]
     } else {
         args.dirs.clone()
     };

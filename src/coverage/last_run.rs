@@ -1,20 +1,27 @@
-//! Where `oomcheck run` keeps the records of its last run: `<target>/oomcheck/last-run/`,
-//! replaced as a whole when a run ends (an atomic exchange of directories on Linux), so a
-//! reader sees the previous run or the new one, never a mix.
+//! Where `oomcheck run` keeps the records of its last run:
+//! `<target>/oomcheck/last-run/<workspace directory name>/` (crates sharing a target directory
+//! keep theirs apart), or the directory `OOMCHECK_REPORT` names. Replaced as a whole when a run
+//! ends (an atomic exchange of directories on Linux), so a reader sees the previous run or the
+//! new one, never a mix.
 use std::path::{Path, PathBuf};
 
 use super::stamp::RunStamp;
 
-/// The last run's record directory of the crate whose target directory is `target`.
-pub fn dir(target: &Path) -> PathBuf {
-    target.join("oomcheck").join("last-run")
+/// The last run's record directory of the workspace at `root` whose target directory is
+/// `target`.
+pub fn dir(target: &Path, root: &Path) -> PathBuf {
+    let name = root.file_name().unwrap_or_default();
+    target.join("oomcheck").join("last-run").join(name)
 }
 
-/// Stamps the finished run's record directory `records` and makes it the last run of
-/// `target`: the previous last run is removed. Returns the last run's directory.
-pub fn publish(records: &Path, target: &Path, stamp: &RunStamp) -> std::io::Result<PathBuf> {
+/// Stamps the finished run's record directory `records` and moves it to `last` (made if
+/// missing; what was there is removed). Returns `last`.
+pub fn publish(records: &Path, last: &Path, stamp: &RunStamp) -> std::io::Result<PathBuf> {
     stamp.write(records)?;
-    let last = dir(target);
+    let last = last.to_path_buf();
+    if let Some(parent) = last.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     if last.exists() && exchange(records, &last).is_ok() {
         // `records` now holds the previous run.
         let _ = std::fs::remove_dir_all(records);
@@ -67,11 +74,15 @@ mod tests {
             let records = target.path().join("reports").join(run);
             std::fs::create_dir_all(&records).unwrap();
             std::fs::write(records.join(format!("{run}.json")), "{}").unwrap();
-            let last = publish(&records, target.path(), &stamp).unwrap();
+            let last =
+                publish(&records, &dir(target.path(), Path::new("/w/demo")), &stamp).unwrap();
+            assert!(last.ends_with("oomcheck/last-run/demo"));
             assert!(!records.exists());
             assert!(last.join(format!("{run}.json")).is_file());
             assert!(last.join(super::super::stamp::STAMP_FILE).is_file());
         }
-        assert!(!dir(target.path()).join("first.json").exists());
+        assert!(!dir(target.path(), Path::new("/w/demo"))
+            .join("first.json")
+            .exists());
     }
 }

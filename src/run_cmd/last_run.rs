@@ -5,11 +5,15 @@ use std::path::PathBuf;
 use super::cargo::Metadata;
 use crate::coverage::{self, last_run, stamp::RunStamp};
 
-/// Keeps `records` as the last run of the crate `meta` describes, stamped with `stamp`; with
-/// `summary`, prints the OOM-path coverage of the run. Problems are notes: the run's verdict
-/// stands.
+/// Keeps `records` as the last run of the crate `meta` describes (in the directory
+/// `OOMCHECK_REPORT` names, if set), stamped with `stamp`; with `summary`, prints the OOM-path
+/// coverage of the run. Problems are notes: the run's verdict stands.
 pub fn keep(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp, summary: bool) {
-    let last = match last_run::publish(records, &meta.target_directory, stamp) {
+    let dest = std::env::var_os(oomcheck_injector::env::OOMCHECK_REPORT)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| last_run::dir(&meta.target_directory, &meta.workspace_root));
+    let last = match last_run::publish(records, &dest, stamp) {
         Ok(last) => last,
         Err(e) => {
             eprintln!("note: the records of this run were not kept for `oomcheck report`: {e}");
