@@ -17,6 +17,12 @@ pub enum ReportFormat {
     Lcov,
     /// The joined data with a `version`.
     Json,
+    /// The sweeps' findings as SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// JUnit XML: one test case per swept test, findings as failures.
+    Junit,
+    /// One self-contained HTML page: the source with each site coloured.
+    Html,
 }
 
 /// `oomcheck report [--manifest-path PATH] [--format F] [--output FILE] [RECORD_DIR…]`.
@@ -83,6 +89,9 @@ fn report(args: &ReportArgs) -> Result<(), ReportError> {
         ReportFormat::Summary => coverage::summary::render(&joined),
         ReportFormat::Lcov => coverage::lcov::render(&joined),
         ReportFormat::Json => coverage::json::render(&joined),
+        ReportFormat::Sarif => coverage::sarif::render(&joined, &meta.workspace_root),
+        ReportFormat::Junit => coverage::junit::render(&joined),
+        ReportFormat::Html => coverage::html::render(&joined, &meta.workspace_root),
     };
     match &args.output {
         Some(path) => write_atomically(path, &text).map_err(|source| ReportError::Write {

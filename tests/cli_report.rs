@@ -111,7 +111,7 @@ fn one_test_counts_its_own_path_and_lists_every_other_site_at_zero() {
     let (dir, run) = header_run();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout
+        run.stderr
             .contains("fallible allocation sites failed by a sweep"),
         "the run ends with the coverage summary: {run:?}"
     );
@@ -337,4 +337,84 @@ fn refused_pair(a: &Path, b: &Path, needle: &str) {
     let out = report(&[a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains(needle), "{out:?}");
+}
+
+#[test]
+fn sarif_of_the_sweeps_validates_and_points_at_the_failing_sites() {
+    let (dir, _) = full_run();
+    let out = report(&["--format", "sarif", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let sarif: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    if let Err(e) = common::validate_sarif(&sarif) {
+        panic!("SARIF output violates the 2.1.0 schema:\n{e}\n{sarif:#}");
+    }
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let wrong = results
+        .iter()
+        .find(|r| r["ruleId"] == "wrong-error")
+        .expect("the wrong error");
+    let location = &wrong["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "src/lib.rs");
+    assert!(wrong["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("explained by lint: remapped-alloc-error"));
+    // As many results as the records have findings.
+    let json: Value =
+        serde_json::from_str(&report(&["--format", "json", dir.to_str().unwrap()]).stdout).unwrap();
+    assert_eq!(results.len(), json["findings"].as_array().unwrap().len());
+}
+
+#[test]
+fn junit_has_one_testcase_per_swept_test_and_failures_for_findings() {
+    let (dir, _) = full_run();
+    let out = report(&["--format", "junit", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut reader = quick_xml::Reader::from_str(&out.stdout);
+    let (mut cases, mut failures, mut failing_cases) = (Vec::new(), 0, BTreeSet::new());
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => {
+                        let name = e
+                            .try_get_attribute("name")
+                            .unwrap()
+                            .expect("a name")
+                            .unescape_value()
+                            .unwrap()
+                            .into_owned();
+                        cases.push(name);
+                    }
+                    b"failure" => {
+                        failures += 1;
+                        failing_cases.insert(cases.last().cloned().expect("inside a testcase"));
+                    }
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    let records = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .count();
+    assert_eq!(cases.len(), records, "{}", out.stdout);
+    assert!(
+        failing_cases.contains("disk_survives_oom"),
+        "{failing_cases:?}"
+    );
+    assert!(!failing_cases.contains("header_survives_oom"));
+    let json: Value =
+        serde_json::from_str(&report(&["--format", "json", dir.to_str().unwrap()]).stdout).unwrap();
+    let failing_findings = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["allowed"].is_null())
+        .count();
+    assert_eq!(failures, failing_findings);
 }

@@ -5,13 +5,16 @@
 //! ([`records`]), the crate's allocation sites and lint findings through the analyzer
 //! ([`source`]), and joins them ([`join`]): every site with the number of swept indices whose
 //! failed allocation's stack passed through its line, every dynamic finding with the lint
-//! findings its stack crosses. The renderers ([`summary`], [`lcov`], [`json`]) only print the
-//! joined data. Nothing here drives cargo or knows `run`'s flags.
+//! findings its stack crosses. The renderers ([`summary`], [`lcov`], [`json`], [`sarif`],
+//! [`junit`], [`html`]) only print the joined data. Nothing here drives cargo or knows `run`'s flags.
+pub mod html;
 pub mod join;
 pub mod json;
+pub mod junit;
 pub mod last_run;
 pub mod lcov;
 pub mod records;
+pub mod sarif;
 pub mod source;
 pub mod stamp;
 pub mod summary;

@@ -48,20 +48,26 @@ pub fn render(j: &Joined) -> String {
             "{rule}: {confirmed} of {all} lint findings confirmed by a sweep"
         );
     }
+    // Each test's findings of one outcome explained by one lint finding, on one line.
+    let mut explained: BTreeMap<(&str, &str, usize), Vec<String>> = BTreeMap::new();
     for f in &j.findings {
         for &l in &f.explained_by {
-            let l = &j.lint[l];
-            let _ = writeln!(
-                out,
-                "{} #{} {}: explained by lint: {} at {}:{}",
-                f.test,
-                f.alloc,
-                f.outcome.as_str(),
-                l.rule,
-                l.path,
-                l.line
-            );
+            explained
+                .entry((&f.test, f.outcome.as_str(), l))
+                .or_default()
+                .push(format!("#{}", f.alloc));
         }
+    }
+    for ((test, outcome, l), allocs) in explained {
+        let l = &j.lint[l];
+        let _ = writeln!(
+            out,
+            "{test} {} {outcome}: explained by lint: {} at {}:{}",
+            allocs.join(", "),
+            l.rule,
+            l.path,
+            l.line
+        );
     }
     out
 }

@@ -7,7 +7,8 @@ use crate::coverage::{self, last_run, stamp::RunStamp};
 
 /// Keeps `records` as the last run of the crate `meta` describes (in the directory
 /// `OOMCHECK_REPORT` names, if set), stamped with `stamp`; with `summary`, prints the OOM-path
-/// coverage of the run. Problems are notes: the run's verdict stands.
+/// coverage of the run after its diagnostics (on stderr, as they are). Problems are notes: the
+/// run's verdict stands.
 pub fn keep(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp, summary: bool) {
     let dest = std::env::var_os(oomcheck_injector::env::OOMCHECK_REPORT)
         .filter(|v| !v.is_empty())
@@ -26,8 +27,8 @@ pub fn keep(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp, summar
     let dirs: [PathBuf; 1] = [last];
     match coverage::joined(&meta.workspace_root, &dirs, stamp) {
         Ok(joined) => {
-            println!();
-            print!("{}", coverage::summary::render(&joined));
+            eprintln!();
+            eprint!("{}", coverage::summary::render(&joined));
         }
         Err(e) => eprintln!("note: no OOM-path coverage: {e}"),
     }
