@@ -13,10 +13,13 @@ use super::join::{Joined, SiteCoverage};
 const STYLE: &str = "body{font:14px/1.4 sans-serif;margin:1.5em;color:#222;background:#fff}\
 h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em}\
 table.src{border-collapse:collapse;font:13px/1.35 monospace;width:100%}\
+table.sites{border-collapse:collapse;margin:.5em 0 1em}\
+table.sites td,table.sites th{padding:.15em .8em;text-align:left;border-bottom:1px solid #fff}\
 td.n{color:#888;text-align:right;padding:0 .8em 0 .3em;user-select:none;width:3em}\
 td.c{white-space:pre;padding:0 .4em}\
 tr.handled td{background:#c8efc8}tr.finding td{background:#f6c2c2}\
 tr.never-failed td{background:#f3e3a0}\
+table.sites tr.handled td{background:#c8efc8}\
 td.d{padding:.3em 1em .6em 4.5em;font:13px/1.4 sans-serif;background:#fafafa;border-bottom:1px solid #ddd}\
 pre{background:#f0f0f0;padding:.4em;margin:.3em 0;white-space:pre-wrap}\
 .k{display:inline-block;padding:0 .5em;margin-right:.6em;border-radius:3px}\
@@ -51,6 +54,7 @@ pub fn render(j: &Joined, root: &Path) -> String {
         t.lint_confirmed,
         t.lint_findings
     );
+    out.push_str(&site_table(j));
     for (path, lines) in by_file {
         let text = std::fs::read_to_string(root.join(path)).unwrap_or_default();
         let _ = writeln!(
@@ -81,6 +85,35 @@ pub fn render(j: &Joined, root: &Path) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// Every site in one table: place, function, callee, how many indices failed it, outcomes.
+fn site_table(j: &Joined) -> String {
+    let mut t = String::from(
+        "<table class=\"sites\"><tr><th>site</th><th>function</th><th>allocation</th>\
+         <th>failed</th><th>outcomes</th></tr>\n",
+    );
+    for s in &j.sites {
+        let outcomes: Vec<String> = s
+            .outcomes
+            .iter()
+            .map(|(o, n)| format!("{} {n}", o.as_str()))
+            .collect();
+        let _ = writeln!(
+            t,
+            "<tr class=\"{}\"><td>{}:{}</td><td><code>{}</code></td><td><code>{}</code></td>\
+             <td>{}</td><td>{}</td></tr>",
+            s.state(),
+            escape(&s.path),
+            s.line,
+            escape(s.function.as_deref().unwrap_or("-")),
+            escape(&s.callee),
+            s.count,
+            outcomes.join(", ")
+        );
+    }
+    t.push_str("</table>\n");
+    t
 }
 
 /// The state shown for a line: a finding outweighs a handled failure, which outweighs none.

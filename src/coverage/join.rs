@@ -63,7 +63,8 @@ pub struct SiteCoverage {
     pub count: u64,
     /// Those indices' outcomes.
     pub outcomes: BTreeMap<Outcome, u64>,
-    /// The dynamic findings whose innermost site this is (positions in [`Joined::findings`]).
+    /// The dynamic findings whose stack passes through this line (positions in
+    /// [`Joined::findings`]).
     pub findings: Vec<usize>,
     /// Lint findings on this line (positions in [`Joined::lint`]).
     pub lint: Vec<usize>,
@@ -226,13 +227,13 @@ pub fn join(root: &Path, source: &Source, reports: &[Report]) -> Joined {
             let at = findings.len();
             own.push(at);
             let lines: Vec<(String, usize)> = f.stack.iter().filter_map(place).collect();
-            if let Some(innermost) = lines.iter().find(|l| site_lines.contains(l)) {
-                for s in sites
-                    .iter_mut()
-                    .filter(|s| s.path == innermost.0 && s.line == innermost.1)
-                {
-                    s.findings.push(at);
-                }
+            let crossed: BTreeSet<&(String, usize)> =
+                lines.iter().filter(|l| site_lines.contains(*l)).collect();
+            for s in sites
+                .iter_mut()
+                .filter(|s| crossed.contains(&(s.path.clone(), s.line)))
+            {
+                s.findings.push(at);
             }
             let mut explained_by = Vec::new();
             for (i, l) in lint.iter_mut().enumerate() {
