@@ -418,3 +418,53 @@ fn junit_has_one_testcase_per_swept_test_and_failures_for_findings() {
         .count();
     assert_eq!(failures, failing_findings);
 }
+
+#[test]
+fn two_shards_merged_give_the_unsharded_report_byte_for_byte() {
+    let (full, _) = full_run();
+    let (one, out1) = demo_records("shard-1", &["--partition", "count:1/2"]);
+    let (two, out2) = demo_records("shard-2", &["--partition", "count:2/2"]);
+    let tests = |dir: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .map(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .rsplit_once('-')
+                    .unwrap()
+                    .0
+                    .to_string()
+            })
+            .collect()
+    };
+    let (t1, t2) = (tests(&one), tests(&two));
+    assert!(!t1.is_empty() && !t2.is_empty(), "{out1:?}\n{out2:?}");
+    assert!(t1.is_disjoint(&t2), "{t1:?} {t2:?}");
+    assert_eq!(&t1 | &t2, tests(full));
+    for format in ["lcov", "json"] {
+        let merged = report(&[
+            "--format",
+            format,
+            one.to_str().unwrap(),
+            two.to_str().unwrap(),
+        ]);
+        let unsharded = report(&["--format", format, full.to_str().unwrap()]);
+        assert_eq!(merged.code, 0, "{merged:?}");
+        assert_eq!(merged.stdout, unsharded.stdout, "{format}");
+    }
+    let stamp: Value =
+        serde_json::from_str(&std::fs::read_to_string(one.join("run.stamp")).unwrap()).unwrap();
+    assert_eq!(stamp["partition"], "count:1/2");
+}
+
+#[test]
+fn a_partition_must_name_one_of_n_shards() {
+    let out = run_in(&demo(), &["run", "--partition", "count:3/2"], None);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("count:K/N, hash:K/N or slice:K/N"),
+        "{out:?}"
+    );
+}
