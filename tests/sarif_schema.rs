@@ -1,6 +1,5 @@
 //! `oomcheck lint --format sarif` validates against the SARIF 2.1.0 JSON schema (vendored from
 //! the OASIS specification in tests/sarif/) and carries the fields GitHub code scanning reads.
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
