@@ -3,8 +3,9 @@
 //! records is an error (exit status 2) and nothing is written.
 use std::path::{Path, PathBuf};
 
-use crate::coverage::{self, last_run, stamp::RunStamp};
-use crate::run_cmd::cargo::{self, CargoError, CargoOpts, Metadata};
+use crate::coverage::{self, last_run};
+use crate::run_cmd::cargo::{self, CargoError, CargoOpts};
+use crate::run_cmd::last_run::stamp_of;
 use crate::Status;
 
 /// The formats of a report.
@@ -103,12 +104,6 @@ fn report(args: &ReportArgs) -> Result<(), ReportError> {
             Ok(())
         }
     }
-}
-
-/// The stamp of the crate `meta` describes, as it is now.
-pub fn stamp_of(meta: &Metadata, partition: Option<String>) -> RunStamp {
-    let names = meta.packages.iter().map(|p| p.name.clone()).collect();
-    RunStamp::of(&meta.workspace_root, names, partition)
 }
 
 /// Writes `text` to `path` through a temporary file beside it, renamed over it.

@@ -33,3 +33,9 @@ pub fn keep(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp, summar
         Err(e) => eprintln!("note: no OOM-path coverage: {e}"),
     }
 }
+
+/// The stamp of the crate `meta` describes, as it is now.
+pub fn stamp_of(meta: &Metadata, partition: Option<String>) -> RunStamp {
+    let names = meta.packages.iter().map(|p| p.name.clone()).collect();
+    RunStamp::of(&meta.workspace_root, names, partition)
+}

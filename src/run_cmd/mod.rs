@@ -75,7 +75,7 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     let report_dir = report_dir::create(&meta.target_directory)?;
     tokens::create(&report_dir, args.jobs).map_err(RunError::JobTokens)?;
     // The source swept, before anything could change it.
-    let stamp = crate::report_cmd::stamp_of(&meta, args.partition.map(|p| p.to_string()));
+    let stamp = last_run::stamp_of(&meta, args.partition.map(|p| p.to_string()));
 
     // 1. Build, so a compile error is reported as such and not as a test failure.
     // Cargo draws its own progress while building; ours starts with the sweep.
