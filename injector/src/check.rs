@@ -84,7 +84,7 @@ impl<P> Check<P> {
     }
 
     /// Accepts any finding whose failed allocation's stack has a frame whose function path or
-    /// `file:line` contains `site` (`"FallibleRc::try_new"`, `"src/io.rs:42"`), for `reason`.
+    /// `file:line` contains `site` (`"fallible_collections::rc"`, `"src/io.rs:42"`), for `reason`.
     pub fn allow_site(mut self, site: &str, reason: &str) -> Self {
         self.allows.push(Allow {
             outcome: None,

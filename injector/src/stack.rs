@@ -39,12 +39,14 @@ pub(crate) fn symbolize(ips: &[usize], bias: usize) -> Vec<Frame> {
     frames
 }
 
-/// Paths of the machinery between the user's code and the allocator: the standard library,
-/// the unwinder, the injector, libtest and the runtime's shims.
+/// Paths of the machinery between the user's code and the allocator: the standard library
+/// (and allocator_api2, its `alloc` API on stable), the unwinder, the injector, libtest and the
+/// runtime's shims.
 const MACHINERY: &[&str] = &[
     "std::",
     "core::",
     "alloc::",
+    "allocator_api2::",
     "backtrace::",
     "oomcheck_injector::",
     "test::",
@@ -287,6 +289,15 @@ mod tests {
             )
         };
         assert!(is_machinery(&shim));
+        // allocator_api2's `Global` is std's allocator API on stable: hashbrown's frame is the site.
+        let api2 = Frame {
+            file: None,
+            ..frame(
+                "<allocator_api2::stable::alloc::global::Global as allocator_api2::stable::alloc::Allocator>::allocate",
+                "",
+            )
+        };
+        assert!(is_machinery(&api2));
     }
 
     #[test]

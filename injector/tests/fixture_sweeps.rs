@@ -199,6 +199,11 @@ fn an_unstable_count_is_reported_with_both_numbers() {
     assert_eq!(v["status"], "unstable-count");
     let m = v["message"].as_str().unwrap();
     assert!(m.contains(" vs "), "{m}");
+    // After several counting runs, the likely causes and their fixes (issue 13).
+    assert!(m.contains("after 8 counting runs"), "{m}");
+    for fix in ["fixed hasher", "other threads", "warm them"] {
+        assert!(m.contains(fix), "{fix}: {m}");
+    }
 }
 
 #[test]

@@ -154,6 +154,9 @@ impl Diagnostic for FindingDiagnostic {
     fn severity(&self) -> Option<Severity> {
         Some(if self.code.is_empty() {
             Severity::Advice
+        } else if self.code.starts_with("allowed") {
+            // Accepted with a reason: shown, but not as an error.
+            Severity::Warning
         } else {
             Severity::Error
         })

@@ -245,6 +245,27 @@ mod tests {
     }
 
     #[test]
+    fn allowed_findings_and_empty_sweeps_are_named_on_the_line() {
+        let mut r = report();
+        r.findings[0].allowed = Some("documented".into());
+        assert!(r.passed());
+        assert_eq!(r.line(PROGRESS).split_whitespace().last(), Some("allowed)"));
+        assert!(r.line(PROGRESS).ends_with("..A  OK (1 allowed)"));
+        assert!(r.summary().contains("abort (allowed: documented)"));
+        let mut empty = report();
+        empty.findings.clear();
+        empty.status = Status::NothingSwept;
+        empty.message = Some("nothing to sweep: the body makes no allocation".into());
+        assert!(empty.passed());
+        assert!(empty
+            .line(PROGRESS)
+            .contains("nothing swept: nothing to sweep"));
+        assert!(empty
+            .line(LineStyle::Harness)
+            .ends_with("OK (nothing swept)"));
+    }
+
+    #[test]
     fn a_long_name_keeps_the_progress_columns_aligned() {
         let mut r = report();
         r.test = "a_test_name_much_longer_than_the_column".into();
