@@ -50,6 +50,9 @@ pub(crate) struct FnFrame {
     pub none_on_alloc_failure: bool,
     /// Nested in a function that has no error channel (a helper only that function calls).
     pub nested_without_channel: bool,
+    /// Declared with a foreign ABI (`extern "C" fn`): its failure return (null, a status) is
+    /// the only channel C callers have, so a failure turned into it is the contract.
+    pub foreign_abi: bool,
     /// Named as an explicit "out of memory deliberately ignored here" helper
     /// (`panic_on_oom`, `clone_panic_on_oom`, `assume_fallible`): a panic inside is intent.
     pub oom_ignore_marker: bool,
@@ -86,6 +89,7 @@ impl FnFrame {
             nested_without_channel: outer
                 .is_some_and(|o| o.channel == Channel::None || o.nested_without_channel),
             oom_ignore_marker: is_oom_ignore_marker(&name),
+            foreign_abi: sig.abi.is_some(),
             trait_impl,
             channel,
             name,

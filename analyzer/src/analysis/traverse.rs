@@ -231,7 +231,13 @@ impl<'v, L: Listener> Traversal<'v, L> {
         let Pat::Ident(id) = pat else { return };
         let name = id.ident.to_string();
         let init = l.init.as_ref().filter(|i| i.diverge.is_none());
-        let ty = declared.or_else(|| init.and_then(|i| infer_type(&i.expr)));
+        let ty = declared
+            .or_else(|| init.and_then(|i| infer_type(&i.expr)))
+            .and_then(|t| match t.as_str() {
+                // `let new = Self { .. }` / `Self::with_capacity(..)?`: the `impl` type.
+                "Self" => self.cx.bindings.self_type(),
+                _ => Some(t),
+            });
         let val = init
             .and_then(|i| self.cx.eval(&i.expr))
             .filter(|_| !name.starts_with('_'));

@@ -61,6 +61,12 @@ pub(crate) struct Vocab {
     /// arguments. On those types, or on a receiver of unknown type, a call of that name and
     /// arity is the crate's method, not the pack's.
     pub own_methods: HashMap<String, HashSet<(String, usize)>>,
+    /// The scanned crate's own allocation error types: enums with a NoMemory-like variant
+    /// and targets of `impl From<TryReserveError>`-like conversions (`mp4parse::Error`).
+    pub crate_alloc_errors: HashSet<String>,
+    /// The packs' summary needles: a file without one is not summarized by the driver, so
+    /// what only the crate's own error types make a wrapper must come from a file with one.
+    pub summary_needles: Vec<String>,
     /// Last segments of `alloc_paths`, `extra_paths` and `raw_functions`, and the methods of
     /// the receiver groups: identifiers that can name an allocation.
     pub call_names: HashSet<String>,
@@ -125,6 +131,7 @@ impl Vocab {
                 .iter()
                 .map(|n| n.rsplit("::").next().unwrap_or(n).to_lowercase()),
         );
+        v.summary_needles = settings.packs.summary_needles();
         v.call_names = v
             .alloc_paths
             .iter()

@@ -48,6 +48,17 @@ pub(crate) fn assign(out: &mut Findings, cx: &Cx, a: &syn::ExprAssign) {
         matches!(peel(&a.left), Expr::Infer(_)) || ident_of(&a.left).is_some_and(|n| n == "_");
     if underscore {
         discarded(out, cx, &a.right, "by `_ =`");
+        return;
+    }
+    // `self.cover = read_cover(..).ok();`: the failure is stored as `None` in a field, where
+    // it reads as "absent" (a local is followed instead, as it is bound).
+    if matches!(peel(&a.left), Expr::Field(_)) {
+        if let Some(val) = cx.eval(&a.right) {
+            if val.kind == Kind::Option {
+                let how = "`ok()` stored in a field".to_string();
+                out.verdict(cx, &val, Verdict::Swallowed(how));
+            }
+        }
     }
 }
 
