@@ -18,7 +18,7 @@
 //! The modules, lowest first (a module uses only modules before it): `input` (the files
 //! and settings), `syntax` (syn helpers), `vocab` (the names in force), `fields`
 //! (struct field types), `value` (an allocation value), `enclosing` (the enclosing function's error
-//! channel and contract), `bindings` (names in scope and
+//! channel and contract), `callers` (private helpers of functions without one), `bindings` (names in scope and
 //! their types), `handling` (failure branches and error values), `chain` (the
 //! method-chain classifier), `traverse`, then its two listeners `checks` and
 //! `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
@@ -29,6 +29,7 @@ use crate::finding::Finding;
 use crate::rules::RuleId;
 
 mod bindings;
+mod callers;
 mod chain;
 mod checks;
 mod discovery;

@@ -108,6 +108,14 @@ pub(crate) fn if_expr(out: &mut Findings, cx: &Cx, i: &syn::ExprIf) {
         let Some(val) = cx.eval(&l.expr) else {
             return;
         };
+        // `if let Ok(p) = res { … }` then `res` returned: inspected, then propagated.
+        let returned = ident_of(&l.expr).is_some_and(|n| {
+            cx.enclosing_fn()
+                .is_some_and(|f| f.returned_locals.contains(&n))
+        });
+        if returned {
+            return;
+        }
         let head = pattern_head(&l.pat).unwrap_or_default();
         match (val.kind, head.as_str()) {
             (Kind::Result, "Ok") | (Kind::Option, "Some") => match &i.else_branch {
