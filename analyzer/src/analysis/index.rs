@@ -12,6 +12,7 @@ use super::fields::{FieldDecl, FieldTypes};
 use super::input::SourceFile;
 use super::syntax::{is_test_code, result_error_type, type_name};
 use super::vocab::Vocab;
+use crate::packs::ActivePacks;
 
 /// A function that may be an allocation wrapper: it returns `Result<_, E>` with E an
 /// allocation error type.
@@ -292,7 +293,14 @@ pub struct FileSummary {
 }
 
 /// Summarize one file with the base vocabulary (packs and configuration, no wrappers yet).
-pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -> FileSummary {
+/// `packs` gives the summary needles ([`ActivePacks::summary_needles`], asked only when the
+/// crate's own error types matter).
+pub(crate) fn summarize(
+    file: &SourceFile,
+    vocab: &Vocab,
+    packs: &ActivePacks,
+    include_tests: bool,
+) -> FileSummary {
     if file.is_test_file && !include_tests {
         return FileSummary::default();
     }
@@ -329,8 +337,8 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
     if c.candidates
         .iter()
         .any(|c| c.error.is_some() || c.own_error)
-        && !vocab
-            .summary_needles
+        && !packs
+            .summary_needles()
             .iter()
             .any(|n| file.text.contains(n.as_str()))
     {

@@ -29,13 +29,6 @@ pub(crate) struct Wrappers {
     pub methods: HashMap<String, HashSet<Option<String>>>,
 }
 
-impl Wrappers {
-    /// The names a file calling one of these wrappers must contain.
-    pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
-        self.functions.iter().chain(self.methods.keys())
-    }
-}
-
 /// Everything the classifier matches names against.
 #[derive(Debug, Default)]
 pub(crate) struct Vocab {
@@ -64,9 +57,6 @@ pub(crate) struct Vocab {
     /// The scanned crate's own allocation error types: enums with a NoMemory-like variant
     /// and targets of `impl From<TryReserveError>`-like conversions (`mp4parse::Error`).
     pub crate_alloc_errors: HashSet<String>,
-    /// The packs' summary needles: a file without one is not summarized by the driver, so
-    /// what only the crate's own error types make a wrapper must come from a file with one.
-    pub summary_needles: Vec<String>,
     /// Last segments of `alloc_paths`, `extra_paths` and `raw_functions`, and the methods of
     /// the receiver groups: identifiers that can name an allocation.
     pub call_names: HashSet<String>,
@@ -131,7 +121,6 @@ impl Vocab {
                 .iter()
                 .map(|n| n.rsplit("::").next().unwrap_or(n).to_lowercase()),
         );
-        v.summary_needles = settings.packs.summary_needles();
         v.call_names = v
             .alloc_paths
             .iter()

@@ -39,17 +39,7 @@ pub(crate) fn item_impl(out: &mut Findings, cx: &Cx, i: &syn::ItemImpl) {
         return;
     }
     let target = type_name(&i.self_ty).unwrap_or_else(|| "the error type".to_string());
-    for item in &i.items {
-        let syn::ImplItem::Fn(f) = item else { continue };
-        if f.sig.ident != "from" {
-            continue;
-        }
-        let mut bound = Vec::new();
-        for input in &f.sig.inputs {
-            if let syn::FnArg::Typed(pt) = input {
-                bound_names(&pt.pat, &mut bound);
-            }
-        }
+    for (f, bound) in from_fns(i) {
         let mut values = Vec::new();
         block_values(&f.block, &mut values, 0);
         for value in values {
@@ -104,6 +94,26 @@ impl Visit<'_> for UsesBound<'_> {
     }
 }
 
+/// The `from` functions of an `impl From<..>` block, with the names their parameter binds
+/// (the converted error).
+fn from_fns(i: &syn::ItemImpl) -> impl Iterator<Item = (&syn::ImplItemFn, Vec<String>)> {
+    i.items.iter().filter_map(|item| {
+        let syn::ImplItem::Fn(f) = item else {
+            return None;
+        };
+        if f.sig.ident != "from" {
+            return None;
+        }
+        let mut bound = Vec::new();
+        for input in &f.sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                bound_names(&pt.pat, &mut bound);
+            }
+        }
+        Some((f, bound))
+    })
+}
+
 /// The source type of `From<..>` is written as a path of the scanned crate (`Error`,
 /// `crate::Error`), not another crate's (`io::Error`).
 fn is_local_path(args: &syn::punctuated::Punctuated<syn::GenericArgument, syn::Token![,]>) -> bool {
@@ -124,17 +134,7 @@ fn is_local_path(args: &syn::punctuated::Punctuated<syn::GenericArgument, syn::T
 /// out-of-memory error is folded into something else.
 fn wildcard_folds(out: &mut Findings, cx: &Cx, i: &syn::ItemImpl, source: &str) {
     let target = type_path(&i.self_ty);
-    for item in &i.items {
-        let syn::ImplItem::Fn(f) = item else { continue };
-        if f.sig.ident != "from" {
-            continue;
-        }
-        let mut bound = Vec::new();
-        for input in &f.sig.inputs {
-            if let syn::FnArg::Typed(pt) = input {
-                bound_names(&pt.pat, &mut bound);
-            }
-        }
+    for (f, bound) in from_fns(i) {
         let mut matches = Matches {
             bound: &bound,
             found: Vec::new(),
