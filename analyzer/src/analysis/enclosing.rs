@@ -50,6 +50,15 @@ pub(crate) struct FnFrame {
     pub none_on_alloc_failure: bool,
     /// Nested in a function that has no error channel (a helper only that function calls).
     pub nested_without_channel: bool,
+    /// A private function of the file whose callers in the file all lack an error channel
+    /// (so it has none to give either).
+    pub called_only_without_channel: bool,
+    /// Declared with a foreign ABI (`extern "C" fn`): its failure return (null, a status) is
+    /// the only channel C callers have, so a failure turned into it is the contract.
+    pub foreign_abi: bool,
+    /// Locals the function returns (its tail, or `return name;` at its top level): a result
+    /// held there is propagated whatever is inspected on the way.
+    pub returned_locals: HashSet<String>,
     /// Named as an explicit "out of memory deliberately ignored here" helper
     /// (`panic_on_oom`, `clone_panic_on_oom`, `assume_fallible`): a panic inside is intent.
     pub oom_ignore_marker: bool,
@@ -72,6 +81,7 @@ impl FnFrame {
         trait_impl: Option<String>,
         siblings: Option<&HashSet<String>>,
         outer: Option<&FnFrame>,
+        without_channel_callers: &HashSet<String>,
     ) -> FnFrame {
         let name = sig.ident.to_string();
         let doc = doc_text(attrs);
@@ -85,7 +95,12 @@ impl FnFrame {
             none_on_alloc_failure,
             nested_without_channel: outer
                 .is_some_and(|o| o.channel == Channel::None || o.nested_without_channel),
+            called_only_without_channel: !public
+                && trait_impl.is_none()
+                && without_channel_callers.contains(&name),
             oom_ignore_marker: is_oom_ignore_marker(&name),
+            foreign_abi: sig.abi.is_some(),
+            returned_locals: HashSet::new(),
             trait_impl,
             channel,
             name,
@@ -102,7 +117,7 @@ impl FnFrame {
     /// with a fixed signature, a public function, or a helper nested in such a function.
     pub(crate) fn cannot_report(&self) -> bool {
         matches!(self.channel, Channel::None | Channel::FixedError)
-            && (self.exposed || self.nested_without_channel)
+            && (self.exposed || self.nested_without_channel || self.called_only_without_channel)
     }
 
     /// The fallible alternative a function without an error channel could offer.
@@ -154,7 +169,7 @@ pub(crate) fn doc_text(attrs: &[Attribute]) -> String {
 }
 
 /// How a function returning `ret` reports failures.
-fn channel(ret: &ReturnType) -> Channel {
+pub(crate) fn channel(ret: &ReturnType) -> Channel {
     let ReturnType::Type(_, ty) = ret else {
         return Channel::None;
     };
@@ -211,6 +226,26 @@ fn is_fmt(path: &syn::Path) -> bool {
     path.segments.iter().any(|s| s.ident == "fmt")
 }
 
+/// The locals a function body returns: its tail expression, and `return name;` statements
+/// at its top level.
+pub(crate) fn returned_locals(body: &syn::Block) -> HashSet<String> {
+    let ident = |e: &syn::Expr| match e {
+        syn::Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+        _ => None,
+    };
+    let mut out = HashSet::new();
+    for stmt in &body.stmts {
+        match stmt {
+            syn::Stmt::Expr(syn::Expr::Return(r), _) => {
+                out.extend(r.expr.as_deref().and_then(ident));
+            }
+            syn::Stmt::Expr(e, None) => out.extend(ident(e)),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The names of the functions directly in an `impl` block.
 pub(crate) fn impl_fn_names(i: &syn::ItemImpl) -> HashSet<String> {
     i.items
@@ -246,7 +281,15 @@ mod tests {
         let f: syn::ItemFn = syn::parse_str(src).unwrap_or_else(|e| panic!("{e}"));
         let sib: HashSet<String> = siblings.iter().map(|s| s.to_string()).collect();
         let public = matches!(f.vis, syn::Visibility::Public(_));
-        FnFrame::new(&f.sig, &f.attrs, public, None, Some(&sib), None)
+        FnFrame::new(
+            &f.sig,
+            &f.attrs,
+            public,
+            None,
+            Some(&sib),
+            None,
+            &HashSet::new(),
+        )
     }
 
     #[test]

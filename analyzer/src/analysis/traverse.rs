@@ -10,8 +10,9 @@ use syn::visit::{self, Visit};
 use syn::{Expr, ExprMethodCall, Pat, Stmt};
 
 use super::bindings::{infer_type, Bindings};
+use super::callers::called_only_without_channel;
 use super::chain::Chains;
-use super::enclosing::{impl_fn_names, module_fn_names, FnFrame};
+use super::enclosing::{impl_fn_names, module_fn_names, returned_locals, FnFrame};
 use super::fields::FieldTypes;
 use super::syntax::{is_test_code, last_segment, stmt_start, type_name};
 use super::value::Val;
@@ -69,6 +70,8 @@ pub(crate) struct Cx<'v> {
     siblings: Vec<std::collections::HashSet<String>>,
     /// The traits of the enclosing `impl` blocks (`None`: an inherent `impl`), innermost last.
     impl_traits: Vec<Option<String>>,
+    /// Functions of the file called only by functions without an error channel.
+    without_channel_callers: std::collections::HashSet<String>,
 }
 
 impl Cx<'_> {
@@ -164,6 +167,7 @@ impl<'v, L: Listener> Traversal<'v, L> {
                 fns: Vec::new(),
                 siblings: Vec::new(),
                 impl_traits: Vec::new(),
+                without_channel_callers: Default::default(),
             },
             listener,
             include_tests,
@@ -190,13 +194,14 @@ impl<'v, L: Listener> Traversal<'v, L> {
         node: &dyn Spanned,
         sig: &syn::Signature,
         public: bool,
+        body: Option<&syn::Block>,
         children: impl FnOnce(&mut Self),
     ) {
         if self.skip_test(attrs, node) {
             return;
         }
         let trait_impl = self.cx.impl_traits.last().cloned().flatten();
-        self.enter_frame(sig, attrs, public, trait_impl);
+        self.enter_frame(sig, attrs, public, trait_impl, body);
         self.cx.bindings.enter_fn(sig);
         children(self);
         self.cx.bindings.exit_fn();
@@ -210,15 +215,20 @@ impl<'v, L: Listener> Traversal<'v, L> {
         attrs: &[syn::Attribute],
         public: bool,
         trait_impl: Option<String>,
+        body: Option<&syn::Block>,
     ) {
-        let frame = FnFrame::new(
+        let mut frame = FnFrame::new(
             sig,
             attrs,
             public,
             trait_impl,
             self.cx.siblings.last(),
             self.cx.fns.last(),
+            &self.cx.without_channel_callers,
         );
+        if let Some(b) = body {
+            frame.returned_locals = returned_locals(b);
+        }
         self.cx.fns.push(frame);
     }
 
@@ -231,7 +241,13 @@ impl<'v, L: Listener> Traversal<'v, L> {
         let Pat::Ident(id) = pat else { return };
         let name = id.ident.to_string();
         let init = l.init.as_ref().filter(|i| i.diverge.is_none());
-        let ty = declared.or_else(|| init.and_then(|i| infer_type(&i.expr)));
+        let ty = declared
+            .or_else(|| init.and_then(|i| infer_type(&i.expr)))
+            .and_then(|t| match t.as_str() {
+                // `let new = Self { .. }` / `Self::with_capacity(..)?`: the `impl` type.
+                "Self" => self.cx.bindings.self_type(),
+                _ => Some(t),
+            });
         let val = init
             .and_then(|i| self.cx.eval(&i.expr))
             .filter(|_| !name.starts_with('_'));
@@ -274,7 +290,7 @@ impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
         // A nested free function does not see the enclosing `impl`'s `Self`.
         self.cx.bindings.enter_impl(None);
         let public = matches!(f.vis, syn::Visibility::Public(_));
-        self.enter_frame(&f.sig, &f.attrs, public, None);
+        self.enter_frame(&f.sig, &f.attrs, public, None, Some(&f.block));
         self.cx.bindings.enter_fn(&f.sig);
         visit::visit_item_fn(self, f);
         self.cx.bindings.exit_fn();
@@ -284,18 +300,19 @@ impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let public = matches!(f.vis, syn::Visibility::Public(_));
-        self.visit_method(&f.attrs, f, &f.sig, public, |t| {
+        self.visit_method(&f.attrs, f, &f.sig, public, Some(&f.block), |t| {
             visit::visit_impl_item_fn(t, f)
         });
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        self.visit_method(&f.attrs, f, &f.sig, true, |t| {
+        self.visit_method(&f.attrs, f, &f.sig, true, f.default.as_ref(), |t| {
             visit::visit_trait_item_fn(t, f)
         });
     }
 
     fn visit_file(&mut self, f: &'ast syn::File) {
+        self.cx.without_channel_callers = called_only_without_channel(f);
         self.cx.siblings.push(module_fn_names(&f.items));
         visit::visit_file(self, f);
         self.cx.siblings.pop();

@@ -29,13 +29,6 @@ pub(crate) struct Wrappers {
     pub methods: HashMap<String, HashSet<Option<String>>>,
 }
 
-impl Wrappers {
-    /// The names a file calling one of these wrappers must contain.
-    pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
-        self.functions.iter().chain(self.methods.keys())
-    }
-}
-
 /// Everything the classifier matches names against.
 #[derive(Debug, Default)]
 pub(crate) struct Vocab {
@@ -61,6 +54,9 @@ pub(crate) struct Vocab {
     /// arguments. On those types, or on a receiver of unknown type, a call of that name and
     /// arity is the crate's method, not the pack's.
     pub own_methods: HashMap<String, HashSet<(String, usize)>>,
+    /// The scanned crate's own allocation error types: enums with a NoMemory-like variant
+    /// and targets of `impl From<TryReserveError>`-like conversions (`mp4parse::Error`).
+    pub crate_alloc_errors: HashSet<String>,
     /// Last segments of `alloc_paths`, `extra_paths` and `raw_functions`, and the methods of
     /// the receiver groups: identifiers that can name an allocation.
     pub call_names: HashSet<String>,

@@ -47,7 +47,8 @@ impl Findings {
     /// (its error channel and contract, `enclosing`):
     /// - a panic in an infallible twin is its contract (no finding); in a function that cannot
     ///   report an error it is `alloc-panic-without-error-channel`;
-    /// - a swallowed failure in a `GlobalAlloc` method (null is its failure signal) or in a
+    /// - a swallowed failure in a `GlobalAlloc` method (null is its failure signal), in an
+    ///   `extern "C" fn` (null or a status is C's only channel) or in a
     ///   function documented to return `None` on allocation failure is the contract;
     /// - a remapping into `fmt::Error` (a trait's fixed error type) is no error channel.
     pub(crate) fn verdict(&mut self, cx: &Cx, val: &Val, verdict: Verdict) {
@@ -55,7 +56,9 @@ impl Findings {
         let (rule, message) = match verdict {
             Verdict::Fine => return,
             Verdict::Swallowed(how) => {
-                if frame.is_some_and(|f| f.implements_global_alloc() || f.none_on_alloc_failure) {
+                if frame.is_some_and(|f| {
+                    f.implements_global_alloc() || f.none_on_alloc_failure || f.foreign_abi
+                }) {
                     return;
                 }
                 (
