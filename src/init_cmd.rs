@@ -25,17 +25,22 @@ pub fn template() -> String {
     let mut rules = String::new();
     for rule in RuleId::ALL {
         let doc = rule.doc();
-        let level = match doc.default_level {
-            Some(_) => level_name(doc),
-            // Opt-in rules are reported only inside their scopes; at the level set here.
-            None => "error",
-        };
-        rules.push_str(&format!(
-            "# {}\n{} = \"{}\"\n",
-            doc.summary,
-            rule.as_str(),
-            level
-        ));
+        match doc.default_level {
+            Some(_) => rules.push_str(&format!(
+                "# {}\n{} = \"{}\"\n",
+                doc.summary,
+                rule.as_str(),
+                level_name(doc)
+            )),
+            // Opt-in rules stay off unless asked: reported only inside their scopes (none
+            // below), at "warn" unless a level is set here.
+            None => rules.push_str(&format!(
+                "# {} (opt-in: off until [{rule}] lists scopes; \"warn\" there unless set here)\n\
+                 # {rule} = \"error\"\n",
+                doc.summary,
+                rule = rule.as_str(),
+            )),
+        }
     }
     format!(
         r#"# oomcheck configuration, written by `oomcheck init` with every default spelled out.

@@ -1,5 +1,11 @@
 //! Every decision that depends on the terminal is made here, once, from explicit inputs
-//! (`is_terminal`, `is_ci`, the `--color` flag and `NO_COLOR`), so tests can pin each case.
+//! (`is_terminal`, `is_ci`, the `--color` flag, `NO_COLOR` and `OOMCHECK_NARRATE`), so tests can
+//! pin each case.
+//!
+//! Diagnostics are drawn as rustc and clippy draw them: graphically (`× message`, ` ╭─[file:line:col]`,
+//! source lines with a caret) on a terminal, the same layout in ASCII without colour into a pipe or
+//! CI log (`,-[file:line:col]`, `^`). The screen-reader narration ("Begin snippet for …") is
+//! there for those who ask for it: `OOMCHECK_NARRATE=1`.
 use std::io::IsTerminal;
 
 use clap::{Args, ValueEnum};
@@ -33,7 +39,12 @@ pub struct Terminal {
     pub is_ci: bool,
     /// Whether `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
     pub no_color: bool,
+    /// Whether [`NARRATE`] asks for narrated diagnostics (for screen readers).
+    pub narrate: bool,
 }
+
+/// The variable that asks for narrated diagnostics instead of drawn ones (`OOMCHECK_NARRATE=1`).
+pub const NARRATE: &str = "OOMCHECK_NARRATE";
 
 impl Terminal {
     /// Read the real environment, for stderr (where diagnostics and progress go).
@@ -44,6 +55,7 @@ impl Terminal {
             is_terminal: std::io::stderr().is_terminal(),
             is_ci,
             no_color: non_empty("NO_COLOR"),
+            narrate: std::env::var(NARRATE).is_ok_and(|v| !v.is_empty() && v != "0"),
         }
     }
 }
@@ -55,6 +67,8 @@ pub struct Ui {
     pub color: bool,
     /// Draw diagnostics graphically (boxes, arrows); otherwise narrate them in plain text.
     pub graphical: bool,
+    /// Draw with ASCII characters (`-->`-like frames and `^` carets), for pipes and logs.
+    pub ascii: bool,
     /// Show a live progress bar.
     pub progress: bool,
 }
@@ -74,9 +88,9 @@ impl Ui {
         };
         Ui {
             color,
-            // A graphical layout is worth it on a terminal or when colour is forced; narrated
-            // text reads better in logs and screen readers.
-            graphical: color || (term.is_terminal && choice != ColorChoice::Never),
+            // Drawn everywhere, as rustc and clippy draw in CI logs; narrated on request.
+            graphical: !term.narrate,
+            ascii: !color && !term.is_terminal,
             // A bar that redraws itself only makes sense to a person watching a terminal.
             progress: term.is_terminal && !term.is_ci,
         }
@@ -89,6 +103,8 @@ impl Ui {
         let res = if self.graphical {
             let theme = if self.color {
                 GraphicalTheme::unicode()
+            } else if self.ascii {
+                GraphicalTheme::none()
             } else {
                 GraphicalTheme::unicode_nocolor()
             };
@@ -112,6 +128,7 @@ mod tests {
             is_terminal,
             is_ci,
             no_color,
+            narrate: false,
         }
     }
 
@@ -123,22 +140,33 @@ mod tests {
             Ui {
                 color: true,
                 graphical: true,
+                ascii: false,
                 progress: true
             }
         );
     }
 
     #[test]
-    fn auto_into_a_pipe_is_narrated_without_colour_or_progress() {
+    fn auto_into_a_pipe_is_drawn_in_ascii_without_colour_or_progress() {
         let ui = Ui::decide(ColorChoice::Auto, term(false, false, false));
         assert_eq!(
             ui,
             Ui {
                 color: false,
-                graphical: false,
+                graphical: true,
+                ascii: true,
                 progress: false
             }
         );
+    }
+
+    #[test]
+    fn narration_only_on_request() {
+        let asked = Terminal {
+            narrate: true,
+            ..term(false, true, true)
+        };
+        assert!(!Ui::decide(ColorChoice::Auto, asked).graphical);
     }
 
     #[test]
@@ -160,6 +188,6 @@ mod tests {
         let piped = Ui::decide(ColorChoice::Always, term(false, true, true));
         assert!(piped.color && piped.graphical && !piped.progress);
         let never = Ui::decide(ColorChoice::Never, term(true, false, false));
-        assert!(!never.color && !never.graphical && never.progress);
+        assert!(!never.color && never.graphical && !never.ascii && never.progress);
     }
 }

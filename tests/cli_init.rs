@@ -29,6 +29,12 @@ fn init_writes_a_config_that_lint_accepts_and_prints_the_injector_lines() {
         config.contains("discarded-alloc-result = \"error\""),
         "{config}"
     );
+    // The opt-in rule stays off unless asked (README: "off (opt-in)"): no level, no scope.
+    assert!(
+        config.contains("# infallible-alloc = \"error\""),
+        "{config}"
+    );
+    assert!(!config.contains("\ninfallible-alloc ="), "{config}");
 
     // The written file is a valid configuration: a level set in it takes effect.
     std::fs::create_dir(dir.path().join("src")).unwrap();

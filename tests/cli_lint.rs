@@ -62,9 +62,20 @@ fn human_format_shows_rule_message_help_and_summary() {
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(run.stdout.contains("panic-on-alloc-failure"), "{run:#?}");
     assert!(run.stdout.contains("discarded-alloc-result"), "{run:#?}");
-    // Narrated (not a terminal): the file and line are spelled out.
-    assert!(run.stdout.contains("src/lib.rs"), "{run:#?}");
-    assert!(run.stdout.contains("line 3"), "{run:#?}");
+    // Not a terminal: drawn as rustc draws in CI logs, in ASCII (issue 13).
+    assert!(run.stdout.contains(",-[src/lib.rs:3:"), "{run:#?}");
+    assert!(!run.stdout.contains("Begin snippet"), "{run:#?}");
+    // Narrated on request: the file and line are spelled out.
+    let narrated = std::process::Command::new(env!("CARGO_BIN_EXE_oomcheck"))
+        .arg("lint")
+        .current_dir(c.path())
+        .env("NO_COLOR", "1")
+        .env("OOMCHECK_NARRATE", "1")
+        .output()
+        .expect("run oomcheck");
+    let narrated = String::from_utf8_lossy(&narrated.stdout);
+    assert!(narrated.contains("src/lib.rs"), "{narrated}");
+    assert!(narrated.contains("line 3"), "{narrated}");
     assert!(
         run.stdout
             .contains("found 2 problems (2 errors, 0 warnings) in 1 file"),

@@ -190,7 +190,7 @@ fn demo_sweep_reports_each_bug_as_its_outcome() {
         .ends_with("examples/demo/src/lib.rs"));
     assert_eq!(
         abort["repro"],
-        "OOMCHECK=1 OOMCHECK_ALLOC=4 cargo test -- vcpu_survives_oom --exact"
+        "OOMCHECK=1 OOMCHECK_ALLOC=4 RUST_BACKTRACE=0 cargo test -- vcpu_survives_oom --exact"
     );
 }
 
@@ -310,9 +310,14 @@ fn fixture_crate_outcomes_and_unswept_checks() {
         outcomes(&recs["forgotten_records"]),
         counts(&[("no-memory", 1), ("leak", 3)])
     );
-    // A body that fails its normal run is reported, not swept.
-    assert_eq!(recs["fails_without_oom"]["status"], "normal-failed");
-    assert_eq!(recs["fails_without_oom"]["sequence"], "");
+    // A body whose normal run returns Err is swept (issue 13): its own `"always".into()`
+    // aborts, in the test body.
+    assert_eq!(recs["fails_without_oom"]["status"], "swept");
+    assert_eq!(recs["fails_without_oom"]["sequence"], "A");
+    assert_eq!(
+        recs["fails_without_oom"]["findings"][0]["in_test_body"],
+        true
+    );
 
     // The fixture's transient-clean check, swept persistently from the command line.
     let out = oomcheck(
@@ -334,7 +339,8 @@ fn fixture_crate_outcomes_and_unswept_checks() {
 
 #[test]
 fn human_output_has_progress_lines_and_diagnostics() {
-    let out = oomcheck(
+    // Narrated on request (issue 13: drawn like rustc by default, `tests/cli_run_sites.rs`).
+    let out = common::oomcheck_command(
         &demo(),
         &[
             "run",
@@ -344,7 +350,15 @@ fn human_output_has_progress_lines_and_diagnostics() {
             "disk_survives_oom",
             "vcpu_survives_oom",
         ],
-    );
+    )
+    .env("OOMCHECK_NARRATE", "1")
+    .output()
+    .expect("run oomcheck");
+    let out = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stdout.is_empty(),
@@ -398,7 +412,7 @@ fn human_output_has_progress_lines_and_diagnostics() {
     );
     assert!(e.contains("+    cache: None,"), "{out:?}");
     assert!(
-        e.contains("help: reproduce with: OOMCHECK=1 OOMCHECK_ALLOC=5 cargo test -- disk_survives_oom --exact"),
+        e.contains("help: reproduce with: OOMCHECK=1 OOMCHECK_ALLOC=5 RUST_BACKTRACE=0 cargo test -- disk_survives_oom --exact"),
         "{out:?}"
     );
     assert!(

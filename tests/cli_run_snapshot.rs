@@ -1,5 +1,5 @@
 //! What a user reads from `oomcheck run`, word for word: the progress lines and diagnostics of a
-//! sweep of the fixture crate, in the plain narrated form (no terminal, no colour), compared with
+//! sweep of the fixture crate, as a pipe or CI log shows them (rustc's layout in ASCII, no colour), compared with
 //! `tests/snapshots/run_fixture_outcomes.txt`. Rewrite the snapshot with `OOMCHECK_BLESS=1` when
 //! a wording change is meant; review its diff like code.
 mod common;

@@ -19,10 +19,11 @@ mod fixture;
 use common::check_snapshot;
 use fixture::{fixture_dir, fixture_paths, load};
 
-/// A terminal without colour: the graphical layout at miette's fixed width, no escapes.
+/// A pipe or CI log: the graphical layout in ASCII at miette's fixed width, no escapes.
 const UI: Ui = Ui {
     color: false,
     graphical: true,
+    ascii: true,
     progress: false,
 };
 

@@ -72,6 +72,32 @@ pub struct Config {
     /// Where the opt-in `infallible-alloc` rule is checked.
     #[serde(default)]
     pub infallible_alloc: InfallibleAllocScopes,
+    /// `[run]`: settings of `oomcheck run` (the linter ignores them).
+    #[serde(default)]
+    pub run: RunConfig,
+}
+
+/// `[run]`: what `oomcheck run` reads besides `no-memory-names`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunConfig {
+    /// `[[run.allow]]`: expected sweep results, accepted with a reason.
+    #[serde(default)]
+    pub allow: Vec<RunAllow>,
+}
+
+/// One `[[run.allow]]` entry: an outcome (anywhere), or any finding at a site, or both.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunAllow {
+    /// The sweep outcome accepted (`abort`, `wrong-error`, …); any when absent.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Part of a stack frame's function path or `file:line`; any site when absent.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Why the result is expected (shown with it).
+    pub reason: String,
 }
 
 /// A configured rule level.

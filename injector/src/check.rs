@@ -1,7 +1,9 @@
 //! The public entry points: [`check`] and the [`Check`] builder. Running a check is `run.rs`'s.
 
+use crate::allow::Allow;
 use crate::env::Settings;
 use crate::options::{Dedup, Mode};
+use crate::outcome::Outcome;
 use crate::predicate::DefaultNoMemory;
 use crate::range::AllocRange;
 use crate::strategy::Strategy;
@@ -34,6 +36,8 @@ pub struct Check<P = DefaultNoMemory> {
     pub(crate) settings: Settings,
     /// The check's name instead of the test thread's ([`Check::test_name`]).
     pub(crate) name: Option<String>,
+    /// Expected outcomes ([`Check::allow`], [`Check::allow_site`]).
+    pub(crate) allows: Vec<Allow>,
 }
 
 impl Default for Check<DefaultNoMemory> {
@@ -50,6 +54,7 @@ impl Check<DefaultNoMemory> {
             predicate: DefaultNoMemory,
             settings: Settings::default(),
             name: None,
+            allows: Vec::new(),
         }
     }
 }
@@ -61,7 +66,32 @@ impl<P> Check<P> {
             predicate: pred,
             settings: self.settings,
             name: self.name,
+            allows: self.allows,
         }
+    }
+
+    /// Accepts `outcome` wherever it happens, for `reason` (a known, deliberate result:
+    /// `Check::new().allow(Outcome::Abort, "Rc::from reallocates; documented")`). Allowed
+    /// findings are reported as "allowed" with the reason and counted apart
+    /// ([`Report::allowed`](crate::Report::allowed)); they do not fail the check.
+    pub fn allow(mut self, outcome: Outcome, reason: &str) -> Self {
+        self.allows.push(Allow {
+            outcome: Some(outcome),
+            site: None,
+            reason: reason.to_string(),
+        });
+        self
+    }
+
+    /// Accepts any finding whose failed allocation's stack has a frame whose function path or
+    /// `file:line` contains `site` (`"fallible_collections::rc"`, `"src/io.rs:42"`), for `reason`.
+    pub fn allow_site(mut self, site: &str, reason: &str) -> Self {
+        self.allows.push(Allow {
+            outcome: None,
+            site: Some(site.to_string()),
+            reason: reason.to_string(),
+        });
+        self
     }
 
     /// Fails only allocation *i* ([`Mode::Transient`], the default) or *i* and all later ones.

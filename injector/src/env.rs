@@ -6,6 +6,7 @@
 //! `oomcheck run` command, or the supervisor starting sweep children) writes them with
 //! [`Settings::to_env`], so that both sides agree on every name and form.
 
+use crate::allow::Allow;
 use crate::frames::MAX_FRAMES;
 use crate::options::{Dedup, Mode};
 use crate::range::AllocRange;
@@ -44,9 +45,15 @@ pub const OOMCHECK_SEED: &str = "OOMCHECK_SEED";
 pub const OOMCHECK_STRATEGY: &str = "OOMCHECK_STRATEGY";
 /// A directory of job token files: a process budget shared by every check of a run.
 pub const OOMCHECK_JOB_TOKENS: &str = "OOMCHECK_JOB_TOKENS";
+/// Extra names that mean "out of memory" for the default NoMemory predicate, comma-separated
+/// (`oomcheck run` passes the crate's `no-memory-names` configuration here).
+pub const OOMCHECK_NO_MEMORY_NAMES: &str = "OOMCHECK_NO_MEMORY_NAMES";
+/// Expected outcomes accepted with a reason, as a JSON array of [`Allow`] (`oomcheck run`
+/// passes the crate's `[[run.allow]]` here): `[{"outcome":"abort","reason":"documented"}]`.
+pub const OOMCHECK_ALLOW: &str = "OOMCHECK_ALLOW";
 
 /// Every variable of [`Settings`], for a launcher that removes those it does not set.
-pub const VARIABLES: [&str; 15] = [
+pub const VARIABLES: [&str; 17] = [
     OOMCHECK,
     OOMCHECK_ALLOC,
     OOMCHECK_MODE,
@@ -62,6 +69,8 @@ pub const VARIABLES: [&str; 15] = [
     OOMCHECK_SEED,
     OOMCHECK_STRATEGY,
     OOMCHECK_JOB_TOKENS,
+    OOMCHECK_NO_MEMORY_NAMES,
+    OOMCHECK_ALLOW,
 ];
 
 /// Sweep children: the journal file (its presence makes a process a sweep child).
@@ -152,6 +161,11 @@ pub struct Settings {
     pub debug: bool,
     /// [`OOMCHECK_STRICT`].
     pub strict: Option<bool>,
+    /// [`OOMCHECK_NO_MEMORY_NAMES`]: names the default NoMemory predicate accepts besides the
+    /// rule packs'.
+    pub no_memory_names: Vec<String>,
+    /// [`OOMCHECK_ALLOW`]: expected outcomes, added to the check's own.
+    pub allow: Vec<Allow>,
 }
 
 impl Settings {
@@ -215,6 +229,16 @@ impl Settings {
             trace: parse(get, OOMCHECK_TRACE, FLAG, parse_bool)?.unwrap_or(false),
             debug: parse(get, OOMCHECK_DEBUG, FLAG, parse_bool)?.unwrap_or(false),
             strict: parse(get, OOMCHECK_STRICT, FLAG, parse_bool)?,
+            no_memory_names: get(OOMCHECK_NO_MEMORY_NAMES)
+                .map(|v| parse_names(&v))
+                .unwrap_or_default(),
+            allow: parse(
+                get,
+                OOMCHECK_ALLOW,
+                "a JSON array like `[{\"outcome\":\"abort\",\"site\":\"src/io.rs\",\"reason\":\"documented\"}]`",
+                |v| serde_json::from_str(v).ok(),
+            )?
+            .unwrap_or_default(),
         })
     }
 
@@ -251,6 +275,15 @@ impl Settings {
             OOMCHECK_STRICT,
             self.strict.map(|s| if s { "1" } else { "0" }.to_string()),
         );
+        set(
+            OOMCHECK_NO_MEMORY_NAMES,
+            (!self.no_memory_names.is_empty()).then(|| self.no_memory_names.join(",")),
+        );
+        set(
+            OOMCHECK_ALLOW,
+            (!self.allow.is_empty())
+                .then(|| serde_json::to_string(&self.allow).unwrap_or_default()),
+        );
         env
     }
 
@@ -273,8 +306,31 @@ impl Settings {
             trace: self.trace || base.trace,
             debug: self.debug || base.debug,
             strict: self.strict.or(base.strict),
+            no_memory_names: if self.no_memory_names.is_empty() {
+                base.no_memory_names.clone()
+            } else {
+                self.no_memory_names.clone()
+            },
+            allow: self.allow.iter().chain(&base.allow).cloned().collect(),
         }
     }
+}
+
+/// The names of an [`OOMCHECK_NO_MEMORY_NAMES`] value: comma-separated, blanks ignored, a path
+/// (`my::Exhausted`) kept as its last segment.
+pub fn parse_names(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .rsplit("::")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// What a boolean variable accepts.
@@ -417,6 +473,7 @@ impl ChildRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Outcome;
     use std::collections::HashMap;
 
     #[test]
@@ -472,8 +529,17 @@ mod tests {
             ("OOMCHECK_SEED", "42"),
             ("OOMCHECK_STRATEGY", "fork"),
             ("OOMCHECK_JOB_TOKENS", "/tmp/t"),
+            ("OOMCHECK_NO_MEMORY_NAMES", "Exhausted, my::BufferFull,"),
+            (
+                "OOMCHECK_ALLOW",
+                r#"[{"outcome":"abort","reason":"documented"},{"site":"src/io.rs","reason":"io"}]"#,
+            ),
         ])
         .unwrap();
+        assert_eq!(s.allow.len(), 2);
+        assert_eq!(s.allow[0].outcome, Some(Outcome::Abort));
+        assert_eq!(s.allow[1].site.as_deref(), Some("src/io.rs"));
+        assert_eq!(s.no_memory_names, ["Exhausted", "BufferFull"]);
         assert_eq!(s.dedup, Some(Dedup::Site));
         assert_eq!(s.dedup_depth, Some(6));
         assert_eq!(s.sample, Some(100));

@@ -107,6 +107,7 @@
 #![warn(missing_docs)]
 
 mod alloc;
+mod allow;
 mod check;
 mod child;
 mod dedup;
@@ -130,8 +131,10 @@ mod supervise;
 mod sweep;
 mod text;
 mod tokens;
+mod vocabulary;
 
 pub use alloc::FailingAllocator;
+pub use allow::Allow;
 pub use check::{check, Check};
 pub use env::{EnvError, Settings};
 pub use frames::MAX_FRAMES;
@@ -145,3 +148,4 @@ pub use report::{
     RECORD_VERSION, UNSWEPT_SYMBOL,
 };
 pub use strategy::{Strategy, FORK_CROSSOVER, FORK_MIN_SWEPT};
+pub use vocabulary::pack_no_memory_names;

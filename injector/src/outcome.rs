@@ -36,11 +36,15 @@ pub enum Outcome {
     Hang,
     /// Returned a NoMemory error but left memory allocated during the run live.
     Leak,
+    /// The iteration's failing allocation never came: the body made fewer allocations than in
+    /// its counting runs (count drift), so nothing was tested at this index. Not a finding, not
+    /// a pass: counted apart and named in the report's message.
+    NotReached,
 }
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::NoMemory,
         Outcome::Tolerated,
         Outcome::WrongError,
@@ -49,6 +53,7 @@ impl Outcome {
         Outcome::Abort,
         Outcome::Hang,
         Outcome::Leak,
+        Outcome::NotReached,
     ];
 
     /// The outcome's kebab-case name.
@@ -62,6 +67,7 @@ impl Outcome {
             Outcome::Abort => "abort",
             Outcome::Hang => "hang",
             Outcome::Leak => "leak",
+            Outcome::NotReached => "not-reached",
         }
     }
 
@@ -76,13 +82,16 @@ impl Outcome {
             Outcome::Abort => 'A',
             Outcome::Hang => 'H',
             Outcome::Leak => 'L',
+            Outcome::NotReached => 'N',
         }
     }
 
-    /// Whether this outcome is a finding (`tolerated` is one only in strict mode).
+    /// Whether this outcome is a finding (`tolerated` is one only in strict mode). `not-reached`
+    /// is none (nothing was tested: it says nothing of the code's handling) but is no pass
+    /// either: the report's message counts it.
     pub fn is_finding(self, strict: bool) -> bool {
         match self {
-            Outcome::NoMemory => false,
+            Outcome::NoMemory | Outcome::NotReached => false,
             Outcome::Tolerated => strict,
             _ => true,
         }
@@ -133,6 +142,28 @@ pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified 
     });
     let (outcome, mut message, diff) = match run.ended {
         Ended::Panic { message } => (Outcome::Panic, message, None),
+        // Count drift: not a pass, since nothing failed.
+        _ if run.stats.failed == 0 => (
+            Outcome::NotReached,
+            "the body ended without reaching the allocation to fail: its allocation count drifts \
+             between runs (see the unstable-count causes: a randomly seeded hasher, work on other \
+             threads, lazy caches)"
+                .to_string(),
+            None,
+        ),
+        Ended::Err { debug, .. } if base.normal_err.as_ref() == Some(&debug) => (
+            Outcome::NoMemory,
+            format!("Err({debug}), the same error as the normal run"),
+            None,
+        ),
+        Ended::Ok { debug } if base.normal_err.is_some() => (
+            Outcome::Corrupted,
+            format!(
+                "returned Ok({debug}) although the normal run returns Err({})",
+                base.normal_err.as_deref().unwrap_or_default()
+            ),
+            None,
+        ),
         Ended::Err {
             debug,
             no_memory: true,

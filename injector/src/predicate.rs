@@ -1,14 +1,21 @@
 //! Which errors mean "out of memory": the [`NoMemoryPredicate`] a check asks, and the default
 //! one that reads the error's Debug text.
 
+use crate::vocabulary::{names_no_memory, pack_no_memory_names};
+use std::sync::OnceLock;
+
 /// Decides whether an error returned by the body means "out of memory".
 pub trait NoMemoryPredicate<E> {
     /// Whether `error` (whose `{:?}` text is `debug`) is a NoMemory-class error.
     fn is_no_memory(&self, error: &E, debug: &str) -> bool;
 }
 
-/// The default predicate: the error's Debug text names an out-of-memory condition (`NoMemory`,
-/// `OutOfMemory`, `Oom`, `TryReserveError`, `AllocError`, `ENOMEM`, "out of memory").
+/// The default predicate: the error's Debug text names an out-of-memory condition, by one of the
+/// rule packs' `no_memory_names` (the list `oomcheck lint` uses: `NoMemory`, `OutOfMemory`,
+/// `Oom`, `TryReserveError`, `AllocError`, smallvec's `AllocErr`, `ENOMEM`, …), by a name of the
+/// crate's own configuration (`no-memory-names`, passed by `oomcheck run` in
+/// [`OOMCHECK_NO_MEMORY_NAMES`](crate::env::OOMCHECK_NO_MEMORY_NAMES)), or in words ("out of
+/// memory").
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultNoMemory;
 
@@ -24,47 +31,24 @@ impl<E, F: Fn(&E) -> bool> NoMemoryPredicate<E> for F {
     }
 }
 
-/// The default NoMemory predicate: the error's Debug text names an out-of-memory condition.
-fn default_no_memory(debug: &str) -> bool {
-    let lower = debug.to_ascii_lowercase();
-    if lower.contains("out of memory") || lower.contains("cannot allocate memory") {
-        return true;
-    }
-    for word in debug.split(|c: char| !c.is_ascii_alphanumeric()) {
-        let w = word.to_ascii_lowercase();
-        if [
-            "nomemory",
-            "outofmemory",
-            "tryreserveerror",
-            "allocerror",
-            "enomem",
-            "allocationerror",
-        ]
-        .iter()
-        .any(|k| w.contains(k))
-        {
-            return true;
-        }
-        // `Oom`, `OomError`, `ErrOom`: the camel-case part "Oom", not "room" or "zoom".
-        if camel_parts(word).any(|p| p.eq_ignore_ascii_case("oom")) {
-            return true;
-        }
-    }
-    false
+/// The names of the environment's `OOMCHECK_NO_MEMORY_NAMES` (read once; a path keeps its last
+/// segment, as the analyzer does).
+fn configured_names() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        std::env::var(crate::env::OOMCHECK_NO_MEMORY_NAMES)
+            .map(|v| crate::env::parse_names(&v))
+            .unwrap_or_default()
+    })
 }
 
-/// Splits `OomError` into `Oom`, `Error`; `OOM_ERR` was split on `_` before.
-fn camel_parts(word: &str) -> impl Iterator<Item = &str> {
-    let mut starts = vec![0];
-    let b = word.as_bytes();
-    for i in 1..b.len() {
-        if b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase() {
-            starts.push(i);
-        }
-    }
-    let mut ends: Vec<usize> = starts[1..].to_vec();
-    ends.push(word.len());
-    starts.into_iter().zip(ends).map(move |(s, e)| &word[s..e])
+/// The default NoMemory predicate on an error's Debug text.
+fn default_no_memory(debug: &str) -> bool {
+    let names = pack_no_memory_names()
+        .iter()
+        .chain(configured_names())
+        .map(String::as_str);
+    names_no_memory(debug, names)
 }
 
 #[cfg(test)]
@@ -84,6 +68,9 @@ mod tests {
             "Custom { kind: OutOfMemory, error: \"x\" }",
             "\"out of memory\"",
             "Parse(AllocError)",
+            "AllocErr { layout: Layout { size: 64, align: 8 } }",
+            "Kind(OutOfMemory)",
+            "OOM_ERR",
         ] {
             assert!(default_no_memory(yes), "{yes}");
         }

@@ -55,12 +55,15 @@ impl<P> Check<P> {
             .clone()
             .or(thread_name)
             .unwrap_or_else(|| "<unnamed>".to_string());
+        let settings = env.over(&self.settings);
+        let allows = self.allows.iter().chain(&settings.allow).cloned().collect();
         let run = Run {
             test,
             ordinal,
-            settings: env.over(&self.settings),
+            settings,
             isolatable,
             started,
+            allows,
         };
         let predicate = &self.predicate;
         let is_no_memory = |e: &E, debug: &str| predicate.is_no_memory(e, debug);
@@ -89,6 +92,8 @@ struct Run {
     /// Whether the sweep can run in child processes (the check has a libtest name).
     isolatable: bool,
     started: Instant,
+    /// Expected outcomes, marked on the findings they accept.
+    allows: Vec<crate::allow::Allow>,
 }
 
 /// Disarms the thread if the body unwinds out of a plain run.
@@ -150,7 +155,6 @@ impl Run {
         report.nalloc = stats.count;
         report.status = Status::Disabled;
         if let Err(e) = &result {
-            report.status = Status::NormalFailed;
             report.message = Some(format!("the body returned Err({e:?})"));
         }
         drop(result);
@@ -193,9 +197,14 @@ impl Run {
                 report.status = Status::UnstableCount;
                 report.nalloc = b;
                 report.message = Some(format!(
-                    "the number of allocations differs between normal runs ({a} vs {b}): the body is not \
-                     deterministic (random seeds, caches filled on first use, threads), so allocation \
-                     indices do not name the same allocation in every run"
+                    "the number of allocations differs between normal runs ({a} vs {b}, after {} \
+                     counting runs), so allocation indices do not name the same allocation in \
+                     every run. Likely causes and fixes: a randomly seeded hasher (`HashMap::new()`'s \
+                     RandomState: build the map with a fixed hasher such as \
+                     `BuildHasherDefault<DefaultHasher>`); work on other threads (join them inside \
+                     the body, or check the code single-threaded); lazy caches or `OnceLock`s \
+                     filled on first use (call the code once before `check` to warm them)",
+                    sweep::COUNTING_RUNS
                 ));
                 return self.finish(report);
             }
@@ -210,10 +219,18 @@ impl Run {
         }
         let range = self.settings.range.unwrap_or(AllocRange::ALL);
         let Some((lo, hi)) = range.clamp(base.nalloc) else {
-            notes.push(format!(
-                "nothing to sweep: the allocation range is outside the {} allocations of the body",
-                base.nalloc
-            ));
+            report.status = Status::NothingSwept;
+            notes.push(if base.nalloc == 0 {
+                "nothing to sweep: the body makes no allocation (build its inputs outside the \
+                 check, but call the code under test inside it)"
+                    .to_string()
+            } else {
+                format!(
+                    "nothing to sweep: the allocation range {range} is outside the {} \
+                     allocations of the body",
+                    base.nalloc
+                )
+            });
             report.message = Some(notes.join("; "));
             return self.finish(report);
         };
@@ -237,6 +254,23 @@ impl Run {
             self.settings.debug,
             stopped,
         );
+        let drifted = report.count(Outcome::NotReached);
+        if drifted > 0 {
+            notes.push(format!(
+                "{drifted} indices not reached (`N`): the body made fewer allocations than in its \
+                 counting runs (count drift), so those indices tested nothing; make the body \
+                 deterministic (a fixed hasher, no work on other threads, caches warmed before \
+                 `check`)"
+            ));
+        }
+        for finding in &mut report.findings {
+            crate::stack::up_to_test(&mut finding.stack, &self.test);
+            finding.in_test_body = finding
+                .site
+                .as_ref()
+                .is_some_and(|s| crate::stack::in_test_body(s, &self.test));
+            finding.allowed = finding.allowed_by(&self.allows);
+        }
         if !notes.is_empty() {
             report.message = Some(notes.join("; "));
         }
@@ -426,6 +460,8 @@ fn tally(
                 diff: r.diff.clone(),
                 stderr: r.stderr.clone(),
                 repro: repro(&report.test, index, report.mode, report.strict),
+                in_test_body: false,
+                allowed: None,
             });
         }
     }
@@ -454,7 +490,8 @@ fn repro(test: &str, index: u64, mode: Mode, strict: bool) -> String {
         .into_iter()
         .map(|(var, value)| format!("{var}={value}"))
         .collect();
-    cmd.push(format!("cargo test -- {test} --exact"));
+    // The harness's own `assert` panic needs no backtrace (a user's RUST_BACKTRACE=1 floods it).
+    cmd.push(format!("RUST_BACKTRACE=0 cargo test -- {test} --exact"));
     cmd.join(" ")
 }
 
@@ -466,11 +503,11 @@ mod tests {
     fn repro_replays_one_iteration_with_the_same_settings() {
         assert_eq!(
             repro("m::t", 17, Mode::Transient, false),
-            "OOMCHECK=1 OOMCHECK_ALLOC=17 cargo test -- m::t --exact"
+            "OOMCHECK=1 OOMCHECK_ALLOC=17 RUST_BACKTRACE=0 cargo test -- m::t --exact"
         );
         assert_eq!(
             repro("t", 3, Mode::Persistent, true),
-            "OOMCHECK=1 OOMCHECK_ALLOC=3 OOMCHECK_MODE=persistent OOMCHECK_STRICT=1 cargo test -- t --exact"
+            "OOMCHECK=1 OOMCHECK_ALLOC=3 OOMCHECK_MODE=persistent OOMCHECK_STRICT=1 RUST_BACKTRACE=0 cargo test -- t --exact"
         );
     }
 

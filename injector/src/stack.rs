@@ -40,45 +40,85 @@ pub(crate) fn symbolize(ips: &[usize], bias: usize) -> Vec<Frame> {
     frames
 }
 
-/// Whether a frame belongs to the machinery between the user's code and the allocator.
+/// Paths of the machinery between the user's code and the allocator: the standard library
+/// (and allocator_api2, its `alloc` API on stable), the unwinder, the injector, libtest and the
+/// runtime's shims.
+const MACHINERY: &[&str] = &[
+    "std::",
+    "core::",
+    "alloc::",
+    "allocator_api2::",
+    "backtrace::",
+    "oomcheck_injector::",
+    "test::",
+    "__r",
+    "rust_",
+    "0x",
+];
+
+/// Whether a path (a function, or one side of `<Type as Trait>`) is the machinery's. A path
+/// without `::` (`[T]`, `T`, `str`) belongs to no crate: it is machinery too (the other side of
+/// a trait impl decides).
+fn is_machinery_path(path: &str) -> bool {
+    let path = path
+        .trim_start_matches(['<', '&', '*', '[', '(', ' '])
+        .trim_start_matches("mut ")
+        .trim_start_matches("dyn ");
+    !path.contains("::") || MACHINERY.iter().any(|p| path.starts_with(p))
+}
+
+/// Whether a frame belongs to the machinery: a standard library source file, a function of the
+/// machinery's paths, or a frame without a Rust path (`start_thread`, `clone3`, `main`). A trait
+/// impl is the machinery's only when both its type and its trait are: `<Vec<T> as
+/// FallibleVec<T>>::try_push` is fallible_collections' code, `<demo::Foo as Clone>::clone` the
+/// demo's.
 fn is_machinery(f: &Frame) -> bool {
-    let name = f.function.trim_start_matches('<');
-    const PREFIXES: &[&str] = &[
-        "std::",
-        "core::",
-        "alloc::",
-        "backtrace::",
-        "oomcheck_injector::",
-        "__rust",
-        "rust_",
-        "test::",
-        "__libc",
-        "_start",
-        "__GI_",
-        "0x",
-    ];
-    if PREFIXES.iter().any(|p| name.starts_with(p)) {
+    let file = f.file.as_deref().unwrap_or("");
+    if file.contains("/rustc/")
+        || ["std", "core", "alloc"]
+            .iter()
+            .any(|lib| file.contains(&format!("/library/{lib}/")))
+    {
         return true;
     }
-    let file = f.file.as_deref().unwrap_or("");
-    file.contains("/rustc/") || file.contains("/library/std/") || file.contains("/library/core/")
+    let name = f.function.as_str();
+    if let Some((self_ty, rest)) = name.strip_prefix('<').and_then(|n| n.split_once(" as ")) {
+        return is_machinery_path(self_ty) && is_machinery_path(rest);
+    }
+    is_machinery_path(name)
 }
 
-/// Whether a frame is code of a dependency downloaded by cargo.
-fn is_dependency(f: &Frame) -> bool {
-    let file = f.file.as_deref().unwrap_or("");
-    file.contains("/.cargo/registry/") || file.contains("/.cargo/git/")
+/// Whether `site` is code of the test `test` itself (libtest's name, `module::name`): its
+/// function, after the crate's name, is the test function or a closure in it.
+pub(crate) fn in_test_body(site: &Frame, test: &str) -> bool {
+    let name = site.function.trim_start_matches('<');
+    let Some((_, path)) = name.split_once("::") else {
+        return false;
+    };
+    path == test
+        || path
+            .strip_prefix(test)
+            .is_some_and(|rest| rest.starts_with("::"))
 }
 
-/// The stack without the machinery frames, and the site: the first frame of the user's own code,
-/// else the first frame outside the machinery (a dependency's).
+/// Cuts `stack` after the test function `test` (dropping libtest's wrapper closure under it).
+pub(crate) fn up_to_test(stack: &mut Vec<Frame>, test: &str) {
+    let is_test = |f: &Frame| {
+        f.function
+            .split_once("::")
+            .is_some_and(|(_, path)| path == test)
+    };
+    if let Some(at) = stack.iter().position(is_test) {
+        stack.truncate(at + 1);
+    }
+}
+
+/// The stack without the machinery frames (innermost first: the site, then its callers up to
+/// the test), and the site: the innermost frame outside the machinery, in whatever crate (a
+/// dependency's included).
 pub(crate) fn site_of(frames: Vec<Frame>) -> (Option<Frame>, Vec<Frame>) {
     let stack: Vec<Frame> = frames.into_iter().filter(|f| !is_machinery(f)).collect();
-    let site = stack
-        .iter()
-        .find(|f| !is_dependency(f))
-        .or_else(|| stack.first())
-        .cloned();
+    let site = stack.first().cloned();
     (site, stack)
 }
 
@@ -120,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn site_skips_std_and_dependencies() {
+    fn site_is_the_innermost_frame_outside_the_machinery_in_any_crate() {
         let frames = vec![
             frame(
                 "oomcheck_injector::alloc::record_failure",
@@ -140,11 +180,83 @@ mod tests {
             ),
             frame("demo::parse", "/src/lib.rs"),
             frame("demo::tests::t::{{closure}}", "/src/lib.rs"),
+            frame("test::run_test", "/rustc/abc/library/test/src/lib.rs"),
+            frame("start_thread", "./nptl/pthread_create.c"),
+            frame("clone3", "../sysdeps/unix/sysv/linux/x86_64/clone3.S"),
         ];
         let (site, stack) = site_of(frames);
-        assert_eq!(site.unwrap().function, "demo::parse");
+        assert_eq!(site.unwrap().function, "hashbrown::raw::RawTable::reserve");
+        let names: Vec<&str> = stack.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "hashbrown::raw::RawTable::reserve",
+                "demo::parse",
+                "demo::tests::t::{{closure}}"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_trait_impl_on_a_std_type_is_the_crates_code() {
+        let mine = frame(
+            "<alloc::vec::Vec<T> as fallible_collections::vec::FallibleVec<T>>::try_push",
+            "/h/.cargo/registry/src/x/fallible_collections-0.4.9/src/vec.rs",
+        );
+        assert!(!is_machinery(&mine));
+        let user_clone = Frame {
+            file: None,
+            ..frame("<demo::Foo as core::clone::Clone>::clone", "")
+        };
+        assert!(!is_machinery(&user_clone));
+        let std_clone = Frame {
+            file: None,
+            ..frame("<alloc::vec::Vec<T> as core::clone::Clone>::clone", "")
+        };
+        assert!(is_machinery(&std_clone));
+        let slice = Frame {
+            file: None,
+            ..frame("<[T] as alloc::slice::hack::ConvertVec>::to_vec", "")
+        };
+        assert!(is_machinery(&slice));
+        let shim = Frame {
+            file: None,
+            ..frame(
+                "<oomcheck_injector::alloc::FailingAllocator as core::alloc::global::GlobalAlloc>::alloc",
+                "",
+            )
+        };
+        assert!(is_machinery(&shim));
+        // allocator_api2's `Global` is std's allocator API on stable: hashbrown's frame is the site.
+        let api2 = Frame {
+            file: None,
+            ..frame(
+                "<allocator_api2::stable::alloc::global::Global as allocator_api2::stable::alloc::Allocator>::allocate",
+                "",
+            )
+        };
+        assert!(is_machinery(&api2));
+    }
+
+    #[test]
+    fn a_site_in_the_test_function_is_the_test_body() {
+        let closure = frame("plain::parses::{{closure}}", "/t/tests/plain.rs");
+        assert!(in_test_body(&closure, "parses"));
+        assert!(!in_test_body(&closure, "parse"));
+        let unit = frame("demo::tests::t::{{closure}}", "/src/lib.rs");
+        assert!(in_test_body(&unit, "tests::t"));
+        assert!(!in_test_body(
+            &frame("demo::parse", "/src/lib.rs"),
+            "tests::t"
+        ));
+        let mut stack = vec![
+            frame("demo::parse", "/src/lib.rs"),
+            closure.clone(),
+            frame("plain::parses", "/t/tests/plain.rs"),
+            frame("plain::parses::{{closure}}", "/t/tests/plain.rs"),
+        ];
+        up_to_test(&mut stack, "parses");
         assert_eq!(stack.len(), 3);
-        assert_eq!(stack[0].function, "hashbrown::raw::RawTable::reserve");
     }
 
     #[test]

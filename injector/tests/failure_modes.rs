@@ -140,18 +140,20 @@ fn a_body_spawning_a_thread_is_swept_and_flagged() {
     let v = record("spawns_a_thread");
     let seq = v["sequence"].as_str().unwrap();
     // The reservation is handled; the spawn's own allocations on the body's thread are
-    // infallible (they abort), but for the last few, which std tolerates failing (their number
-    // depends on std's version); the spawned thread's `vec!` is not counted.
-    let aborts = seq.trim_start_matches('.').trim_end_matches('t').len();
-    let tolerated = seq.len() - 1 - aborts;
+    // infallible (they abort), but for the last few, which the runs after the counting runs
+    // do not always make (their number depends on std's version and on the thread's timing):
+    // those indices are never reached, reported as count drift (issue 13), not as passes; the
+    // spawned thread's `vec!` is not counted.
+    let aborts = seq.trim_start_matches('.').trim_end_matches('N').len();
+    let drifted = seq.len() - 1 - aborts;
     assert!(aborts >= 1, "{v:#}");
     assert_swept(
         "spawns_a_thread",
-        &format!(".{}{}", "A".repeat(aborts), "t".repeat(tolerated)),
+        &format!(".{}{}", "A".repeat(aborts), "N".repeat(drifted)),
     );
     assert_eq!(
-        v["outcomes"]["tolerated"].as_u64().unwrap_or(0),
-        tolerated as u64
+        v["outcomes"]["not-reached"].as_u64().unwrap_or(0),
+        drifted as u64
     );
     let m = v["message"].as_str().unwrap_or("");
     assert!(m.contains("the body allocated on another thread"), "{v:#}");

@@ -508,6 +508,8 @@ fn judge_all(
             diff: v.diff,
             stderr,
             repro: (target.repro)(*index),
+            in_test_body: false,
+            allowed: None,
         });
     }
     if settings.debug {

@@ -6,12 +6,19 @@ use std::time::Duration;
 use oomcheck_injector::Settings;
 
 use super::args::RunArgs;
+use super::crate_config::RunConfig;
 use super::tokens;
 
 /// The injector's environment for `args`, its records going to `report_dir` (and its job
 /// tokens to [`tokens::dir`] of it). Rendered by the injector's own [`Settings`], which also
 /// parses it, so a flag and the variable it becomes cannot drift apart.
-pub fn injector_env(args: &RunArgs, report_dir: &Path) -> Vec<(&'static str, String)> {
+/// The crate's configuration goes along: `no-memory-names` to the default NoMemory predicate,
+/// `[[run.allow]]` to every check's expected outcomes.
+pub fn injector_env(
+    args: &RunArgs,
+    report_dir: &Path,
+    config: &RunConfig,
+) -> Vec<(&'static str, String)> {
     Settings {
         enabled: true,
         report_dir: Some(report_dir.to_path_buf()),
@@ -28,6 +35,8 @@ pub fn injector_env(args: &RunArgs, report_dir: &Path) -> Vec<(&'static str, Str
         trace: args.trace,
         debug: args.debug,
         strict: args.strict.then_some(true),
+        no_memory_names: config.no_memory_names.clone(),
+        allow: config.allow.clone(),
     }
     .to_env()
 }
@@ -40,7 +49,11 @@ mod tests {
     /// The environment of `oomcheck run ARGS` (reporting to `/t/r`) as `K=V K=V …`, in the
     /// order set, after checking that it sets only variables the injector reads.
     fn env_of(args: &[&str]) -> String {
-        let env = injector_env(&parse(args).unwrap(), Path::new("/t/r"));
+        let env = injector_env(
+            &parse(args).unwrap(),
+            Path::new("/t/r"),
+            &RunConfig::default(),
+        );
         assert!(env
             .iter()
             .all(|(k, _)| oomcheck_injector::env::VARIABLES.contains(k)));

@@ -26,13 +26,29 @@ impl SourceRoots {
     }
 
     fn display(&self, path: &Path) -> String {
-        self.display_base
+        match self
+            .display_base
             .as_deref()
             .and_then(|base| path.strip_prefix(base).ok())
-            .unwrap_or(path)
-            .display()
-            .to_string()
+        {
+            Some(rel) => rel.display().to_string(),
+            None => short_path(&path.display().to_string()),
+        }
     }
+}
+
+/// A dependency's source path relative to its registry or git checkout
+/// (`fallible_collections-0.4.9/src/vec.rs`); any other path as it is.
+pub fn short_path(file: &str) -> String {
+    for marker in ["/.cargo/registry/src/", "/.cargo/git/checkouts/"] {
+        if let Some((_, rest)) = file.split_once(marker) {
+            // Skip the index directory (`index.crates.io-…`) or the checkout's repository name.
+            if let Some((_, path)) = rest.split_once('/') {
+                return path.to_string();
+            }
+        }
+    }
+    file.to_string()
 }
 
 /// What the rendering shows beyond the defaults.
@@ -67,6 +83,7 @@ pub fn group<'a>(records: &[&'a Report]) -> Vec<Group<'a>> {
                 .filter(|s| s.file.is_some() && s.line.is_some());
             let existing = groups.iter_mut().find(|g| {
                 g.outcome == f.outcome
+                    && g.members[0].1.allowed.is_some() == f.allowed.is_some()
                     && match (g.site, key_site) {
                         (Some(a), Some(b)) => a.file == b.file && a.line == b.line,
                         (None, None) => g.members[0].0.test == r.test,
@@ -98,6 +115,9 @@ fn headline(outcome: Outcome) -> &'static str {
         Outcome::Abort => "allocation failure aborts the process",
         Outcome::Hang => "allocation failure makes the code hang",
         Outcome::Leak => "memory leaks when an allocation fails",
+        Outcome::NotReached => {
+            "the allocation to fail was never reached: the allocation count drifts between runs"
+        }
         // Never a finding; a record may still say so.
         Outcome::NoMemory => "allocation failure is mishandled",
     }
@@ -134,6 +154,9 @@ impl Diagnostic for FindingDiagnostic {
     fn severity(&self) -> Option<Severity> {
         Some(if self.code.is_empty() {
             Severity::Advice
+        } else if self.code.starts_with("allowed") {
+            // Accepted with a reason: shown, but not as an error.
+            Severity::Warning
         } else {
             Severity::Error
         })
@@ -187,8 +210,8 @@ fn function(fr: &Frame) -> &str {
 fn frame_text(fr: &Frame) -> String {
     let func = function(fr);
     match (&fr.file, fr.line) {
-        (Some(file), Some(line)) => format!("{func} at {file}:{line}"),
-        (Some(file), None) => format!("{func} at {file}"),
+        (Some(file), Some(line)) => format!("{func} at {}:{line}", short_path(file)),
+        (Some(file), None) => format!("{func} at {}", short_path(file)),
         _ => func.to_string(),
     }
 }
@@ -229,6 +252,15 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
     message.push_str(&format!("\nfailed allocations: {where_}"));
 
     let first = g.members[0].1;
+    if first.in_test_body {
+        message.push_str(
+            "\nin the test body, not the code under test: build inputs before calling `check` \
+             so that only the code under test runs in the swept closure",
+        );
+    }
+    if let Some(reason) = &first.allowed {
+        message.push_str(&format!("\nallowed: {reason}"));
+    }
     let m = &first.message;
     match g.outcome {
         Outcome::Corrupted | Outcome::Tolerated => match &first.diff {
@@ -238,6 +270,22 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
         Outcome::WrongError => block(&mut message, "returned:", m),
         Outcome::Panic => block(&mut message, "panicked:", m),
         _ => block(&mut message, "reason:", m),
+    }
+    // The callers of the site, up to the test (the whole stack with --trace).
+    if !detail.trace && first.stack.len() > 1 {
+        let chain: Vec<String> = first.stack[1..]
+            .iter()
+            .map(|fr| match (&fr.file, fr.line) {
+                (Some(file), Some(line)) => {
+                    let shown = roots
+                        .resolve(file)
+                        .map_or_else(|| short_path(file), |p| roots.display(&p));
+                    format!("{} at {shown}:{line}", function(fr))
+                }
+                _ => frame_text(fr),
+            })
+            .collect();
+        block(&mut message, "called from:", &chain.join("\n"));
     }
     if detail.trace && !first.stack.is_empty() {
         let stack: Vec<String> = first.stack.iter().map(frame_text).collect();
@@ -300,9 +348,13 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
     }
 
     let help = (!first.repro.is_empty()).then(|| format!("reproduce with: {}", first.repro));
+    let code = match &first.allowed {
+        Some(_) => format!("allowed {}", g.outcome.as_str()),
+        None => g.outcome.as_str().to_string(),
+    };
     FindingDiagnostic {
         message,
-        code: g.outcome.as_str().to_string(),
+        code,
         source,
         labels,
         help,

@@ -12,6 +12,9 @@ pub enum RunError {
     /// The report directory under the target directory could not be made.
     #[error(transparent)]
     ReportDir(#[from] ReportDirError),
+    /// The crate's oomcheck configuration cannot be read.
+    #[error("cannot read the crate's oomcheck configuration")]
+    Config(#[source] super::crate_config::CrateConfigError),
     /// The job token files could not be written.
     #[error("cannot create the job tokens")]
     JobTokens(#[source] std::io::Error),

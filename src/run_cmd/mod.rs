@@ -29,6 +29,7 @@ use crate::{ui::Ui, Status};
 pub mod args;
 pub mod cargo;
 pub mod child_env;
+pub mod crate_config;
 pub mod diagnostic;
 pub mod error;
 pub mod libtest;
@@ -82,7 +83,8 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     }
 
     // 2. Run, streaming each record as it lands.
-    let swept = sweep::run(args, &report_dir, ui)?;
+    let config = crate_config::load(args.manifest_path.as_deref()).map_err(RunError::Config)?;
+    let swept = sweep::run(args, &report_dir, &config, ui)?;
     render::unreadable(&swept.unreadable);
     let incomplete = report_dir::incomplete_checks(&report_dir);
     if swept.interrupted {

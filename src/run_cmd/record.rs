@@ -11,7 +11,7 @@ use serde::Deserialize;
 /// Whether this record makes the run fail: findings, a check that could not sweep, or a sweep
 /// cut short (indices left unswept).
 pub fn is_failure(r: &Report) -> bool {
-    !r.findings.is_empty()
+    r.failing().next().is_some()
         || r.incomplete.is_some()
         || matches!(r.status, Status::NormalFailed | Status::UnstableCount)
 }

@@ -66,14 +66,40 @@ pub fn human(
 /// `N checks: C clean, F failing (K findings at S sites)[; T tests failed outside any check]`.
 fn summary_line(findings: &Findings<'_>, sites: usize) -> String {
     let records = &findings.records;
-    let total: usize = records.iter().map(|r| r.findings.len()).sum();
+    let total: usize = records.iter().map(|r| r.failing().count()).sum();
     let failing = findings.failing();
+    let allowed: usize = records.iter().map(|r| r.allowed().count()).sum();
+    let in_tests: usize = records
+        .iter()
+        .map(|r| r.failing().filter(|f| f.in_test_body).count())
+        .sum();
+    let empty = records
+        .iter()
+        .filter(|r| r.status == oomcheck_injector::Status::NothingSwept)
+        .count();
+    let mut apart = String::new();
+    if in_tests > 0 {
+        apart.push_str(&format!(", {in_tests} of them in test bodies"));
+    }
+    if allowed > 0 {
+        apart.push_str(&format!("; {allowed} allowed"));
+    }
+    let drifted: u64 = records
+        .iter()
+        .map(|r| r.count(oomcheck_injector::Outcome::NotReached))
+        .sum();
+    if drifted > 0 {
+        apart.push_str(&format!("; {drifted} indices not reached (count drift)"));
+    }
+    if empty > 0 {
+        apart.push_str(&format!("; {} swept nothing", plural(empty, "check")));
+    }
     let others = match findings.plain_failures.len() {
         0 => String::new(),
         n => format!("; {} failed outside any check", plural(n, "test")),
     };
     format!(
-        "{}: {} clean, {} failing ({} at {}){others}",
+        "{}: {} clean, {} failing ({} at {}{apart}){others}",
         plural(records.len(), "check"),
         records.len() - failing,
         failing,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::args::{Format, RunArgs};
 use super::cargo::{self, CargoError, TestOutput};
 use super::child_env;
+use super::crate_config::RunConfig;
 use super::progress::Progress;
 use super::record::{Loaded, RecordError};
 use super::report_dir::Watcher;
@@ -30,7 +31,13 @@ pub struct Swept {
 }
 
 /// Run the tests of `args`, their records going to `report_dir`, and stream each record.
-pub fn run(args: &RunArgs, report_dir: &Path, ui: &Ui) -> Result<Swept, CargoError> {
+/// The crate's configuration (`no-memory-names`, `[[run.allow]]`) reaches the checks.
+pub fn run(
+    args: &RunArgs,
+    report_dir: &Path,
+    config: &RunConfig,
+    ui: &Ui,
+) -> Result<Swept, CargoError> {
     let mut stream = Stream {
         json: args.format == Format::Json,
         debug: args.debug,
@@ -38,7 +45,7 @@ pub fn run(args: &RunArgs, report_dir: &Path, ui: &Ui) -> Result<Swept, CargoErr
         loaded: Vec::new(),
     };
     stream.progress.stage("sweeping");
-    let env = child_env::injector_env(args, report_dir);
+    let env = child_env::injector_env(args, report_dir, config);
     signals::catch_interrupts();
     let run = cargo::TestRun::spawn(
         &args.cargo_opts(),

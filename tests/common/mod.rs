@@ -50,6 +50,7 @@ impl Crate {
             .current_dir(self.path())
             .env("NO_COLOR", "1")
             .env_remove("CI")
+            .env_remove("OOMCHECK_NARRATE")
             .output()
             .expect("run oomcheck");
         Run {

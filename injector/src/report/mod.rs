@@ -4,6 +4,7 @@
 mod record;
 pub(crate) mod summary;
 
+use crate::allow::Allow;
 use crate::options::Mode;
 use crate::outcome::Outcome;
 use crate::strategy::Strategy;
@@ -33,6 +34,10 @@ pub enum Status {
     NoAllocator,
     /// `OOMCHECK` was not set: the body ran once.
     Disabled,
+    /// Nothing was swept: the body makes no allocation, or the allocation range
+    /// (`OOMCHECK_ALLOC`) lies beyond the allocations it makes. Not a failure of the check, but
+    /// never silent: its line says "nothing swept" and `oomcheck run` counts it.
+    NothingSwept,
 }
 
 impl Status {
@@ -44,6 +49,7 @@ impl Status {
             Status::UnstableCount => "unstable-count",
             Status::NoAllocator => "no-allocator",
             Status::Disabled => "disabled",
+            Status::NothingSwept => "nothing-swept",
         }
     }
 }
@@ -68,9 +74,11 @@ pub struct Finding {
     pub alloc: u64,
     /// What happened.
     pub outcome: Outcome,
-    /// The failed allocation's first frame outside std, alloc, core, backtrace and the injector.
+    /// The failed allocation's innermost frame outside std, alloc, core, backtrace and the
+    /// injector, in whatever crate (a dependency's included).
     pub site: Option<Frame>,
-    /// The failed allocation's stack, std frames filtered out.
+    /// The failed allocation's stack, std frames filtered out: the site, then its callers up to
+    /// the test.
     #[serde(default)]
     pub stack: Vec<Frame>,
     /// The error, panic message or crash reason.
@@ -83,6 +91,43 @@ pub struct Finding {
     /// A command that replays this one iteration (empty only in a record read without one).
     #[serde(default)]
     pub repro: String,
+    /// The site is in the test's own code (the closure passed to the check), not in the code
+    /// under test: setup to move before the check (build inputs before calling `check`).
+    #[serde(default)]
+    pub in_test_body: bool,
+    /// Why this outcome is expected ([`Check::allow`](crate::Check::allow)): an allowed finding
+    /// is reported and counted, but does not fail the check.
+    #[serde(default)]
+    pub allowed: Option<String>,
+}
+
+impl Finding {
+    /// The reason of the first of `allows` that accepts this finding: its outcome (if the allow
+    /// names one) and a frame of its stack whose function path or `file:line` contains the
+    /// allow's site (if it names one).
+    pub(crate) fn allowed_by(&self, allows: &[Allow]) -> Option<String> {
+        allows
+            .iter()
+            .find(|a| self.accepted_by(a))
+            .map(|a| a.reason.clone())
+    }
+
+    fn accepted_by(&self, allow: &Allow) -> bool {
+        if allow.outcome.is_some_and(|o| o != self.outcome) {
+            return false;
+        }
+        let Some(pattern) = &allow.site else {
+            return true;
+        };
+        self.stack.iter().chain(self.site.as_ref()).any(|f| {
+            let place = format!(
+                "{}:{}",
+                f.file.as_deref().unwrap_or(""),
+                f.line.map(|l| l.to_string()).unwrap_or_default()
+            );
+            f.function.contains(pattern.as_str()) || place.contains(pattern.as_str())
+        })
+    }
 }
 
 /// What site dedup found in the range (`OOMCHECK_DEDUP=site`).
@@ -250,11 +295,25 @@ impl Report {
         }
     }
 
-    /// Whether the check passed: swept completely (or run once, disabled) without findings.
+    /// Whether the check passed: swept completely (or run once, disabled, or with nothing to
+    /// sweep) without findings but [allowed](Finding::allowed) ones.
     pub fn passed(&self) -> bool {
-        matches!(self.status, Status::Swept | Status::Disabled)
-            && self.findings.is_empty()
+        matches!(
+            self.status,
+            Status::Swept | Status::Disabled | Status::NothingSwept
+        ) && self.findings.iter().all(|f| f.allowed.is_some())
             && self.incomplete.is_none()
+    }
+
+    /// The findings not [allowed](Finding::allowed): those that fail the check.
+    pub fn failing(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.allowed.is_none())
+    }
+
+    /// The findings accepted by [`Check::allow`](crate::Check::allow) or
+    /// [`Check::allow_site`](crate::Check::allow_site), with their reasons.
+    pub fn allowed(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.allowed.is_some())
     }
 
     /// Panics with [`Report::summary`] unless the check [passed](Report::passed).
@@ -316,6 +375,54 @@ pub(crate) struct IterationResult {
 pub(crate) mod tests {
     use super::*;
 
+    fn finding_at(outcome: Outcome, function: &str) -> Finding {
+        let site = Frame {
+            function: function.into(),
+            file: Some("src/io.rs".into()),
+            line: Some(42),
+        };
+        Finding {
+            alloc: 3,
+            outcome,
+            site: Some(site.clone()),
+            stack: vec![site],
+            message: String::new(),
+            diff: None,
+            stderr: None,
+            repro: String::new(),
+            in_test_body: false,
+            allowed: None,
+        }
+    }
+
+    #[test]
+    fn an_allow_matches_its_outcome_and_site() {
+        let abort = Allow {
+            outcome: Some(Outcome::Abort),
+            site: None,
+            reason: "documented".into(),
+        };
+        let at_io = Allow {
+            outcome: None,
+            site: Some("src/io.rs:42".into()),
+            reason: "io".into(),
+        };
+        let f = finding_at(Outcome::Abort, "demo::read");
+        assert_eq!(
+            f.allowed_by(std::slice::from_ref(&abort)).as_deref(),
+            Some("documented")
+        );
+        let w = finding_at(Outcome::WrongError, "demo::read");
+        assert_eq!(w.allowed_by(std::slice::from_ref(&abort)), None);
+        assert_eq!(w.allowed_by(&[abort, at_io]).as_deref(), Some("io"));
+        let by_name = Allow {
+            outcome: None,
+            site: Some("demo::write".into()),
+            reason: "w".into(),
+        };
+        assert_eq!(w.allowed_by(&[by_name]), None);
+    }
+
     /// A swept report with one finding, for the tests of the report's modules.
     pub(crate) fn report() -> Report {
         let mut outcomes = BTreeMap::new();
@@ -345,6 +452,8 @@ pub(crate) mod tests {
                 diff: None,
                 stderr: None,
                 repro: "OOMCHECK=1 OOMCHECK_ALLOC=3 cargo test -- tests::parse --exact".into(),
+                in_test_body: false,
+                allowed: None,
             }],
             message: None,
             iterations: None,

@@ -25,7 +25,8 @@ pub enum LineStyle {
     /// (`name  nalloc=4  persistent  fork  .A  FAILED (1/2)`, no range), and a check that was not
     /// swept with its reason on the line.
     Progress {
-        /// Width the test name is padded to, so that short names line up.
+        /// Width the test name is padded to, so that short names line up; a longer name is
+        /// alone on its line, the columns below it.
         name_width: usize,
     },
 }
@@ -37,6 +38,11 @@ impl Report {
     pub fn line(&self, style: LineStyle) -> String {
         let name = match style {
             LineStyle::Harness => self.test.clone(),
+            // A name longer than the column gets a line of its own, and the columns start
+            // below it at the usual place: they stay aligned whatever the names.
+            LineStyle::Progress { name_width } if self.test.len() > name_width => {
+                format!("{}\n{:<name_width$}", self.test, "")
+            }
             LineStyle::Progress { name_width } => format!("{:<name_width$}", self.test),
         };
         let harness = style == LineStyle::Harness;
@@ -44,6 +50,13 @@ impl Report {
             let why = || self.message.as_deref().unwrap_or("no reason given").trim();
             match self.status {
                 Status::Swept => {}
+                Status::NothingSwept => {
+                    return format!(
+                        "{name}  nalloc={}  nothing swept: {}  OK (nothing swept)",
+                        self.nalloc,
+                        why()
+                    )
+                }
                 Status::NormalFailed => {
                     return format!("{name}  normal run failed, not swept: {}  FAILED", why())
                 }
@@ -108,17 +121,27 @@ impl Report {
     /// (status)` (`OK (not swept: OOMCHECK unset)` for one run once).
     fn verdict(&self) -> String {
         let unswept = self.incomplete.as_ref().map(|i| i.indices.len());
+        let failing = self.failing().count();
+        let allowed = self.findings.len() - failing;
+        let allowed_note = if allowed > 0 {
+            format!(", {allowed} allowed")
+        } else {
+            String::new()
+        };
         match (self.status, unswept) {
-            (Status::Swept, None) if self.findings.is_empty() => "OK".to_string(),
-            (Status::Swept, None) => format!("FAILED ({}/{})", self.findings.len(), self.swept()),
-            (Status::Swept, Some(n)) if self.findings.is_empty() => {
+            (Status::Swept, None) if failing == 0 && allowed > 0 => {
+                format!("OK ({allowed} allowed)")
+            }
+            (Status::Swept, None) if failing == 0 => "OK".to_string(),
+            (Status::Swept, None) => format!("FAILED ({failing}/{}{allowed_note})", self.swept()),
+            (Status::Swept, Some(n)) if failing == 0 => {
                 format!("INCOMPLETE ({n} not swept)")
             }
             (Status::Swept, Some(n)) => format!(
-                "FAILED ({}/{}), INCOMPLETE ({n} not swept)",
-                self.findings.len(),
+                "FAILED ({failing}/{}{allowed_note}), INCOMPLETE ({n} not swept)",
                 self.swept()
             ),
+            (Status::NothingSwept, _) => "OK (nothing swept)".to_string(),
             (Status::Disabled, _) if self.findings.is_empty() => {
                 format!("OK (not swept: {OOMCHECK} unset)")
             }
@@ -145,8 +168,14 @@ impl Report {
         }
         for f in &self.findings {
             let _ = write!(out, "  alloc {}: {}", f.alloc, f.outcome.as_str());
+            if let Some(reason) = &f.allowed {
+                let _ = write!(out, " (allowed: {reason})");
+            }
             if let Some(site) = &f.site {
                 let _ = write!(out, " at {}", describe_frame(site));
+            }
+            if f.in_test_body {
+                out.push_str(" (in the test body, not the code under test)");
             }
             let _ = writeln!(out, ": {}", short(&f.message));
             if let Some(diff) = &f.diff {
@@ -213,6 +242,39 @@ mod tests {
         assert_eq!(first, "tests::parse ok  nalloc=3  ..A  FAILED (1/3)");
         assert!(s.contains("alloc 3: abort at demo::parse (/src/lib.rs:12): memory allocation"));
         assert!(s.contains("repro: OOMCHECK=1 OOMCHECK_ALLOC=3"));
+    }
+
+    #[test]
+    fn allowed_findings_and_empty_sweeps_are_named_on_the_line() {
+        let mut r = report();
+        r.findings[0].allowed = Some("documented".into());
+        assert!(r.passed());
+        assert_eq!(r.line(PROGRESS).split_whitespace().last(), Some("allowed)"));
+        assert!(r.line(PROGRESS).ends_with("..A  OK (1 allowed)"));
+        assert!(r.summary().contains("abort (allowed: documented)"));
+        let mut empty = report();
+        empty.findings.clear();
+        empty.status = Status::NothingSwept;
+        empty.message = Some("nothing to sweep: the body makes no allocation".into());
+        assert!(empty.passed());
+        assert!(empty
+            .line(PROGRESS)
+            .contains("nothing swept: nothing to sweep"));
+        assert!(empty
+            .line(LineStyle::Harness)
+            .ends_with("OK (nothing swept)"));
+    }
+
+    #[test]
+    fn a_long_name_keeps_the_progress_columns_aligned() {
+        let mut r = report();
+        r.test = "a_test_name_much_longer_than_the_column".into();
+        let line = r.line(PROGRESS);
+        let (name, columns) = line.split_once('\n').expect("two lines");
+        assert_eq!(name, r.test);
+        assert_eq!(columns, format!("{:28}  nalloc=3  ..A  FAILED (1/3)", ""));
+        let short = report().line(PROGRESS);
+        assert_eq!(short.find("nalloc"), columns.find("nalloc"));
     }
 
     #[test]
