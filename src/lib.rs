@@ -58,15 +58,18 @@ impl Cli {
     /// Reject flag combinations that parse but mean nothing, with a usage error (exit status 2)
     /// as clap gives for its own checks.
     fn check_combinations(self) -> Result<Cli, clap::Error> {
-        if let Command::Run(args) = &self.command {
-            if let Err(conflict) = args.check_combinations() {
-                let mut cmd = Cli::command();
-                cmd.build();
-                let run = cmd
-                    .find_subcommand_mut("run")
-                    .expect("`run` is a subcommand");
-                return Err(run.error(clap::error::ErrorKind::ArgumentConflict, conflict));
-            }
+        let (name, flags) = match &self.command {
+            Command::Run(args) => ("run", &args.sweep),
+            Command::Exec(args) => ("exec", &args.sweep),
+            _ => return Ok(self),
+        };
+        if let Err(conflict) = flags.check_combinations() {
+            let mut cmd = Cli::command();
+            cmd.build();
+            let sub = cmd
+                .find_subcommand_mut(name)
+                .expect("a subcommand of the Cli");
+            return Err(sub.error(clap::error::ErrorKind::ArgumentConflict, conflict));
         }
         Ok(self)
     }

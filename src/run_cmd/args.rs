@@ -1,60 +1,18 @@
-//! The flags of `oomcheck run`, their value types, and the one combination check clap cannot
-//! express. What the flags mean to the injector is decided in `child_env`.
+//! The flags of `oomcheck run`: the sweep's own ([`SweepFlags`], shared with `oomcheck exec`)
+//! and cargo's. What the flags mean to the injector is decided in `child_env`.
 use std::path::PathBuf;
 
-use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, ValueEnum};
-use oomcheck_injector::{AllocRange, Dedup, Mode, Strategy, MAX_FRAMES};
+use clap::Args;
 
 use super::cargo::CargoOpts;
+use super::sweep_flags::SweepFlags;
 
 /// Arguments of `oomcheck run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Show every iteration's outcome and error, and the captured stderr of each finding.
-    #[arg(long)]
-    pub debug: bool,
-    /// Show the stack of each failed allocation.
-    #[arg(long)]
-    pub trace: bool,
-    /// Only fail these allocation indices: `17`, `7-10`, `7-` (to the last) or `-10` (from the
-    /// first); 1-based, inclusive.
-    #[arg(long, value_name = "RANGE")]
-    pub alloc: Option<AllocRange>,
-    /// Fail only the chosen allocation (transient) or it and every later one (persistent).
-    #[arg(long, value_parser = choice(Mode::ALL, Mode::as_str, Mode::help))]
-    pub mode: Option<Mode>,
-    /// Most child processes per sweep (default: available cores; short sweeps use fewer).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub jobs: Option<u32>,
-    /// Per-iteration timeout in seconds, after which the iteration counts as a hang.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout: Option<u64>,
-    /// Fail only the first allocation of each distinct call site (`site`), the site being a
-    /// hash of the allocation's return addresses; `none` sweeps every index.
-    #[arg(long, value_name = "KIND", value_parser = choice(Dedup::ALL, Dedup::as_str, Dedup::help))]
-    pub dedup: Option<Dedup>,
-    /// Return addresses hashed into a site id with `--dedup site` (default 16).
-    // `requires` rejects it alone; `check_combinations` rejects it beside `--dedup none`.
-    #[arg(long, value_name = "N", requires = "dedup",
-          value_parser = clap::value_parser!(u32).range(1..=MAX_FRAMES as i64))]
-    pub dedup_depth: Option<u32>,
-    /// Sweep N indices chosen at random (reproducibly: the seed is printed).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub sample: Option<u64>,
-    /// Seed of `--sample` (default: made up and printed, to replay a sample).
-    #[arg(long, value_name = "S", requires = "sample")]
-    pub seed: Option<u64>,
-    /// How iterations run: re-run the body per index, fork at each allocation of one run, or
-    /// choose from the body's allocation count (auto).
-    #[arg(long, value_parser = choice(Strategy::ALL, Strategy::as_str, Strategy::help))]
-    pub strategy: Option<Strategy>,
-    /// Also report a failure that is silently tolerated (Ok with unchanged output).
-    #[arg(long)]
-    pub strict: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// The sweep's flags, shared with `oomcheck exec`.
+    #[command(flatten)]
+    pub sweep: SweepFlags,
     /// Path to the crate's (or workspace's) Cargo.toml.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
@@ -92,54 +50,7 @@ pub struct RunArgs {
     pub test_args: Vec<String>,
 }
 
-/// The parser of a flag whose values are one of the injector's named choices (`--mode`,
-/// `--dedup`, `--strategy`): the injector's names and help, so the two can never disagree.
-pub(super) fn choice<T>(
-    all: impl IntoIterator<Item = T>,
-    name: fn(T) -> &'static str,
-    help: fn(T) -> &'static str,
-) -> impl TypedValueParser<Value = T>
-where
-    T: std::str::FromStr + Copy + Clone + Send + Sync + 'static,
-    T::Err: std::fmt::Debug,
-{
-    let values = all
-        .into_iter()
-        .map(move |v| PossibleValue::new(name(v)).help(help(v)));
-    PossibleValuesParser::new(values).map(|s| {
-        s.parse::<T>()
-            .expect("a possible value parses as its choice")
-    })
-}
-
-/// `--format`.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    /// Progress lines and diagnostics on stderr.
-    #[default]
-    Human,
-    /// One JSON record per test on stdout.
-    Json,
-}
-
-/// A combination of flags that parses but means nothing; reported as a usage error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum FlagConflict {
-    /// `--dedup-depth` beside `--dedup none`: no site is hashed, so the depth would be ignored.
-    #[error("`--dedup-depth` applies to `--dedup site` only (`--dedup none` hashes no call site)")]
-    DedupDepthWithoutSites,
-}
-
 impl RunArgs {
-    /// The checks between flags that clap's `requires` cannot express (it sees that a flag is
-    /// present, not which value it has).
-    pub fn check_combinations(&self) -> Result<(), FlagConflict> {
-        if self.dedup_depth.is_some() && self.dedup != Some(Dedup::Site) {
-            return Err(FlagConflict::DedupDepthWithoutSites);
-        }
-        Ok(())
-    }
-
     /// The cargo options passed through to both the build and the run.
     pub fn cargo_opts(&self) -> CargoOpts {
         CargoOpts {
@@ -156,6 +67,7 @@ impl RunArgs {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::run_cmd::sweep_flags::FlagConflict;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -187,13 +99,13 @@ pub(super) mod tests {
         }
         let none = parse(&["--dedup", "none", "--dedup-depth", "6"]).unwrap();
         assert_eq!(
-            none.check_combinations(),
+            none.sweep.check_combinations(),
             Err(FlagConflict::DedupDepthWithoutSites)
         );
         let site = parse(&["--dedup", "site", "--dedup-depth", "6"]).unwrap();
-        assert_eq!(site.check_combinations(), Ok(()));
+        assert_eq!(site.sweep.check_combinations(), Ok(()));
         assert!(parse(&["--dedup", "site", "--dedup-depth", "0"]).is_err());
         assert!(parse(&["--dedup", "site", "--dedup-depth", "49"]).is_err());
-        assert_eq!(parse(&[]).unwrap().check_combinations(), Ok(()));
+        assert_eq!(parse(&[]).unwrap().sweep.check_combinations(), Ok(()));
     }
 }

@@ -49,10 +49,10 @@ pub mod sweep_flags;
 pub mod tokens;
 pub mod verdict;
 
-use args::Format;
 pub use args::RunArgs;
 use diagnostic::Detail;
 use error::RunError;
+use sweep_flags::Format;
 use verdict::Findings;
 
 /// Run `oomcheck run`; an error is printed here, as the last thing the run says.
@@ -73,7 +73,7 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     let opts = args.cargo_opts();
     let meta = cargo::metadata(&opts).map_err(RunError::Metadata)?;
     let report_dir = report_dir::create(&meta.target_directory)?;
-    tokens::create(&report_dir, args.jobs).map_err(RunError::JobTokens)?;
+    tokens::create(&report_dir, args.sweep.jobs).map_err(RunError::JobTokens)?;
     // The source swept, before anything could change it.
     let stamp = last_run::stamp_of(&meta, args.partition.map(|p| p.to_string()));
 
@@ -119,14 +119,19 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     }
     let findings = Findings::new(&swept.loaded, &summary);
     let detail = Detail {
-        trace: args.trace,
-        debug: args.debug,
+        trace: args.sweep.trace,
+        debug: args.sweep.debug,
     };
-    match args.format {
+    match args.sweep.format {
         Format::Human => render::human(&findings, &swept.output.stdout, &meta, detail, ui),
         Format::Json => render::plain_failure_names(&findings),
     }
-    last_run::keep(&report_dir, &meta, &stamp, args.format == Format::Human);
+    last_run::keep(
+        &report_dir,
+        &meta,
+        &stamp,
+        args.sweep.format == Format::Human,
+    );
     findings.status(!incomplete.is_empty())
 }
 

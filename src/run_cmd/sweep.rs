@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::args::{Format, RunArgs};
+use super::args::RunArgs;
 use super::cargo::{self, CargoError, TestOutput};
 use super::child_env;
 use super::crate_config::RunConfig;
@@ -13,6 +13,7 @@ use super::progress::Progress;
 use super::record::{Loaded, RecordError};
 use super::report_dir::Watcher;
 use super::signals::{self, Shutdown};
+use super::sweep_flags::Format;
 use crate::ui::Ui;
 
 /// How often the report directory is read while the tests run.
@@ -39,9 +40,9 @@ pub fn run(
     ui: &Ui,
 ) -> Result<Swept, CargoError> {
     let mut stream = Stream {
-        json: args.format == Format::Json,
-        debug: args.debug,
-        progress: Progress::new(ui.progress, args.format == Format::Json),
+        json: args.sweep.format == Format::Json,
+        debug: args.sweep.debug,
+        progress: Progress::new(ui.progress, args.sweep.format == Format::Json),
         loaded: Vec::new(),
     };
     stream.progress.stage("sweeping");

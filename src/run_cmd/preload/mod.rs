@@ -13,7 +13,6 @@ use super::args::RunArgs;
 use super::cargo::{self, Build, Metadata, TestExecutable};
 use super::error::RunError;
 use super::libtest;
-use super::sweep_flags::SweepFlags;
 use crate::preload::launch::{Program, ThreadScope};
 use crate::preload::site::OwnCode;
 use crate::preload::sweep::{self, Kind, Target};
@@ -112,7 +111,7 @@ fn test_target(exe: &TestExecutable, test: &str, scope: &ThreadScope, args: &Run
     if wants_ignored(args) {
         run_args.push("--include-ignored".into());
     }
-    let mut repro_flags = SweepFlags::from(args).repro_flags().to_string();
+    let mut repro_flags = args.sweep.clone().repro_flags().to_string();
     if args.sweep_all {
         repro_flags.push_str(" --sweep-all");
     }
@@ -172,7 +171,7 @@ fn sweep_tests(
     build: &Build,
     reporter: &mut Reporter,
 ) -> Result<(), PreloadRunError> {
-    let settings = SweepFlags::from(args).settings(args.sweep_all);
+    let settings = args.sweep.clone().settings(args.sweep_all);
     let mut symbolizer = Symbolizer::new();
     for exe in &build.executables {
         let scope = match elf::libtest_ranges(&exe.path) {
@@ -221,7 +220,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
             return Status::Error;
         }
     };
-    let mut reporter = Reporter::new(ui, &SweepFlags::from(args), "test");
+    let mut reporter = Reporter::new(ui, &args.sweep.clone(), "test");
     if let Err(e) = sweep_tests(args, &lib, &build, &mut reporter) {
         reporter.abandon();
         eprint!("{}", e.report());
@@ -244,7 +243,7 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
     let stamp = super::last_run::stamp_of(&meta, None);
     let kept = super::last_run::keep_preload(&records, &meta, &stamp);
     let status = reporter.finish(&roots, ui);
-    if let (Some(last), super::args::Format::Human) = (kept, args.format) {
+    if let (Some(last), super::Format::Human) = (kept, args.sweep.format) {
         super::last_run::print_summary(&last, &meta, &stamp);
     }
     status

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use crate::preload::sweep::Swept;
 use crate::preload::PreloadInfo;
-use crate::run_cmd::args::Format;
 use crate::run_cmd::diagnostic::{self, Detail, SourceRoots};
 use crate::run_cmd::progress::Progress;
 use crate::run_cmd::record;
+use crate::run_cmd::sweep_flags::Format;
 use crate::run_cmd::sweep_flags::SweepFlags;
 use crate::{ui::Ui, Status};
 
