@@ -120,18 +120,28 @@ fn one_test_counts_its_own_path_and_lists_every_other_site_at_zero() {
     let files = lcov(&out.stdout);
     let lib = &files["src/lib.rs"];
     let listed: BTreeSet<u64> = lib.keys().copied().collect();
-    assert_eq!(
-        listed,
-        demo_alloc_lines(),
+    // Every `try_reserve*` and `try_string` call is a site; the other sites are calls of the
+    // demo's discovered wrappers (`Attrs::parse` and the parsers, returning its NoMemory error).
+    assert!(
+        demo_alloc_lines().is_subset(&listed),
         "every site of src/lib.rs: {out:?}"
     );
+    let text = std::fs::read_to_string(demo().join("src/lib.rs")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for l in &listed {
+        let code = lines[*l as usize - 1];
+        assert!(
+            code.contains("try_") || code.contains("parse"),
+            "{l}: {code}"
+        );
+    }
     let header = lines_of_fn("parse_header");
-    let header_hits: Vec<u64> = lib
-        .iter()
-        .filter(|(l, c)| header.contains(l) && **c > 0)
-        .map(|(l, _)| *l)
-        .collect();
-    assert_eq!(header_hits.len(), 2, "both header allocations: {lib:?}");
+    let header_sites: Vec<(&u64, &u64)> = lib.iter().filter(|(l, _)| header.contains(l)).collect();
+    assert!(header_sites.len() >= 2, "{lib:?}");
+    assert!(
+        header_sites.iter().all(|(_, c)| **c > 0),
+        "the header's path is counted: {lib:?}"
+    );
     let domain = lines_of_fn("parse_domain");
     let domain_sites: Vec<(&u64, &u64)> = lib.iter().filter(|(l, _)| domain.contains(l)).collect();
     assert!(!domain_sites.is_empty());
