@@ -9,7 +9,7 @@ mod common;
 use common::Crate;
 
 /// A mishandled allocation on line 2 (`panic-on-alloc-failure`).
-const BAD: &str = "pub fn fill(v: &mut Vec<u8>) {\n    v.try_reserve(1).unwrap();\n}\n";
+const BAD: &str = "fn fill(v: &mut Vec<u8>) {\n    v.try_reserve(1).unwrap();\n}\n";
 
 /// A crate `demo` with `src/lib.rs` = [`BAD`].
 fn tree() -> Crate {
@@ -39,7 +39,7 @@ fn allow_comment_naming_an_unknown_rule_is_reported_with_file_and_line() {
     let t = tree();
     t.write(
         "src/typo.rs",
-        "pub fn f(v: &mut Vec<u8>) {\n    // oomcheck:allow(panic-on-alloc-fail) typo\n    \
+        "fn f(v: &mut Vec<u8>) {\n    // oomcheck:allow(panic-on-alloc-fail) typo\n    \
          v.try_reserve(1).unwrap();\n}\n",
     );
     let run = t.lint(&["--format", "short"]);
@@ -67,7 +67,7 @@ fn allow_comment_naming_an_unknown_rule_is_reported_with_file_and_line() {
 fn twenty_megabyte_single_line_of_code_is_linted() {
     let t = tree();
     t.write("oomcheck.toml", "max-file-size = 30000000\n");
-    let mut src = String::from("pub fn long(v: &mut Vec<u8>) { ");
+    let mut src = String::from("fn long(v: &mut Vec<u8>) { ");
     // Statements with long string literals: 20 MB of code that a debug build parses quickly.
     let filler = format!("let _a = [1, 2]; let _b = \"{}\"; ", "é".repeat(2000));
     while src.len() < 20 * 1024 * 1024 {

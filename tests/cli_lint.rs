@@ -12,7 +12,7 @@ use common::Crate;
 
 /// Two mishandled allocations: line 3 turns failure into a panic, line 4 drops the Result.
 const BAD: &str = "\
-pub fn fill(n: usize) -> Vec<u8> {
+fn fill(n: usize) -> Vec<u8> {
     let mut v = Vec::new();
     v.try_reserve(n).unwrap();
     let _ = v.try_reserve_exact(n);
@@ -317,7 +317,7 @@ fn human_config_error_shows_a_snippet() {
 #[test]
 fn extra_alloc_functions_from_config() {
     let src = "\
-pub fn load() -> Vec<u8> {
+fn load() -> Vec<u8> {
     let buf = grab_buffer(4096).unwrap();
     buf
 }
@@ -344,7 +344,7 @@ pub fn grow(v: &mut Vec<u8>, n: usize) -> Result<(), TryReserveError> {
 }
 ";
     let b = "\
-pub fn user(v: &mut Vec<u8>) {
+fn user(v: &mut Vec<u8>) {
     crate::a::grow(v, 10).unwrap();
 }
 ";
@@ -420,7 +420,7 @@ fn gitignore_target_and_exclude_are_honoured() {
 #[test]
 fn infallible_alloc_only_inside_configured_scopes() {
     let src = "\
-pub fn add(v: &mut Vec<u32>) {
+fn add(v: &mut Vec<u32>) {
     v.push(1);
 }
 ";
@@ -509,7 +509,7 @@ fn huge_files_are_skipped_with_a_message() {
 fn deeply_nested_expressions_do_not_overflow_the_stack() {
     let depth = 10_000;
     let src = format!(
-        "pub fn deep(v: &mut Vec<u8>) -> usize {{\n    v.try_reserve(1).unwrap();\n    {}1{}\n}}\n",
+        "fn deep(v: &mut Vec<u8>) -> usize {{\n    v.try_reserve(1).unwrap();\n    {}1{}\n}}\n",
         "(".repeat(depth),
         ")".repeat(depth)
     );
@@ -640,7 +640,7 @@ fn wrappers_do_not_leak_into_unrelated_crates() {
 fn grow(n: u8) -> Result<u8, String> {
     n.checked_add(1).ok_or_else(String::new)
 }
-pub fn user() -> u8 {
+fn user() -> u8 {
     grow(1).unwrap()
 }
 ";
@@ -659,7 +659,7 @@ pub fn user() -> u8 {
 #[test]
 fn wrappers_cross_crates_of_one_workspace() {
     let b = "\
-pub fn user(v: &mut Vec<u8>) {
+fn user(v: &mut Vec<u8>) {
     a::grow(v).unwrap();
 }
 ";

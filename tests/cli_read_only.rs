@@ -60,7 +60,7 @@ fn write(root: &Path, rel: &str, bytes: &[u8]) {
 /// A workspace with two crates (one with its own configuration), a `.gitignore`, a `target/`
 /// folder, test code, an unparsable file and a file that is not UTF-8.
 fn tree(root: &Path) {
-    let bad = b"pub fn f(v: &mut Vec<u8>) {\n    v.try_reserve(1).unwrap();\n    let _ = v.try_reserve(2);\n}\n";
+    let bad = b"fn f(v: &mut Vec<u8>) {\n    v.try_reserve(1).unwrap();\n    let _ = v.try_reserve(2);\n}\n";
     write(
         root,
         "Cargo.toml",

@@ -1,5 +1,7 @@
 //! `oomcheck lint` on real published code: the sources of the dev-dependencies
-//! `fallible_collections`, `hashbrown` and `smallvec`, located with `cargo metadata`.
+//! `fallible_collections`, `hashbrown`, `smallvec`, `aligned-vec`, `bumpalo` and `mp4parse`,
+//! located with `cargo metadata` (the last three are issue 12's triage corpus findings, see
+//! `scripts/triage/triage.tsv`).
 //!
 //! Every assertion below was checked by reading the crate's source at the version in
 //! Cargo.lock (the line numbers are of that version; the test fails loudly if another version
@@ -100,9 +102,25 @@ fn fallible_collections() {
     );
     // `BTreeMap::clone` helper: `node::Root::new_leaf().expect("Out of Mem")`, where
     // `new_leaf() -> Result<Self, TryReserveError>` propagates `FallibleBox::try_new(..)?`:
-    // a wrapper (defined in another file) whose failure becomes a panic.
+    // a wrapper (defined in another file) whose failure becomes a panic — inside
+    // `Clone::clone`, which cannot report an error (issue 12: the warn-level rule).
     assert!(
-        has(&found, "src/btree/map.rs", 231, "panic-on-alloc-failure"),
+        has(
+            &found,
+            "src/btree/map.rs",
+            231,
+            "alloc-panic-without-error-channel"
+        ),
+        "{found:?}"
+    );
+    // `impl Extend for BTreeMap`: `self.try_insert(k, v).expect("Out of Mem")`, the same.
+    assert!(
+        has(
+            &found,
+            "src/btree/map.rs",
+            1798,
+            "alloc-panic-without-error-channel"
+        ),
         "{found:?}"
     );
     // Correct propagation with `?` is not flagged: `try_push` (`self.try_reserve(1)?`),
@@ -168,4 +186,68 @@ fn smallvec() {
     // `try_reserve` and `try_reserve_exact` end with `self.try_grow(new_cap)`: propagated.
     assert!(!any_at(&found, "src/lib.rs", 1411), "{found:?}");
     assert!(!any_at(&found, "src/lib.rs", 1432), "{found:?}");
+}
+
+/// `(file, line)` of the error-level findings.
+fn error_level(report: &LintReport, dir: &Path) -> Vec<(String, usize)> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.level == oomcheck_analyzer::Level::Error)
+        .map(|f| {
+            let rel = f.path.strip_prefix(dir).unwrap_or(&f.path);
+            (rel.to_string_lossy().replace('\\', "/"), f.span.start_line)
+        })
+        .collect()
+}
+
+#[test]
+fn aligned_vec() {
+    let dir = package_dir("aligned-vec", "0.6.4");
+    let found = findings(&lint_crate(&dir, false), &dir);
+    // `shrink_to`: `let ptr = realloc(..); let ptr = ptr as *mut T; …
+    // NonNull::new_unchecked(ptr)`: realloc's null never checked (a true bug).
+    assert!(
+        has(&found, "src/raw.rs", 272, "unchecked-raw-alloc"),
+        "{found:?}"
+    );
+    // The other allocations are checked before use.
+    for line in [322, 349, 402] {
+        assert!(
+            !any_at(&found, "src/raw.rs", line),
+            "line {line}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn bumpalo() {
+    let dir = package_dir("bumpalo", "3.20.4");
+    let report = lint_crate(&dir, false);
+    let errors = error_level(&report, &dir);
+    // `with_capacity` / `with_min_align_and_capacity`: documented "Panics if allocating the
+    // initial capacity fails", twins of `try_with_capacity` / `try_with_min_align_and_capacity`:
+    // not error-level findings, and treated alike.
+    for line in [683, 782] {
+        assert!(
+            !errors.contains(&("src/lib.rs".to_string(), line)),
+            "line {line}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn mp4parse() {
+    let dir = package_dir("mp4parse", "0.17.0");
+    let found = findings(&lint_crate(&dir, false), &dir);
+    // `create_sample_table -> Option<..>`: `TryVec::with_capacity(..).ok()?` turns out of
+    // memory into "no sample table" (`None` also means invalid data): true bugs.
+    for line in [161, 253] {
+        assert!(
+            has(&found, "src/unstable.rs", line, "swallowed-alloc-failure"),
+            "line {line}: {found:?}"
+        );
+    }
+    // `read_ilst_data` and its callers propagate with `?`.
+    assert!(!any_at(&found, "src/lib.rs", 6228), "{found:?}");
 }

@@ -30,7 +30,7 @@ fn sarif_output_is_valid_and_has_what_code_scanning_reads() {
     .unwrap();
     std::fs::write(
         src.join("lib.rs"),
-        "pub fn f(v: &mut Vec<u8>) {\n    let _ = v.try_reserve(1);\n    v.try_reserve(2).unwrap();\n}\n",
+        "fn f(v: &mut Vec<u8>) {\n    let _ = v.try_reserve(1);\n    v.try_reserve(2).unwrap();\n}\n",
     )
     .unwrap();
     // A file that does not parse: reported as a notification, not lost.

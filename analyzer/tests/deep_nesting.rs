@@ -11,9 +11,8 @@ fn lint_nested(shape: &str, depth: usize, body: String) {
     // Printed first: a stack overflow aborts the process without naming the test.
     eprintln!("{shape} x{depth}");
     let dir = tempfile::tempdir().expect("temp dir");
-    let src = format!(
-        "pub fn deep(v: &mut Vec<u8>) {{\n    v.try_reserve(1).unwrap();\n    {body};\n}}\n"
-    );
+    let src =
+        format!("fn deep(v: &mut Vec<u8>) {{\n    v.try_reserve(1).unwrap();\n    {body};\n}}\n");
     std::fs::write(dir.path().join("deep.rs"), src).expect("write");
     let report = lint(&LintOptions {
         paths: vec![dir.path().to_path_buf()],

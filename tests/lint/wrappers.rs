@@ -32,9 +32,20 @@ enum Error {
     OutOfMemory,
 }
 
-// Not a wrapper: propagates an allocation but returns another error type.
+// A wrapper returning the crate's own error type, whose `OutOfMemory` variant the allocation
+// failure becomes (issue 12, pattern 6).
 fn other_error(v: &mut Vec<u8>) -> Result<(), Error> {
     v.try_reserve(1).map_err(|_| Error::OutOfMemory)?;
+    Ok(())
+}
+
+enum Parse {
+    Invalid,
+}
+
+// Not a wrapper: its error type has no NoMemory variant (the remapping is reported here).
+fn parse_error(v: &mut Vec<u8>) -> Result<(), Parse> {
+    v.try_reserve(1).map_err(|_| Parse::Invalid)?; //~ remapped-alloc-error
     Ok(())
 }
 
@@ -71,7 +82,8 @@ fn callers(v: &mut Vec<u8>, pool: &mut Pool) {
     let t = table(3).unwrap_or_default(); //~ swallowed-alloc-failure
     let n = table_len(3).expect("room"); //~ panic-on-alloc-failure
     not_a_wrapper().unwrap();
-    other_error(v).unwrap();
+    other_error(v).unwrap(); //~ panic-on-alloc-failure
+    parse_error(v).unwrap();
     pool.try_grow_pool(2).expect("x"); //~ panic-on-alloc-failure
     let p = Pool::with_room(3).unwrap(); //~ panic-on-alloc-failure
     pool.push(1).unwrap(); //~ panic-on-alloc-failure

@@ -208,7 +208,7 @@ pub(crate) fn infer_type(e: &Expr) -> Option<String> {
             Expr::MethodCall(m)
                 if matches!(
                     m.method.to_string().as_str(),
-                    "unwrap" | "expect" | "map_err" | "unwrap_or_else" | "unwrap_or_default"
+                    "unwrap" | "expect" | "ok" | "map_err" | "unwrap_or_else" | "unwrap_or_default"
                 ) =>
             {
                 e = peel(&m.receiver)

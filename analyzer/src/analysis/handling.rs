@@ -215,11 +215,21 @@ fn err_verdict(val: ErrVal) -> Verdict {
     }
 }
 
-/// `Err(x)` → `x`.
+/// `Err(x)` → `x`; also through `Some(Err(x))` / `Ok(Err(x))` (an `Option<Result<..>>`,
+/// as `Iterator::next` returns: the error still reaches the caller).
 pub(crate) fn err_payload(e: &Expr) -> Option<&Expr> {
     match peel(e) {
         Expr::Call(c) if c.args.len() == 1 => match peel(&c.func) {
             Expr::Path(p) if last_segment(&p.path) == "Err" => c.args.first(),
+            Expr::Path(p) if matches!(last_segment(&p.path).as_str(), "Some" | "Ok") => {
+                c.args.first().and_then(|inner| match peel(inner) {
+                    Expr::Call(ic) if ic.args.len() == 1 => match peel(&ic.func) {
+                        Expr::Path(ip) if last_segment(&ip.path) == "Err" => ic.args.first(),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+            }
             _ => None,
         },
         _ => None,

@@ -12,6 +12,7 @@ use super::fields::{FieldDecl, FieldTypes};
 use super::input::SourceFile;
 use super::syntax::{is_test_code, result_error_type, type_name};
 use super::vocab::Vocab;
+use crate::packs::ActivePacks;
 
 /// A function that may be an allocation wrapper: it returns `Result<_, E>` with E an
 /// allocation error type.
@@ -24,6 +25,11 @@ struct Candidate<'a> {
     /// Returns `Alias<T>` (`AllocResult<T>`): a wrapper only if that alias turns out to be
     /// `Result<T, E>` with E an allocation error type (aliases may live in another file).
     alias: Option<String>,
+    /// Returns `Result<_, E>` with `E` not a pack's error type: a wrapper only if `E` turns
+    /// out to be one of the crate's allocation error types.
+    error: Option<String>,
+    /// Returns an enum of its own file with a NoMemory-like variant.
+    own_error: bool,
 }
 
 /// `Name<T>` with a single generic argument and a name ending in `Result` (`AllocResult<T>`,
@@ -51,7 +57,39 @@ struct Collector<'a, 'v> {
     aliases: Vec<String>,
     candidates: Vec<Candidate<'a>>,
     owners: Vec<Option<String>>,
+    /// Whether each enclosing `impl` is inherent (not `impl Trait for …`), innermost last.
+    inherent: Vec<bool>,
+    /// `(method, impl type, arguments)` of inherent methods named like a pack's receiver
+    /// method.
+    own_methods: Vec<(String, String, usize)>,
+    /// `(original, alias)` of `use … as …` renames of allocation error or NoMemory names.
+    renames: Vec<(String, String)>,
+    /// `(alias, error type)` of `Result` aliases whose error type is not a pack's.
+    alias_errors: Vec<(String, String)>,
+    /// The crate's own allocation error types: targets of `From<TryReserveError>`-like
+    /// conversions.
+    alloc_errors: Vec<String>,
+    /// Enums of this file with a NoMemory-like variant: a function of this file returning
+    /// one is judged like one returning an allocation error type. (Only within the file: a
+    /// file declaring such an enum and nothing else has no summary needle.)
+    no_memory_enums: Vec<String>,
     in_impl: usize,
+}
+
+/// `X` of `impl From<X> for …` (last segment).
+pub(crate) fn from_source(i: &syn::ItemImpl) -> Option<String> {
+    let (_, trait_path, _) = i.trait_.as_ref()?;
+    let last = trait_path.segments.last()?;
+    if last.ident != "From" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => type_name(t),
+        _ => None,
+    })
 }
 
 impl<'a> Collector<'a, '_> {
@@ -61,11 +99,13 @@ impl<'a> Collector<'a, '_> {
                 self.diverging.push(sig.ident.to_string());
             }
         }
-        let alias = match result_error_type(&sig.output) {
-            Some(err) if self.vocab.error_types.contains(&err) => None,
-            Some(_) => return,
+        let (alias, error) = match result_error_type(&sig.output) {
+            Some(err) if self.vocab.error_types.contains(&err) => (None, None),
+            // The crate's own error type: an allocation error type if it turns out to have a
+            // NoMemory-like variant or a `From<TryReserveError>` (maybe in another file).
+            Some(err) => (None, Some(err)),
             None => match result_alias(&sig.output) {
-                Some(alias) => Some(alias),
+                Some(alias) => (Some(alias), None),
                 None => return,
             },
         };
@@ -76,6 +116,8 @@ impl<'a> Collector<'a, '_> {
             sig,
             block,
             alias,
+            error,
+            own_error: false,
         });
     }
 }
@@ -97,10 +139,32 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
     }
 
     fn visit_item_type(&mut self, t: &'a syn::ItemType) {
-        // `type AllocResult<T> = Result<T, TryReserveError>;`
+        // `type AllocResult<T> = Result<T, TryReserveError>;`, and
+        // `type Result<T, E = Error> = std::result::Result<T, E>;` (the parameter's default).
         let ret = syn::ReturnType::Type(Default::default(), t.ty.clone());
-        if result_error_type(&ret).is_some_and(|e| self.vocab.error_types.contains(&e)) {
+        let Some(mut err) = result_error_type(&ret) else {
+            return;
+        };
+        for param in t.generics.type_params() {
+            if param.ident == err {
+                if let Some(default) = param.default.as_ref().and_then(type_name) {
+                    err = default;
+                }
+            }
+        }
+        if self.vocab.error_types.contains(&err) {
             self.aliases.push(t.ident.to_string());
+        } else {
+            self.alias_errors.push((t.ident.to_string(), err));
+        }
+    }
+
+    fn visit_item_enum(&mut self, e: &'a syn::ItemEnum) {
+        if e.variants
+            .iter()
+            .any(|v| self.vocab.is_no_memory(&v.ident.to_string()))
+        {
+            self.no_memory_enums.push(e.ident.to_string());
         }
     }
 
@@ -122,11 +186,26 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
     }
 
     fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
+        // `impl From<TryReserveError> for Error`: `?` on an allocation makes an `Error`.
+        if let (Some(source), Some(target)) = (from_source(i), type_name(&i.self_ty)) {
+            if self.vocab.error_types.contains(&source) {
+                self.alloc_errors.push(target);
+            }
+        }
         self.owners.push(type_name(&i.self_ty));
+        self.inherent.push(i.trait_.is_none());
         self.in_impl += 1;
         visit::visit_item_impl(self, i);
         self.in_impl -= 1;
+        self.inherent.pop();
         self.owners.pop();
+    }
+
+    fn visit_use_rename(&mut self, r: &'a syn::UseRename) {
+        let original = r.ident.to_string();
+        if self.vocab.error_types.contains(&original) || self.vocab.is_no_memory(&original) {
+            self.renames.push((original, r.rename.to_string()));
+        }
     }
 
     fn visit_item_trait(&mut self, i: &'a syn::ItemTrait) {
@@ -142,6 +221,20 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
             return;
         }
         self.candidate(&f.sig, &f.block, true);
+        let name = f.sig.ident.to_string();
+        let is_method = f.sig.receiver().is_some();
+        if let (Some(Some(owner)), Some(true), true) =
+            (self.owners.last(), self.inherent.last(), is_method)
+        {
+            // A method returning an allocation error type says by its signature that it is
+            // fallible allocation; only the others are told apart from the pack's.
+            let alloc_error = result_error_type(&f.sig.output)
+                .is_some_and(|e| self.vocab.error_types.contains(&e));
+            if self.vocab.is_receiver_method(&name) && !alloc_error {
+                let nargs = f.sig.inputs.len() - 1;
+                self.own_methods.push((name, owner.clone(), nargs));
+            }
+        }
         visit::visit_impl_item_fn(self, f);
     }
 
@@ -173,6 +266,8 @@ struct CandidateSummary {
     calls: Vec<PropCall>,
     /// The return type is this alias (see `Candidate::alias`).
     alias: Option<String>,
+    /// The error type, when it is not a pack's (see `Candidate::error`).
+    error: Option<String>,
 }
 
 /// What one file contributes to the cross-file index: its struct field types and its
@@ -187,10 +282,25 @@ pub struct FileSummary {
     /// Type aliases of `Result<T, E>` with E an allocation error type.
     aliases: Vec<String>,
     candidates: Vec<CandidateSummary>,
+    /// `(method, impl type, arguments)`: inherent methods named like a pack's receiver method.
+    own_methods: Vec<(String, String, usize)>,
+    /// `(original, alias)`: `use … as …` renames of allocation error or NoMemory names.
+    renames: Vec<(String, String)>,
+    /// `(alias, error type)`: `Result` aliases whose error type is not a pack's.
+    alias_errors: Vec<(String, String)>,
+    /// The crate's own allocation error types found in the file.
+    alloc_errors: Vec<String>,
 }
 
 /// Summarize one file with the base vocabulary (packs and configuration, no wrappers yet).
-pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -> FileSummary {
+/// `packs` gives the summary needles ([`ActivePacks::summary_needles`], asked only when the
+/// crate's own error types matter).
+pub(crate) fn summarize(
+    file: &SourceFile,
+    vocab: &Vocab,
+    packs: &ActivePacks,
+    include_tests: bool,
+) -> FileSummary {
     if file.is_test_file && !include_tests {
         return FileSummary::default();
     }
@@ -202,9 +312,38 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
         aliases: Vec::new(),
         candidates: Vec::new(),
         owners: Vec::new(),
+        inherent: Vec::new(),
+        own_methods: Vec::new(),
+        renames: Vec::new(),
+        alias_errors: Vec::new(),
+        alloc_errors: Vec::new(),
+        no_memory_enums: Vec::new(),
         in_impl: 0,
     };
     c.visit_file(&file.syntax);
+    for cand in &mut c.candidates {
+        if cand
+            .error
+            .as_ref()
+            .is_some_and(|e| c.no_memory_enums.contains(e))
+        {
+            cand.error = None;
+            cand.own_error = true;
+        }
+    }
+    // Candidates that only the crate's own error types make wrappers count only in a file the
+    // driver summarizes (one with a summary needle), so that skipping the others changes
+    // nothing.
+    if c.candidates
+        .iter()
+        .any(|c| c.error.is_some() || c.own_error)
+        && !packs
+            .summary_needles()
+            .iter()
+            .any(|n| file.text.contains(n.as_str()))
+    {
+        c.candidates.retain(|c| c.error.is_none() && !c.own_error);
+    }
     let fields = FieldTypes::from_decls(std::iter::once(&c.fields[..]));
     let candidates = c
         .candidates
@@ -218,6 +357,7 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
                 direct: found.allocation,
                 calls: found.calls,
                 alias: cand.alias.clone(),
+                error: cand.error.clone(),
             }
         })
         .collect();
@@ -226,6 +366,10 @@ pub(crate) fn summarize(file: &SourceFile, vocab: &Vocab, include_tests: bool) -
         diverging: c.diverging,
         aliases: c.aliases,
         candidates,
+        own_methods: c.own_methods,
+        renames: c.renames,
+        alias_errors: c.alias_errors,
+        alloc_errors: c.alloc_errors,
     }
 }
 
@@ -237,15 +381,48 @@ pub(crate) fn resolve<'a>(
     let summaries: Vec<&FileSummary> = summaries.into_iter().collect();
     let index = FieldTypes::from_decls(summaries.iter().map(|s| &s.fields[..]));
     let fields = &index.by_name;
-    let aliases: HashSet<&String> = summaries.iter().flat_map(|s| s.aliases.iter()).collect();
+    vocab.crate_alloc_errors.extend(
+        summaries
+            .iter()
+            .flat_map(|s| s.alloc_errors.iter().cloned()),
+    );
+    let alloc_error_names: HashSet<String> = vocab
+        .error_types
+        .union(&vocab.crate_alloc_errors)
+        .cloned()
+        .collect();
+    let is_alloc_error = |e: &String| alloc_error_names.contains(e);
+    let aliases: HashSet<&String> = summaries
+        .iter()
+        .flat_map(|s| {
+            s.aliases.iter().chain(
+                s.alias_errors
+                    .iter()
+                    .filter(|(_, e)| is_alloc_error(e))
+                    .map(|(a, _)| a),
+            )
+        })
+        .collect();
     let mut candidates: Vec<&CandidateSummary> = Vec::new();
     for s in &summaries {
-        candidates.extend(
-            s.candidates
-                .iter()
-                .filter(|c| c.alias.as_ref().is_none_or(|a| aliases.contains(a))),
-        );
+        candidates.extend(s.candidates.iter().filter(|c| {
+            c.alias.as_ref().is_none_or(|a| aliases.contains(a))
+                && c.error.as_ref().is_none_or(is_alloc_error)
+        }));
         vocab.diverging.extend(s.diverging.iter().cloned());
+        for (method, owner, nargs) in &s.own_methods {
+            vocab
+                .own_methods
+                .entry(method.clone())
+                .or_default()
+                .insert((owner.clone(), *nargs));
+        }
+        for (original, alias) in &s.renames {
+            if vocab.error_types.contains(original) {
+                vocab.error_types.insert(alias.clone());
+            }
+            vocab.no_memory.insert(alias.to_lowercase());
+        }
     }
     let mut found = vec![false; candidates.len()];
     loop {

@@ -17,7 +17,8 @@
 //!
 //! The modules, lowest first (a module uses only modules before it): `input` (the files
 //! and settings), `syntax` (syn helpers), `vocab` (the names in force), `fields`
-//! (struct field types), `value` (an allocation value), `bindings` (names in scope and
+//! (struct field types), `value` (an allocation value), `enclosing` (the enclosing function's error
+//! channel and contract), `callers` (private helpers of functions without one), `bindings` (names in scope and
 //! their types), `handling` (failure branches and error values), `chain` (the
 //! method-chain classifier), `traverse`, then its two listeners `checks` and
 //! `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
@@ -28,9 +29,11 @@ use crate::finding::Finding;
 use crate::rules::RuleId;
 
 mod bindings;
+mod callers;
 mod chain;
 mod checks;
 mod discovery;
+mod enclosing;
 mod fields;
 mod handling;
 mod index;
@@ -75,9 +78,25 @@ impl Context {
             .iter()
             .flat_map(|g| g.types.iter())
             .collect();
-        let mut names: Vec<String> = self.vocab.wrappers.names().cloned().collect();
+        // Wrapper functions by name. A wrapper method not named `try_…` is matched only on a
+        // receiver known to be of its `impl` type, which a file shows by naming the type (a
+        // declaration, a constructor, its `impl`) or a field of that type: those are its
+        // needles, rather than a name as common as `get` or `read`.
+        let mut names: Vec<String> = self.vocab.wrappers.functions.iter().cloned().collect();
+        let mut owner_types: std::collections::HashSet<&String> = Default::default();
+        for (method, owners) in &self.vocab.wrappers.methods {
+            if method.starts_with("try_") || owners.contains(&None) {
+                names.push(method.clone());
+            } else {
+                owner_types.extend(owners.iter().flatten());
+            }
+        }
+        names.extend(owner_types.iter().map(|t| t.to_string()));
         for (field, types) in &self.fields.by_name {
-            if types.iter().any(|t| receiver_types.contains(t)) {
+            if types
+                .iter()
+                .any(|t| receiver_types.contains(t) || owner_types.contains(t))
+            {
                 names.push(field.clone());
             }
         }
@@ -92,7 +111,7 @@ impl Context {
 /// summarized at all.
 pub fn summarize(file: &SourceFile, settings: &Settings) -> FileSummary {
     let vocab = vocab::Vocab::new(settings);
-    index::summarize(file, &vocab, settings.include_tests)
+    index::summarize(file, &vocab, &settings.packs, settings.include_tests)
 }
 
 /// Analyse one file against the run's [`Context`] (phase 2): its findings, including unused or
@@ -121,7 +140,7 @@ pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     let vocab = vocab::Vocab::new(settings);
     let summaries: Vec<FileSummary> = files
         .iter()
-        .map(|f| index::summarize(f, &vocab, settings.include_tests))
+        .map(|f| index::summarize(f, &vocab, &settings.packs, settings.include_tests))
         .collect();
     let ctx = Context::new(settings, &summaries);
     let mut findings: Vec<Finding> = files

@@ -10,7 +10,9 @@ use syn::visit::{self, Visit};
 use syn::{Expr, ExprMethodCall, Pat, Stmt};
 
 use super::bindings::{infer_type, Bindings};
+use super::callers::called_only_without_channel;
 use super::chain::Chains;
+use super::enclosing::{impl_fn_names, module_fn_names, returned_locals, FnFrame};
 use super::fields::FieldTypes;
 use super::syntax::{is_test_code, last_segment, stmt_start, type_name};
 use super::value::Val;
@@ -62,6 +64,14 @@ pub(crate) struct Cx<'v> {
     pub bindings: Bindings,
     /// First tokens of the statements being visited (lines computed only for findings).
     stmt_starts: Vec<proc_macro2::Span>,
+    /// The functions enclosing the node, innermost last.
+    fns: Vec<FnFrame>,
+    /// The function names of the enclosing modules and `impl` blocks, innermost last.
+    siblings: Vec<std::collections::HashSet<String>>,
+    /// The traits of the enclosing `impl` blocks (`None`: an inherent `impl`), innermost last.
+    impl_traits: Vec<Option<String>>,
+    /// Functions of the file called only by functions without an error channel.
+    without_channel_callers: std::collections::HashSet<String>,
 }
 
 impl Cx<'_> {
@@ -77,6 +87,11 @@ impl Cx<'_> {
     /// The allocation value `e` evaluates to, if any ([`Chains::eval`]).
     pub(crate) fn eval(&self, e: &Expr) -> Option<Val> {
         self.chains().eval(e)
+    }
+
+    /// The innermost function enclosing the node, if any.
+    pub(crate) fn enclosing_fn(&self) -> Option<&FnFrame> {
+        self.fns.last()
     }
 
     /// The first line of the innermost statement being visited.
@@ -149,6 +164,10 @@ impl<'v, L: Listener> Traversal<'v, L> {
                 fields,
                 bindings: Bindings::default(),
                 stmt_starts: Vec::new(),
+                fns: Vec::new(),
+                siblings: Vec::new(),
+                impl_traits: Vec::new(),
+                without_channel_callers: Default::default(),
             },
             listener,
             include_tests,
@@ -167,20 +186,50 @@ impl<'v, L: Listener> Traversal<'v, L> {
     }
 
     /// A function of an `impl` or a trait (unless it is skipped test code): its children,
-    /// visited by `children`, in a scope of its parameters.
+    /// visited by `children`, in a scope of its parameters. `public`: declared `pub`, or a
+    /// trait's method (whose signature implementations cannot change).
     fn visit_method(
         &mut self,
         attrs: &[syn::Attribute],
         node: &dyn Spanned,
         sig: &syn::Signature,
+        public: bool,
+        body: Option<&syn::Block>,
         children: impl FnOnce(&mut Self),
     ) {
         if self.skip_test(attrs, node) {
             return;
         }
+        let trait_impl = self.cx.impl_traits.last().cloned().flatten();
+        self.enter_frame(sig, attrs, public, trait_impl, body);
         self.cx.bindings.enter_fn(sig);
         children(self);
         self.cx.bindings.exit_fn();
+        self.cx.fns.pop();
+    }
+
+    /// Push the frame of a function being entered.
+    fn enter_frame(
+        &mut self,
+        sig: &syn::Signature,
+        attrs: &[syn::Attribute],
+        public: bool,
+        trait_impl: Option<String>,
+        body: Option<&syn::Block>,
+    ) {
+        let mut frame = FnFrame::new(
+            sig,
+            attrs,
+            public,
+            trait_impl,
+            self.cx.siblings.last(),
+            self.cx.fns.last(),
+            &self.cx.without_channel_callers,
+        );
+        if let Some(b) = body {
+            frame.returned_locals = returned_locals(b);
+        }
+        self.cx.fns.push(frame);
     }
 
     /// After a `let` is visited: bind its name to its type and allocation value.
@@ -192,7 +241,13 @@ impl<'v, L: Listener> Traversal<'v, L> {
         let Pat::Ident(id) = pat else { return };
         let name = id.ident.to_string();
         let init = l.init.as_ref().filter(|i| i.diverge.is_none());
-        let ty = declared.or_else(|| init.and_then(|i| infer_type(&i.expr)));
+        let ty = declared
+            .or_else(|| init.and_then(|i| infer_type(&i.expr)))
+            .and_then(|t| match t.as_str() {
+                // `let new = Self { .. }` / `Self::with_capacity(..)?`: the `impl` type.
+                "Self" => self.cx.bindings.self_type(),
+                _ => Some(t),
+            });
         let val = init
             .and_then(|i| self.cx.eval(&i.expr))
             .filter(|_| !name.starts_with('_'));
@@ -234,24 +289,60 @@ impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         // A nested free function does not see the enclosing `impl`'s `Self`.
         self.cx.bindings.enter_impl(None);
+        let public = matches!(f.vis, syn::Visibility::Public(_));
+        self.enter_frame(&f.sig, &f.attrs, public, None, Some(&f.block));
         self.cx.bindings.enter_fn(&f.sig);
         visit::visit_item_fn(self, f);
         self.cx.bindings.exit_fn();
+        self.cx.fns.pop();
         self.cx.bindings.exit_impl();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.visit_method(&f.attrs, f, &f.sig, |t| visit::visit_impl_item_fn(t, f));
+        let public = matches!(f.vis, syn::Visibility::Public(_));
+        self.visit_method(&f.attrs, f, &f.sig, public, Some(&f.block), |t| {
+            visit::visit_impl_item_fn(t, f)
+        });
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        self.visit_method(&f.attrs, f, &f.sig, |t| visit::visit_trait_item_fn(t, f));
+        self.visit_method(&f.attrs, f, &f.sig, true, f.default.as_ref(), |t| {
+            visit::visit_trait_item_fn(t, f)
+        });
+    }
+
+    fn visit_file(&mut self, f: &'ast syn::File) {
+        self.cx.without_channel_callers = called_only_without_channel(f);
+        self.cx.siblings.push(module_fn_names(&f.items));
+        visit::visit_file(self, f);
+        self.cx.siblings.pop();
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let names = m
+            .content
+            .as_ref()
+            .map(|(_, items)| module_fn_names(items))
+            .unwrap_or_default();
+        self.cx.siblings.push(names);
+        visit::visit_item_mod(self, m);
+        self.cx.siblings.pop();
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
         self.listener.item_impl(&self.cx, i);
         self.cx.bindings.enter_impl(type_name(&i.self_ty));
+        let mut names = impl_fn_names(i);
+        if i.trait_.is_none() {
+            names.extend(self.cx.siblings.last().into_iter().flatten().cloned());
+        }
+        self.cx.siblings.push(names);
+        self.cx
+            .impl_traits
+            .push(i.trait_.as_ref().map(|(_, p, _)| last_segment(p)));
         visit::visit_item_impl(self, i);
+        self.cx.impl_traits.pop();
+        self.cx.siblings.pop();
         self.cx.bindings.exit_impl();
     }
 

@@ -29,13 +29,6 @@ pub(crate) struct Wrappers {
     pub methods: HashMap<String, HashSet<Option<String>>>,
 }
 
-impl Wrappers {
-    /// The names a file calling one of these wrappers must contain.
-    pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
-        self.functions.iter().chain(self.methods.keys())
-    }
-}
-
 /// Everything the classifier matches names against.
 #[derive(Debug, Default)]
 pub(crate) struct Vocab {
@@ -56,6 +49,14 @@ pub(crate) struct Vocab {
     pub wrappers: Wrappers,
     /// Functions of the scanned code that never return (`-> !`), by name.
     pub diverging: HashSet<String>,
+    /// Inherent methods of the scanned code named like a pack's receiver method (`shrink`,
+    /// `try_reserve`): method name → the `impl` types defining it, with its number of
+    /// arguments. On those types, or on a receiver of unknown type, a call of that name and
+    /// arity is the crate's method, not the pack's.
+    pub own_methods: HashMap<String, HashSet<(String, usize)>>,
+    /// The scanned crate's own allocation error types: enums with a NoMemory-like variant
+    /// and targets of `impl From<TryReserveError>`-like conversions (`mp4parse::Error`).
+    pub crate_alloc_errors: HashSet<String>,
     /// Last segments of `alloc_paths`, `extra_paths` and `raw_functions`, and the methods of
     /// the receiver groups: identifiers that can name an allocation.
     pub call_names: HashSet<String>,
@@ -187,6 +188,40 @@ impl Vocab {
             return true;
         }
         let mut known: Option<Vec<String>> = None;
+        let own: HashSet<&String> = self
+            .own_methods
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(_, n)| *n == nargs)
+            .map(|(owner, _)| owner)
+            .collect();
+        if !own.is_empty() {
+            let t = known.get_or_insert_with(&mut *types);
+            if t.is_empty() || t.iter().any(|t| own.contains(t)) {
+                // The scanned crate's own method: an allocation only if it is a wrapper on
+                // the receiver's type or, the type unknown, on every type defining the name
+                // (unambiguous either way).
+                let wrapped = |o: &String| {
+                    self.wrappers
+                        .methods
+                        .get(name)
+                        .is_some_and(|w| w.contains(&Some(o.clone())))
+                };
+                if !t.is_empty() {
+                    return t.iter().any(|o| own.contains(o) && wrapped(o));
+                }
+                let wrappers = own.iter().filter(|o| wrapped(o)).count();
+                if wrappers == own.len() {
+                    return true;
+                }
+                if wrappers == 0 {
+                    return false;
+                }
+                // Ambiguous: some of the crate's definitions wrap an allocation, some do
+                // not; the pack decides as for any receiver.
+            }
+        }
         for group in &self.receivers {
             if group.methods.contains(name) && group.args.is_none_or(|n| n == nargs) {
                 if group.types.is_empty() {
@@ -214,6 +249,12 @@ impl Vocab {
                 && !self.receivers.iter().any(|g| g.methods.contains(name));
         }
         false
+    }
+
+    /// Is `name` a method of a pack's receiver group (fallible only on some receivers or with
+    /// some arity: `shrink`, `grow`, `try_reserve`)?
+    pub(crate) fn is_receiver_method(&self, name: &str) -> bool {
+        self.receivers.iter().any(|g| g.methods.contains(name))
     }
 
     /// Is a call of the path `segs` a fallible allocation? `self_ty` is the enclosing `impl`

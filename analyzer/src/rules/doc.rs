@@ -21,6 +21,8 @@ pub enum RuleId {
     SwallowedAllocFailure,
     /// [`panic_on_alloc_failure`](super::panic_on_alloc_failure).
     PanicOnAllocFailure,
+    /// [`alloc_panic_without_error_channel`](super::alloc_panic_without_error_channel).
+    AllocPanicWithoutErrorChannel,
     /// [`remapped_alloc_error`](super::remapped_alloc_error).
     RemappedAllocError,
     /// [`unchecked_raw_alloc`](super::unchecked_raw_alloc).

@@ -15,6 +15,7 @@ mod doc;
 
 pub use doc::{Level, RuleDoc, RuleId};
 
+pub mod alloc_panic_without_error_channel;
 pub mod discarded_alloc_result;
 pub mod infallible_alloc;
 pub mod panic_on_alloc_failure;
@@ -24,10 +25,11 @@ pub mod unchecked_raw_alloc;
 pub mod unused_allow;
 
 /// Every rule's description, in documentation order (the order of [`RuleId`]'s variants).
-pub const REGISTRY: [&RuleDoc; 7] = [
+pub const REGISTRY: [&RuleDoc; 8] = [
     &discarded_alloc_result::DOC,
     &swallowed_alloc_failure::DOC,
     &panic_on_alloc_failure::DOC,
+    &alloc_panic_without_error_channel::DOC,
     &remapped_alloc_error::DOC,
     &unchecked_raw_alloc::DOC,
     &infallible_alloc::DOC,

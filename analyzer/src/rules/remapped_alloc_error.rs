@@ -47,6 +47,15 @@ pub(crate) fn message(call: &str, to: &str) -> String {
 }
 
 /// The finding's message at a `From` impl.
+/// The message at the wildcard arm of `impl From<CrateError> for F` that folds the crate's
+/// NoMemory variant of `source` into `to`.
+pub(crate) fn wildcard_message(source: &str, target: &str, to: &str) -> String {
+    format!(
+        "conversion `From<{source}>` for `{target}` turns `{source}`'s NoMemory variant into {to} through a wildcard arm"
+    )
+}
+
+/// The message at a value of `impl From<AllocError> for E` that is not NoMemory-like.
 pub(crate) fn from_impl_message(source: &str, target: &str, to: &str) -> String {
     format!("conversion `From<{source}>` for `{target}` builds {to}, which is not a NoMemory error")
 }

@@ -48,6 +48,17 @@ pub(crate) fn assign(out: &mut Findings, cx: &Cx, a: &syn::ExprAssign) {
         matches!(peel(&a.left), Expr::Infer(_)) || ident_of(&a.left).is_some_and(|n| n == "_");
     if underscore {
         discarded(out, cx, &a.right, "by `_ =`");
+        return;
+    }
+    // `self.cover = read_cover(..).ok();`: the failure is stored as `None` in a field, where
+    // it reads as "absent" (a local is followed instead, as it is bound).
+    if matches!(peel(&a.left), Expr::Field(_)) {
+        if let Some(val) = cx.eval(&a.right) {
+            if val.kind == Kind::Option {
+                let how = "`ok()` stored in a field".to_string();
+                out.verdict(cx, &val, Verdict::Swallowed(how));
+            }
+        }
     }
 }
 
@@ -97,6 +108,14 @@ pub(crate) fn if_expr(out: &mut Findings, cx: &Cx, i: &syn::ExprIf) {
         let Some(val) = cx.eval(&l.expr) else {
             return;
         };
+        // `if let Ok(p) = res { … }` then `res` returned: inspected, then propagated.
+        let returned = ident_of(&l.expr).is_some_and(|n| {
+            cx.enclosing_fn()
+                .is_some_and(|f| f.returned_locals.contains(&n))
+        });
+        if returned {
+            return;
+        }
         let head = pattern_head(&l.pat).unwrap_or_default();
         match (val.kind, head.as_str()) {
             (Kind::Result, "Ok") | (Kind::Option, "Some") => match &i.else_branch {
