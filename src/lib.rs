@@ -5,11 +5,13 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub mod coverage;
 pub mod exec_cmd;
 pub mod hook_cmd;
 pub mod init_cmd;
 pub mod lint_cmd;
 pub mod preload;
+pub mod report_cmd;
 pub mod rules_cmd;
 pub mod run_cmd;
 pub mod ui;
@@ -80,6 +82,9 @@ pub enum Command {
     Lint(lint_cmd::LintArgs),
     /// Re-run the crate's OOM checks failing each allocation in turn, and report what breaks.
     Run(run_cmd::RunArgs),
+    /// OOM-path coverage: which fallible allocation sites the last run (or the record
+    /// directories given) failed, joined with the lint, as a summary, lcov or JSON.
+    Report(report_cmd::ReportArgs),
     /// Sweep any dynamically linked program, unmodified: run it failing each allocation in turn.
     Exec(exec_cmd::ExecArgs),
     /// List the rules with their default level and a one-line summary.
@@ -111,6 +116,7 @@ where
         Command::Lint(args) => lint_cmd::execute(args, &ui),
         Command::Run(args) => run_cmd::execute(args, &ui),
         Command::Exec(args) => exec_cmd::execute(args, &ui),
+        Command::Report(args) => report_cmd::execute(args),
         Command::Rules => rules_cmd::rules(),
         Command::Explain(args) => rules_cmd::explain(args),
         Command::Init(args) => init_cmd::execute(args),

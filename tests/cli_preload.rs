@@ -314,3 +314,41 @@ fn fork_server_and_reruns_give_identical_verdicts() {
         assert_eq!(again, crashes, "{t}: {seq}");
     }
 }
+
+/// A zero-code sweep keeps its records too: `oomcheck report` counts the site its test failed.
+#[test]
+fn preload_records_are_kept_for_the_coverage_report() {
+    let records = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oomcheck"))
+        .args(["run", "--preload", "--manifest-path"])
+        .arg(fixture().join("Cargo.toml"))
+        .args(["--", "tolerated_cache"])
+        .env("CARGO_TARGET_DIR", repo().join("target/fixtures"))
+        .env("OOMCHECK_REPORT", records.path())
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run oomcheck");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("fallible allocation sites failed by a sweep"),
+        "{stderr}"
+    );
+    let lcov = Command::new(env!("CARGO_BIN_EXE_oomcheck"))
+        .args(["report", "--format", "lcov", "--manifest-path"])
+        .arg(fixture().join("Cargo.toml"))
+        .arg(records.path())
+        .output()
+        .unwrap();
+    let lcov = String::from_utf8_lossy(&lcov.stdout);
+    let cache = line_of("src/lib.rs", "if cache.try_reserve_exact");
+    assert!(lcov.contains("SF:src/lib.rs"), "{lcov}");
+    assert!(
+        lcov.lines()
+            .any(|l| l.starts_with(&format!("DA:{cache},")) && !l.ends_with(",0")),
+        "the cache's site is counted: {lcov}"
+    );
+    let parse = line_of("src/lib.rs", "// site: parse");
+    assert!(lcov.contains(&format!("DA:{parse},0")), "{lcov}");
+}

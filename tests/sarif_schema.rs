@@ -1,22 +1,11 @@
 //! `oomcheck lint --format sarif` validates against the SARIF 2.1.0 JSON schema (vendored from
 //! the OASIS specification in tests/sarif/) and carries the fields GitHub code scanning reads.
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn validate(instance: &Value) -> Result<(), String> {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif/sarif-schema-2.1.0.json");
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.enable_format_assertions();
-    let index = compiler
-        .compile(schema.to_str().expect("utf-8 path"), &mut schemas)
-        .map_err(|e| format!("schema does not compile: {e:#}"))?;
-    schemas
-        .validate(instance, index)
-        .map_err(|e| format!("{e:#}"))
-}
+mod common;
+use common::validate_sarif as validate;
 
 #[test]
 fn sarif_output_is_valid_and_has_what_code_scanning_reads() {

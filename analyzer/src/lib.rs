@@ -24,7 +24,9 @@ pub mod fuzzing;
 pub mod lint;
 pub mod packs;
 pub mod rules;
+pub mod site;
 pub mod walk;
 
 pub use finding::{FileError, FileProblem, Finding, Span};
 pub use rules::{Level, RuleId};
+pub use site::AllocSite;

@@ -31,6 +31,9 @@ pub const OOMCHECK_TRACE: &str = "OOMCHECK_TRACE";
 pub const OOMCHECK_DEBUG: &str = "OOMCHECK_DEBUG";
 /// `1`: `tolerated` is a finding.
 pub const OOMCHECK_STRICT: &str = "OOMCHECK_STRICT";
+/// `1`: every swept index's failed allocation is located and its stack kept in the record's
+/// `coverage` (what `oomcheck report` joins with the analyzer's sites; `oomcheck run` sets it).
+pub const OOMCHECK_COVERAGE: &str = "OOMCHECK_COVERAGE";
 /// A directory receiving one JSON record per check.
 pub const OOMCHECK_REPORT: &str = "OOMCHECK_REPORT";
 /// The [`Dedup`] choice: `site` or `none`.
@@ -53,7 +56,7 @@ pub const OOMCHECK_NO_MEMORY_NAMES: &str = "OOMCHECK_NO_MEMORY_NAMES";
 pub const OOMCHECK_ALLOW: &str = "OOMCHECK_ALLOW";
 
 /// Every variable of [`Settings`], for a launcher that removes those it does not set.
-pub const VARIABLES: [&str; 17] = [
+pub const VARIABLES: [&str; 18] = [
     OOMCHECK,
     OOMCHECK_ALLOC,
     OOMCHECK_MODE,
@@ -71,6 +74,7 @@ pub const VARIABLES: [&str; 17] = [
     OOMCHECK_JOB_TOKENS,
     OOMCHECK_NO_MEMORY_NAMES,
     OOMCHECK_ALLOW,
+    OOMCHECK_COVERAGE,
 ];
 
 /// Sweep children: the journal file (its presence makes a process a sweep child).
@@ -159,6 +163,8 @@ pub struct Settings {
     pub trace: bool,
     /// [`OOMCHECK_DEBUG`].
     pub debug: bool,
+    /// [`OOMCHECK_COVERAGE`].
+    pub coverage: bool,
     /// [`OOMCHECK_STRICT`].
     pub strict: Option<bool>,
     /// [`OOMCHECK_NO_MEMORY_NAMES`]: names the default NoMemory predicate accepts besides the
@@ -228,6 +234,7 @@ impl Settings {
             })?,
             trace: parse(get, OOMCHECK_TRACE, FLAG, parse_bool)?.unwrap_or(false),
             debug: parse(get, OOMCHECK_DEBUG, FLAG, parse_bool)?.unwrap_or(false),
+            coverage: parse(get, OOMCHECK_COVERAGE, FLAG, parse_bool)?.unwrap_or(false),
             strict: parse(get, OOMCHECK_STRICT, FLAG, parse_bool)?,
             no_memory_names: get(OOMCHECK_NO_MEMORY_NAMES)
                 .map(|v| parse_names(&v))
@@ -257,6 +264,7 @@ impl Settings {
         set(OOMCHECK, flag(self.enabled));
         set(OOMCHECK_REPORT, path(&self.report_dir));
         set(OOMCHECK_JOB_TOKENS, path(&self.job_tokens));
+        set(OOMCHECK_COVERAGE, flag(self.coverage));
         set(OOMCHECK_ALLOC, self.range.map(|r| r.to_string()));
         set(OOMCHECK_MODE, self.mode.map(|m| m.to_string()));
         set(OOMCHECK_JOBS, self.jobs.map(|j| j.to_string()));
@@ -305,6 +313,7 @@ impl Settings {
             strategy: self.strategy.or(base.strategy),
             trace: self.trace || base.trace,
             debug: self.debug || base.debug,
+            coverage: self.coverage || base.coverage,
             strict: self.strict.or(base.strict),
             no_memory_names: if self.no_memory_names.is_empty() {
                 base.no_memory_names.clone()
@@ -521,6 +530,7 @@ mod tests {
             ("OOMCHECK_TIMEOUT", "2"),
             ("OOMCHECK_TRACE", "yes"),
             ("OOMCHECK_DEBUG", "true"),
+            ("OOMCHECK_COVERAGE", "1"),
             ("OOMCHECK_STRICT", "1"),
             ("OOMCHECK_REPORT", "/tmp/r"),
             ("OOMCHECK_DEDUP", "site"),
@@ -545,7 +555,7 @@ mod tests {
         assert_eq!(s.sample, Some(100));
         assert_eq!(s.seed, Some(42));
         assert_eq!(s.strategy, Some(Strategy::Fork));
-        assert!(s.enabled && s.trace && s.debug);
+        assert!(s.enabled && s.trace && s.debug && s.coverage);
         assert_eq!(s.range, Some(AllocRange::new(7, Some(10)).unwrap()));
         assert_eq!(s.mode, Some(Mode::Persistent));
         assert_eq!(s.jobs, Some(3));

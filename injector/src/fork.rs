@@ -161,7 +161,7 @@ impl Server {
             killed_after,
             self.timeout,
         );
-        if result.outcome.is_finding(self.strict) {
+        if outcome::locates(result.outcome, self.strict) {
             self.findings.push(Pending { result, frames });
         } else {
             journal::write_raw(journal::result_line(&result).as_bytes());

@@ -144,8 +144,8 @@ pub use predicate::{DefaultNoMemory, NoMemoryPredicate};
 pub use range::{AllocRange, AllocRangeError};
 pub use report::summary::LineStyle;
 pub use report::{
-    DedupInfo, DedupSite, Finding, Frame, Incomplete, Iteration, Report, SampleInfo, Status,
-    RECORD_VERSION, UNSWEPT_SYMBOL,
+    CoveredStack, DedupInfo, DedupSite, Finding, Frame, Incomplete, Iteration, Report, SampleInfo,
+    Status, RECORD_VERSION, UNSWEPT_SYMBOL,
 };
 pub use strategy::{Strategy, FORK_CROSSOVER, FORK_MIN_SWEPT};
 pub use vocabulary::pack_no_memory_names;

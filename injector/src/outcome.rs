@@ -14,6 +14,7 @@ use crate::text::truncate;
 use serde::{Deserialize, Serialize};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How one iteration of a sweep (one failed allocation index) ended.
@@ -108,11 +109,32 @@ pub(crate) struct Classified {
     pub(crate) frames: RawFrames,
 }
 
+/// Whether every swept index's failed allocation is located ([`Settings::coverage`]), not only
+/// those of findings. Set once per check, before its iterations run.
+///
+/// [`Settings::coverage`]: crate::Settings::coverage
+static COVERAGE: AtomicBool = AtomicBool::new(false);
+
+/// Locates every swept index's failed allocation from now on (`true`), or only findings'.
+pub(crate) fn set_coverage(on: bool) {
+    COVERAGE.store(on, Ordering::Relaxed);
+}
+
+/// Whether the failed allocation of an iteration ending in `outcome` is located.
+pub(crate) fn locates(outcome: Outcome, strict: bool) -> bool {
+    outcome.is_finding(strict) || COVERAGE.load(Ordering::Relaxed)
+}
+
+/// Whether stacks are captured on the first run of every index (coverage is on).
+fn captures_every_index() -> bool {
+    COVERAGE.load(Ordering::Relaxed)
+}
+
 /// Runs iteration `alloc` and classifies it.
 ///
 /// Stacks are not captured in the first run (it costs tens of microseconds per failed
 /// allocation, more than the rest of a typical iteration): an iteration whose outcome is a finding
-/// runs a second time capturing them.
+/// runs a second time capturing them. With coverage on, every first run captures them.
 pub(crate) fn iterate(
     exec: &Exec<'_>,
     alloc: u64,
@@ -120,8 +142,9 @@ pub(crate) fn iterate(
     strict: bool,
     base: &Baseline,
 ) -> Classified {
-    let mut c = classify(alloc, exec(alloc, persistent, false), base);
-    if c.outcome.is_finding(strict) {
+    let capture = captures_every_index();
+    let mut c = classify(alloc, exec(alloc, persistent, capture), base);
+    if !capture && c.outcome.is_finding(strict) {
         c.frames = exec(alloc, persistent, true).first;
     }
     c

@@ -56,6 +56,7 @@ impl<P> Check<P> {
             .or(thread_name)
             .unwrap_or_else(|| "<unnamed>".to_string());
         let settings = env.over(&self.settings);
+        crate::outcome::set_coverage(settings.coverage);
         let allows = self.allows.iter().chain(&settings.allow).cloned().collect();
         let run = Run {
             test,
@@ -254,6 +255,7 @@ impl Run {
             self.settings.debug,
             stopped,
         );
+        report.coverage = crate::stack::coverage(&results, &self.test);
         let drifted = report.count(Outcome::NotReached);
         if drifted > 0 {
             notes.push(format!(

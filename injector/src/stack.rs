@@ -1,8 +1,7 @@
 //! Symbolizing the raw return addresses of a failed allocation and finding its site.
 
-use crate::outcome::Classified;
-use crate::report::{Frame, IterationResult};
-
+use crate::outcome::{locates, Classified};
+use crate::report::{CoveredStack, Frame, IterationResult};
 /// A function of this binary whose address, recorded by a child and compared with the
 /// supervisor's, gives the difference of their load bases (binaries are position-independent).
 #[inline(never)]
@@ -101,6 +100,35 @@ pub(crate) fn in_test_body(site: &Frame, test: &str) -> bool {
             .is_some_and(|rest| rest.starts_with("::"))
 }
 
+/// The distinct stacks of the results' failed allocations (each cut after the test function
+/// `test`), each with the indices that had it, in order of their first index: the record's
+/// [`coverage`](crate::Report::coverage).
+pub(crate) fn coverage(
+    results: &std::collections::BTreeMap<u64, IterationResult>,
+    test: &str,
+) -> Vec<CoveredStack> {
+    let mut stacks: Vec<CoveredStack> = Vec::new();
+    let mut at: std::collections::HashMap<Vec<Frame>, usize> = std::collections::HashMap::new();
+    for (index, result) in results {
+        if result.stack.is_empty() {
+            continue;
+        }
+        let mut stack = result.stack.clone();
+        up_to_test(&mut stack, test);
+        match at.get(&stack) {
+            Some(&i) => stacks[i].indices.push(*index),
+            None => {
+                at.insert(stack.clone(), stacks.len());
+                stacks.push(CoveredStack {
+                    stack,
+                    indices: vec![*index],
+                });
+            }
+        }
+    }
+    stacks
+}
+
 /// Cuts `stack` after the test function `test` (dropping libtest's wrapper closure under it).
 pub(crate) fn up_to_test(stack: &mut Vec<Frame>, test: &str) {
     let is_test = |f: &Frame| {
@@ -129,9 +157,10 @@ pub(crate) fn locate(ips: &[usize], bias: usize) -> (Option<Frame>, Vec<Frame>) 
 }
 
 /// The result of an iteration classified in this process, its failed allocation located when
-/// the outcome is a finding (symbolizing costs too much for every index).
+/// the outcome is a finding or coverage is on (symbolizing costs too much for every index
+/// otherwise).
 pub(crate) fn located(c: Classified, strict: bool) -> IterationResult {
-    let (site, stack) = if c.outcome.is_finding(strict) {
+    let (site, stack) = if locates(c.outcome, strict) {
         locate(c.frames.as_slice(), 0)
     } else {
         (None, Vec::new())
@@ -150,6 +179,7 @@ pub(crate) fn located(c: Classified, strict: bool) -> IterationResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Outcome;
 
     fn frame(function: &str, file: &str) -> Frame {
         Frame {
@@ -157,6 +187,38 @@ mod tests {
             file: Some(file.into()),
             line: Some(1),
         }
+    }
+
+    #[test]
+    fn coverage_groups_indices_by_stack_cut_at_the_test() {
+        let result = |alloc: u64, stack: Vec<Frame>| IterationResult {
+            alloc,
+            outcome: Outcome::NoMemory,
+            message: String::new(),
+            diff: None,
+            site: stack.first().cloned(),
+            stack,
+            stderr: None,
+        };
+        let site = frame("demo::parse", "src/lib.rs");
+        let test = frame("demo::tests::parses", "src/lib.rs");
+        let harness = frame("demo::tests::parses::{{closure}}", "src/lib.rs");
+        let other = frame("demo::header", "src/lib.rs");
+        let results: std::collections::BTreeMap<u64, IterationResult> = [
+            result(1, vec![other.clone(), test.clone()]),
+            result(2, vec![site.clone(), test.clone(), harness]),
+            result(3, vec![]),
+            result(4, vec![site.clone(), test.clone()]),
+        ]
+        .into_iter()
+        .map(|r| (r.alloc, r))
+        .collect();
+        let covered = coverage(&results, "tests::parses");
+        assert_eq!(covered.len(), 2);
+        assert_eq!(covered[0].stack, [other, test.clone()]);
+        assert_eq!(covered[0].indices, [1]);
+        assert_eq!(covered[1].stack, [site, test]);
+        assert_eq!(covered[1].indices, [2, 4], "index 3 has no stack");
     }
 
     #[test]

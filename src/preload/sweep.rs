@@ -485,9 +485,7 @@ fn judge_all(
                 message: message.clone(),
             });
         }
-        if !v.outcome.is_finding(settings.strict) {
-            continue;
-        }
+        // Every run's failed allocation is located: the record's coverage (`oomcheck report`).
         let (site, stack) = match &out.journal.failed {
             Some((_, ips)) => {
                 let maps = parse_maps(&out.journal.maps);
@@ -496,6 +494,10 @@ fn judge_all(
             }
             None => (None, Vec::new()),
         };
+        cover(&mut r.coverage, &stack, *index);
+        if !v.outcome.is_finding(settings.strict) {
+            continue;
+        }
         let stderr = (matches!(v.outcome, Outcome::Abort | Outcome::Hang | Outcome::Panic)
             && !out.stderr.trim().is_empty())
         .then(|| tail_bytes(&out.stderr, 4000));
@@ -514,6 +516,21 @@ fn judge_all(
     }
     if settings.debug {
         r.iterations = Some(iterations);
+    }
+}
+
+/// Adds index `index`, whose failed allocation had `stack`, to the record's coverage (distinct
+/// stacks with their indices).
+fn cover(coverage: &mut Vec<oomcheck_injector::CoveredStack>, stack: &[Frame], index: u64) {
+    if stack.is_empty() {
+        return;
+    }
+    match coverage.iter_mut().find(|c| c.stack == stack) {
+        Some(c) => c.indices.push(index),
+        None => coverage.push(oomcheck_injector::CoveredStack {
+            stack: stack.to_vec(),
+            indices: vec![index],
+        }),
     }
 }
 

@@ -40,6 +40,11 @@ pub struct RunArgs {
     /// (test setup, the tests' own helpers).
     #[arg(long, requires = "preload")]
     pub sweep_all: bool,
+    /// Sweep one shard of the tests, as cargo-nextest partitions them: `count:K/N`
+    /// (round-robin within each test binary), `hash:K/N` (by the test name's hash) or
+    /// `slice:K/N` (round-robin across binaries). `oomcheck report` merges the shards' records.
+    #[arg(long, value_name = "KIND:K/N", conflicts_with_all = ["preload", "test_args"])]
+    pub partition: Option<super::partition::Partition>,
     /// Test name filter and other libtest arguments, after `--`.
     #[arg(last = true, value_name = "TEST ARGS")]
     pub test_args: Vec<String>,

@@ -91,6 +91,9 @@ pub struct Metadata {
 /// One package of `cargo metadata`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetadataPackage {
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
     /// Its `Cargo.toml`.
     pub manifest_path: PathBuf,
 }

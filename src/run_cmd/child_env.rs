@@ -34,6 +34,7 @@ pub fn injector_env(
         strategy: args.sweep.strategy,
         trace: args.sweep.trace,
         debug: args.sweep.debug,
+        coverage: true,
         strict: args.sweep.strict.then_some(true),
         no_memory_names: config.no_memory_names.clone(),
         allow: config.allow.clone(),
@@ -61,8 +62,10 @@ mod tests {
         pairs.join(" ")
     }
 
-    /// What every run sets: the switch, the report directory and the job tokens.
-    const BASE: &str = "OOMCHECK=1 OOMCHECK_REPORT=/t/r OOMCHECK_JOB_TOKENS=/t/r/tokens";
+    /// What every run sets: the switch, the report directory, the job tokens and coverage (the
+    /// stacks `oomcheck report` joins with the analyzer's sites).
+    const BASE: &str =
+        "OOMCHECK=1 OOMCHECK_REPORT=/t/r OOMCHECK_JOB_TOKENS=/t/r/tokens OOMCHECK_COVERAGE=1";
 
     #[test]
     fn flags_become_injector_environment() {

@@ -27,6 +27,12 @@ pub enum RunError {
         /// The compiler's rendered errors.
         compiler_errors: Vec<String>,
     },
+    /// A test executable could not list its tests (`--partition`).
+    #[error("cannot list the tests to partition them")]
+    ListTests(#[source] std::io::Error),
+    /// `--partition` left this shard without a test.
+    #[error("the shard {0} has no test (fewer tests than shards?)")]
+    EmptyShard(String),
     /// The build produced no test executable.
     #[error("no test targets to run\n{}", how_to_add_checks())]
     NoTestTargets,

@@ -17,13 +17,16 @@
 //! | failed tests explained by checks, exit status | [`verdict`] |
 //! | diagnostics, summary line and notes | [`diagnostic`], [`render`] |
 //! | errors that end the run | [`error`] |
+//! | the records kept for `oomcheck report`, the coverage summary | [`last_run`] |
+//! | `--partition`: the tests of one shard | [`partition`] |
 //! | `--preload`: the crate's unmodified tests, swept through an interposer | [`preload`], [`sweep_flags`] |
 //!
 //! Exit status: 0 every check clean; 1 findings, a test failing outside its checks, or a sweep
 //! that never finished (its test process died); 2 build failure, usage error or no checks;
 //! 130 interrupted (Ctrl-C or SIGTERM: the tests, their sweep children included, are stopped
 //! and the checks cut short are named). Everything is written under the target directory
-//! (`<target>/oomcheck/reports/`); the crate's source tree is left as it is.
+//! (`<target>/oomcheck/reports/`, the records of the last finished run kept in
+//! `<target>/oomcheck/last-run/`); the crate's source tree is left as it is.
 use crate::{ui::Ui, Status};
 
 pub mod args;
@@ -32,7 +35,9 @@ pub mod child_env;
 pub mod crate_config;
 pub mod diagnostic;
 pub mod error;
+pub mod last_run;
 pub mod libtest;
+pub mod partition;
 pub mod preload;
 pub mod progress;
 pub mod record;
@@ -69,6 +74,8 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
     let meta = cargo::metadata(&opts).map_err(RunError::Metadata)?;
     let report_dir = report_dir::create(&meta.target_directory)?;
     tokens::create(&report_dir, args.sweep.jobs).map_err(RunError::JobTokens)?;
+    // The source swept, before anything could change it.
+    let stamp = last_run::stamp_of(&meta, args.partition.map(|p| p.to_string()));
 
     // 1. Build, so a compile error is reported as such and not as a test failure.
     // Cargo draws its own progress while building; ours starts with the sweep.
@@ -82,7 +89,15 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
         return Err(RunError::NoTestTargets);
     }
 
-    // 2. Run, streaming each record as it lands.
+    // 2. Run (one shard's tests with `--partition`), streaming each record as it lands.
+    let shard;
+    let args = match args.partition {
+        Some(partition) => {
+            shard = shard_args(args, partition, &build)?;
+            &shard
+        }
+        None => args,
+    };
     let config = crate_config::load(args.manifest_path.as_deref()).map_err(RunError::Config)?;
     let swept = sweep::run(args, &report_dir, &config, ui)?;
     render::unreadable(&swept.unreadable);
@@ -111,5 +126,36 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
         Format::Human => render::human(&findings, &swept.output.stdout, &meta, detail, ui),
         Format::Json => render::plain_failure_names(&findings),
     }
+    last_run::keep(
+        &report_dir,
+        &meta,
+        &stamp,
+        args.sweep.format == Format::Human,
+    );
     findings.status(!incomplete.is_empty())
+}
+
+/// `args` sweeping exactly the tests of `partition` (listed from the built test executables,
+/// sorted by name).
+fn shard_args(
+    args: &RunArgs,
+    partition: partition::Partition,
+    build: &cargo::Build,
+) -> Result<RunArgs, RunError> {
+    let mut executables: Vec<&std::path::Path> =
+        build.executables.iter().map(|e| e.path.as_path()).collect();
+    executables.sort_by_key(|p| (p.file_name().map(|n| n.to_os_string()), p.to_path_buf()));
+    let mut binaries = Vec::new();
+    for exe in executables {
+        binaries.push(partition::list(exe).map_err(RunError::ListTests)?);
+    }
+    let tests = partition.select(&binaries);
+    if tests.is_empty() {
+        return Err(RunError::EmptyShard(partition.to_string()));
+    }
+    let mut shard = args.clone();
+    shard.test_args = std::iter::once("--exact".to_string())
+        .chain(tests)
+        .collect();
+    Ok(shard)
 }

@@ -210,3 +210,17 @@ pub fn assert_snapshot(name: &str, actual: &str) {
         panic!("{problem}\n--- actual\n{actual}");
     }
 }
+
+/// Validates `instance` against the SARIF 2.1.0 JSON schema vendored in `tests/sarif/`.
+pub fn validate_sarif(instance: &Value) -> Result<(), String> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif/sarif-schema-2.1.0.json");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    let index = compiler
+        .compile(schema.to_str().expect("utf-8 path"), &mut schemas)
+        .map_err(|e| format!("schema does not compile: {e:#}"))?;
+    schemas
+        .validate(instance, index)
+        .map_err(|e| format!("{e:#}"))
+}

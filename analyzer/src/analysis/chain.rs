@@ -60,7 +60,7 @@ impl Chains<'_> {
 
     /// A method called in path form, `Type::method(recv, args…)` or `Trait::method(recv, …)`
     /// (`FallibleVec::try_reserve(&mut v, n)`): judged like `recv.method(args…)`.
-    fn is_ufcs_alloc(&self, segs: &[String], c: &syn::ExprCall) -> bool {
+    pub(crate) fn is_ufcs_alloc(&self, segs: &[String], c: &syn::ExprCall) -> bool {
         let ([.., owner, name], Some(recv)) = (segs, c.args.first()) else {
             return false;
         };

@@ -27,6 +27,7 @@ use syn::visit::Visit;
 
 use crate::finding::Finding;
 use crate::rules::RuleId;
+use crate::site::AllocSite;
 
 mod bindings;
 mod callers;
@@ -38,6 +39,7 @@ mod fields;
 mod handling;
 mod index;
 mod input;
+mod sites;
 mod suppress;
 mod syntax;
 mod traverse;
@@ -122,9 +124,22 @@ pub fn summarize(file: &SourceFile, settings: &Settings) -> FileSummary {
 /// SARIF regions. Never panics on any syntax; very deep expressions are analysed to a bounded
 /// depth.
 pub fn analyze_file(file: &SourceFile, settings: &Settings, ctx: &Context) -> Vec<Finding> {
-    let mut out = analyze_one(file, settings, ctx);
+    analyze_file_with_sites(file, settings, ctx).0
+}
+
+/// [`analyze_file`], plus every fallible allocation call the analysis recognised in the file
+/// (pack functions, configured `alloc-functions`, discovered wrappers), sorted by place: the
+/// same traversal, its listener noting each allocation call it meets.
+pub fn analyze_file_with_sites(
+    file: &SourceFile,
+    settings: &Settings,
+    ctx: &Context,
+) -> (Vec<Finding>, Vec<AllocSite>) {
+    let (mut out, mut sites) = analyze_one(file, settings, ctx);
     out.sort_by(|a, b| (a.span, a.rule, &a.message).cmp(&(b.span, b.rule, &b.message)));
-    out
+    sites.sort();
+    sites.dedup();
+    (out, sites)
 }
 
 /// Analyse all files together (wrapper discovery crosses files) and return the findings,
@@ -145,7 +160,7 @@ pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     let ctx = Context::new(settings, &summaries);
     let mut findings: Vec<Finding> = files
         .iter()
-        .flat_map(|file| analyze_one(file, settings, &ctx))
+        .flat_map(|file| analyze_one(file, settings, &ctx).0)
         .collect();
     findings.sort_by(|a, b| {
         (&a.path, a.span, a.rule, &a.message).cmp(&(&b.path, b.span, b.rule, &b.message))
@@ -153,10 +168,15 @@ pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     findings
 }
 
-/// One file's findings, suppression comments applied, in the order found.
-fn analyze_one(file: &SourceFile, settings: &Settings, ctx: &Context) -> Vec<Finding> {
+/// One file's findings, suppression comments applied, in the order found, and its allocation
+/// sites.
+fn analyze_one(
+    file: &SourceFile,
+    settings: &Settings,
+    ctx: &Context,
+) -> (Vec<Finding>, Vec<AllocSite>) {
     if file.is_test_file && !settings.include_tests {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let checks = checks::Checks::new(file.infallible_alloc_checked);
     let mut traversal =
@@ -186,7 +206,19 @@ fn analyze_one(file: &SourceFile, settings: &Settings, ctx: &Context) -> Vec<Fin
     for (span, message) in suppress::unused(&allows, &traversal.skipped) {
         out.push(finding(RuleId::UnusedAllow, span, message));
     }
-    out
+    let sites = traversal
+        .listener
+        .sites
+        .into_iter()
+        .map(|s| AllocSite {
+            path: file.path.clone(),
+            line: s.span.start_line,
+            column: s.span.start_column,
+            function: s.function,
+            callee: s.callee,
+        })
+        .collect();
+    (out, sites)
 }
 
 #[cfg(test)]
@@ -259,5 +291,46 @@ mod tests {
             })
             .expect("spawn");
         assert!(handle.join().is_ok());
+    }
+
+    /// Every recognised allocation call is a site, however its failure is handled: pack
+    /// methods and functions, and a wrapper discovered in the same file; infallible calls and
+    /// test code are not.
+    #[test]
+    fn sites_are_every_recognised_allocation_call() {
+        let text = "fn grow(v: &mut Vec<u8>) -> Result<(), std::collections::TryReserveError> {\n\
+                    \x20   v.try_reserve(8)?;\n\
+                    \x20   v.push(1);\n\
+                    \x20   Ok(())\n\
+                    }\n\
+                    fn caller(v: &mut Vec<u8>) {\n\
+                    \x20   let _ = grow(v);\n\
+                    \x20   let _b = Box::try_new(1u8).unwrap();\n\
+                    }\n\
+                    #[cfg(test)]\n\
+                    mod tests {\n\
+                    \x20   fn t(v: &mut Vec<u8>) { v.try_reserve(1).unwrap(); }\n\
+                    }\n"
+        .to_string();
+        let files: Vec<SourceFile> = file(text).into_iter().collect();
+        let settings = Settings {
+            packs: ActivePacks::named(&[]),
+            ..Settings::default()
+        };
+        let summaries: Vec<FileSummary> = files.iter().map(|f| summarize(f, &settings)).collect();
+        let ctx = Context::new(&settings, &summaries);
+        let (_, sites) = analyze_file_with_sites(&files[0], &settings, &ctx);
+        let got: Vec<(usize, usize, Option<&str>, &str)> = sites
+            .iter()
+            .map(|s| (s.line, s.column, s.function.as_deref(), s.callee.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, 7, Some("grow"), "try_reserve"),
+                (7, 13, Some("caller"), "grow"),
+                (8, 14, Some("caller"), "Box::try_new"),
+            ]
+        );
     }
 }

@@ -11,8 +11,11 @@ use std::sync::Arc;
 use aho_corasick::AhoCorasick;
 
 use super::read::{parse, Loaded};
-use crate::analysis::{analyze_file, summarize, Context, FileSummary, Settings, SourceFile};
+use crate::analysis::{
+    analyze_file_with_sites, summarize, Context, FileSummary, Settings, SourceFile,
+};
 use crate::finding::{FileError, FileProblem, Finding};
+use crate::site::AllocSite;
 
 /// Stack size of the worker threads that parse and analyse (recursion depth of `syn` and of the
 /// visitors grows with expression nesting; only the pages used are committed, so this is
@@ -29,6 +32,8 @@ pub const WORKER_STACK_SIZE: usize = if cfg!(target_pointer_width = "64") {
 pub(crate) struct CrewOutcome {
     /// The findings, at their rules' default levels.
     pub findings: Vec<Finding>,
+    /// The fallible allocation calls of the files analysed.
+    pub sites: Vec<AllocSite>,
     /// Files that could not be parsed or analysed, and problems with the workers.
     pub errors: Vec<FileError>,
     /// The text of every file with a finding.
@@ -142,6 +147,7 @@ impl Crew {
             match self.replies.recv() {
                 Ok(Reply::Analyzed(part)) => {
                     out.findings.extend(part.findings);
+                    out.sites.extend(part.sites);
                     out.errors.extend(part.errors);
                     out.texts.extend(part.texts);
                     out.files_parsed += part.files_parsed;
@@ -218,8 +224,10 @@ fn worker(
                     ..CrewOutcome::default()
                 };
                 for f in &files {
-                    match catch_unwind(AssertUnwindSafe(|| analyze_file(f, settings, &ctx))) {
-                        Ok(found) => {
+                    let analysis = || analyze_file_with_sites(f, settings, &ctx);
+                    match catch_unwind(AssertUnwindSafe(analysis)) {
+                        Ok((found, sites)) => {
+                            out.sites.extend(sites);
                             if !found.is_empty() {
                                 out.texts.insert(f.path.clone(), Arc::from(f.text.as_str()));
                             }

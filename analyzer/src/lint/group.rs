@@ -91,5 +91,6 @@ pub(crate) fn lint_group(
         }
     }
     report.sources.extend(outcome.texts);
+    report.sites.extend(outcome.sites);
     report
 }

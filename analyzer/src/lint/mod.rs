@@ -116,6 +116,8 @@ pub fn lint(opts: &LintOptions) -> LintReport {
         (&a.path, a.span, a.rule, &a.message).cmp(&(&b.path, b.span, b.rule, &b.message))
     });
     report.findings.dedup();
+    report.sites.sort();
+    report.sites.dedup();
     report.errors.sort_by_key(LintError::sort_key);
     report
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::ConfigError;
 use crate::finding::{FileError, Finding};
+use crate::site::AllocSite;
 
 /// Anything that makes the run incomplete (exit code 2).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +48,9 @@ pub struct LintReport {
     pub sources: BTreeMap<PathBuf, Arc<str>>,
     /// Counters.
     pub stats: Stats,
+    /// Every fallible allocation call of the files analysed, sorted by path and place, whatever
+    /// is done with its failure (what `oomcheck report` joins with a sweep's failed stacks).
+    pub sites: Vec<AllocSite>,
 }
 
 impl LintError {
@@ -73,6 +77,7 @@ impl LintReport {
         self.findings.extend(part.findings);
         self.errors.extend(part.errors);
         self.sources.extend(part.sources);
+        self.sites.extend(part.sites);
         let (s, p) = (&mut self.stats, part.stats);
         s.files_found += p.files_found;
         s.test_files_skipped += p.test_files_skipped;

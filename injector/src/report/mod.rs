@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The version of the record schema this injector writes. Records written before records had a
-/// version read as version 0.
-pub const RECORD_VERSION: u32 = 1;
+/// version read as version 0. Version 2 added [`Report::coverage`].
+pub const RECORD_VERSION: u32 = 2;
 
 /// The character of the sequence that marks an index left unswept (see [`Report::incomplete`]).
 pub const UNSWEPT_SYMBOL: char = '?';
@@ -55,7 +55,7 @@ impl Status {
 }
 
 /// One symbolized stack frame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Frame {
     /// Demangled function path without the hash (its address when it has no symbol; empty only
     /// in a record read without one).
@@ -161,6 +161,16 @@ pub struct DedupSite {
     pub line: Option<u32>,
 }
 
+/// One distinct stack of failed allocations, with the swept indices whose failed allocation had
+/// it (`OOMCHECK_COVERAGE=1`): which source lines each failing stack passed through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoveredStack {
+    /// The stack, machinery filtered out: the site first, then its callers up to the test.
+    pub stack: Vec<Frame>,
+    /// The swept indices whose failed allocation had this stack, in order.
+    pub indices: Vec<u64>,
+}
+
 /// The sample of a sampled sweep (`OOMCHECK_SAMPLE`), replayable with its seed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SampleInfo {
@@ -259,6 +269,10 @@ pub struct Report {
     /// The indices never swept because the sweep machinery failed midway, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<Incomplete>,
+    /// With `OOMCHECK_COVERAGE=1`: every distinct stack of a failed allocation with the indices
+    /// that had it (empty otherwise, and in records before version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<CoveredStack>,
     /// Whether `tolerated` counted as a finding.
     #[serde(skip)]
     pub strict: bool,
@@ -290,6 +304,7 @@ impl Report {
             dedup: None,
             sample: None,
             incomplete: None,
+            coverage: Vec::new(),
             strict,
             trace,
         }
@@ -463,6 +478,7 @@ pub(crate) mod tests {
             dedup: None,
             sample: None,
             incomplete: None,
+            coverage: Vec::new(),
         }
     }
 

@@ -233,5 +233,18 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
                 .filter_map(|p| p.manifest_path.parent().map(Path::to_path_buf)),
         ),
     );
-    reporter.finish(&roots, ui)
+    // The records, kept for `oomcheck report` as `oomcheck run` keeps its own.
+    let records: Vec<(String, serde_json::Value)> = reporter
+        .swept()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.report.record_file_name(i as u32), report::record_json(s)))
+        .collect();
+    let stamp = super::last_run::stamp_of(&meta, None);
+    let kept = super::last_run::keep_preload(&records, &meta, &stamp);
+    let status = reporter.finish(&roots, ui);
+    if let (Some(last), super::Format::Human) = (kept, args.sweep.format) {
+        super::last_run::print_summary(&last, &meta, &stamp);
+    }
+    status
 }

@@ -10,6 +10,7 @@
 use syn::punctuated::Punctuated;
 use syn::{Expr, Stmt};
 
+use super::sites::{self, FoundSite};
 use super::syntax::{peel, segments};
 use super::traverse::{Cx, Listener};
 
@@ -28,6 +29,8 @@ pub(crate) struct Checks {
     infallible: bool,
     /// What was found.
     pub findings: Findings,
+    /// The fallible allocation calls met, in traversal order.
+    pub sites: Vec<FoundSite>,
 }
 
 impl Checks {
@@ -36,6 +39,7 @@ impl Checks {
         Checks {
             infallible,
             findings: Findings::default(),
+            sites: Vec::new(),
         }
     }
 }
@@ -60,6 +64,7 @@ impl Listener for Checks {
     }
 
     fn method_call(&mut self, cx: &Cx, m: &syn::ExprMethodCall) {
+        sites::method_call(&mut self.sites, cx, m);
         results::method_call(&mut self.findings, cx, m);
         if self.infallible {
             infallible::method_call(&mut self.findings, cx, m);
@@ -72,6 +77,7 @@ impl Listener for Checks {
             return;
         };
         let segs = segments(&p.path);
+        sites::call(&mut self.sites, cx, c, &segs);
         let last = segs.last().map(String::as_str).unwrap_or("");
         if last == "drop" && c.args.len() == 1 {
             results::discarded(&mut self.findings, cx, &c.args[0], "by `drop`");
@@ -103,6 +109,7 @@ impl Listener for Checks {
     }
 
     fn macro_call(&mut self, cx: &Cx, mac: &syn::Macro, name: &str) {
+        sites::macro_call(&mut self.sites, cx, mac, name);
         if self.infallible {
             infallible::macro_call(&mut self.findings, cx, mac, name);
         }
