@@ -11,6 +11,7 @@ use crate::preload::launch::Program;
 use crate::preload::sweep::{self, Kind, Target};
 use crate::preload::symbolize::Symbolizer;
 use crate::preload::{elf, library, PreloadError};
+use crate::run_cmd::diagnostic::Explanations;
 use crate::run_cmd::preload::report::{program_roots, shell_quote, Reporter, NO_ALLOCATIONS};
 use crate::run_cmd::sweep_flags::SweepFlags;
 use crate::{ui::Ui, Status};
@@ -99,5 +100,6 @@ pub fn execute(args: &ExecArgs, ui: &Ui) -> Status {
         return Status::Error;
     }
     reporter.add(swept);
-    reporter.finish(&program_roots(&path), ui)
+    // A program has no crate source to lint: nothing explains its findings statically.
+    reporter.finish(&program_roots(&path), &Explanations::default(), ui)
 }

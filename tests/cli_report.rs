@@ -225,7 +225,7 @@ fn full_run_counts_match_the_records() {
 
 #[test]
 fn a_wrong_error_is_explained_by_the_remapped_error_lint() {
-    let (dir, _) = full_run();
+    let (dir, run) = full_run();
     let json = report(&["--format", "json", dir.to_str().unwrap()]);
     let v: Value = serde_json::from_str(&json.stdout).expect("JSON");
     let lint = v["lint"].as_array().unwrap();
@@ -264,6 +264,17 @@ fn a_wrong_error_is_explained_by_the_remapped_error_lint() {
             .stdout
             .contains("remapped-alloc-error: 1 of 1 lint findings confirmed by a sweep"),
         "{summary:?}"
+    );
+    // `oomcheck run`'s own diagnostic of the wrong error says so too, before its summary.
+    let explained = format!("explained by lint: remapped-alloc-error at src/lib.rs:{line}");
+    let at = run.stderr.find(&explained).expect("in the run's diagnostics");
+    let summary_at = run.stderr.find("OOM paths:").expect("the run ends with the coverage");
+    assert!(at < summary_at, "{}", run.stderr);
+    let diagnostic = &run.stderr[..at];
+    assert!(
+        diagnostic.rfind("wrong-error") > diagnostic.rfind("abort"),
+        "the explanation belongs to the wrong-error diagnostic: {}",
+        run.stderr
     );
 }
 

@@ -1,5 +1,6 @@
 //! Findings as miette diagnostics: one per failing allocation site, at the source line of the
 //! site, with the outcome as code, the error text or diff, and the repro command as help.
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,43 @@ pub struct Detail {
     pub trace: bool,
     /// Show the captured stderr of each failing run.
     pub debug: bool,
+}
+
+/// The lint findings that explain sweep findings, by (test, allocation index): "explained by
+/// lint: RULE at FILE:LINE" lines from the OOM-path coverage join of the run.
+#[derive(Debug, Default)]
+pub struct Explanations(BTreeMap<(String, u64), Vec<String>>);
+
+impl Explanations {
+    /// The explanations of every finding of `joined` whose stack crosses a lint finding.
+    pub fn of(joined: &crate::coverage::join::Joined) -> Explanations {
+        let mut map: BTreeMap<(String, u64), Vec<String>> = BTreeMap::new();
+        for f in &joined.findings {
+            for &i in &f.explained_by {
+                let l = &joined.lint[i];
+                map.entry((f.test.clone(), f.alloc))
+                    .or_default()
+                    .push(format!(
+                        "explained by lint: {} at {}:{}",
+                        l.rule, l.path, l.line
+                    ));
+            }
+        }
+        Explanations(map)
+    }
+
+    /// The distinct explanations of a group's findings, in order.
+    fn of_group(&self, g: &Group<'_>) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (r, f) in &g.members {
+            for line in self.0.get(&(r.test.clone(), f.alloc)).into_iter().flatten() {
+                if !out.contains(&line.as_str()) {
+                    out.push(line);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Findings of one outcome at one allocation site, possibly from several tests.
@@ -227,7 +265,12 @@ fn block(out: &mut String, heading: &str, text: &str) {
 }
 
 /// Build the diagnostic of one group.
-pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> FindingDiagnostic {
+pub fn diagnostic(
+    g: &Group<'_>,
+    roots: &SourceRoots,
+    detail: Detail,
+    explanations: &Explanations,
+) -> FindingDiagnostic {
     // Which tests hit this site, with their indices, in report order.
     let mut per_test: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for (r, f) in &g.members {
@@ -260,6 +303,9 @@ pub fn diagnostic(g: &Group<'_>, roots: &SourceRoots, detail: Detail) -> Finding
     }
     if let Some(reason) = &first.allowed {
         message.push_str(&format!("\nallowed: {reason}"));
+    }
+    for line in explanations.of_group(g) {
+        message.push_str(&format!("\n{line}"));
     }
     let m = &first.message;
     match g.outcome {
@@ -464,7 +510,12 @@ mod tests {
         let groups = group(&[&a, &b, &c]);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].members.len(), 3);
-        let d = diagnostic(&groups[0], &SourceRoots::default(), Detail::default());
+        let d = diagnostic(
+            &groups[0],
+            &SourceRoots::default(),
+            Detail::default(),
+            &Explanations::default(),
+        );
         let text = render(&d);
         assert!(text.contains("corrupted"), "{text}");
         assert!(
@@ -480,7 +531,12 @@ mod tests {
             "snippet at line 3, column 5: {text}"
         );
 
-        let d = diagnostic(&groups[1], &SourceRoots::default(), Detail::default());
+        let d = diagnostic(
+            &groups[1],
+            &SourceRoots::default(),
+            Detail::default(),
+            &Explanations::default(),
+        );
         let text = render(&d);
         assert!(text.contains("aborts the process"), "{text}");
         assert!(text.contains("failed allocations: other #1"), "{text}");
@@ -508,6 +564,7 @@ mod tests {
                 trace: true,
                 debug: false,
             },
+            &Explanations::default(),
         );
         assert!(d.source.is_none());
         let text = render(&d);

@@ -3,18 +3,13 @@
 use std::path::PathBuf;
 
 use super::cargo::Metadata;
-use crate::coverage::{self, last_run, stamp::RunStamp};
+use crate::coverage::{self, join::Joined, last_run, stamp::RunStamp};
 
 /// Keeps `records` as the last run of the crate `meta` describes (in the directory
-/// `OOMCHECK_REPORT` names, if set), stamped with `stamp`; with `summary`, prints the OOM-path
-/// coverage of the run after its diagnostics (on stderr, as they are). Problems are notes: the
-/// run's verdict stands.
-pub fn keep(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp, summary: bool) {
-    if let Some(last) = publish(records, meta, stamp) {
-        if summary {
-            print_summary(&last, meta, stamp);
-        }
-    }
+/// `OOMCHECK_REPORT` names, if set), stamped with `stamp`, and returns where. Problems are
+/// notes: the run's verdict stands.
+pub fn keep(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp) -> Option<PathBuf> {
+    publish(records, meta, stamp)
 }
 
 /// Writes the records of a `run --preload` (JSON objects) into a fresh record directory and
@@ -54,17 +49,19 @@ fn publish(records: &std::path::Path, meta: &Metadata, stamp: &RunStamp) -> Opti
         .ok()
 }
 
-/// Prints the OOM-path coverage of the records kept in `last` (on stderr, after the run's
-/// diagnostics).
-pub fn print_summary(last: &std::path::Path, meta: &Metadata, stamp: &RunStamp) {
+/// The OOM-path coverage of the records kept in `last`: the run's findings joined with the
+/// analyzer's sites and lint findings (a note when it cannot be made).
+pub fn coverage(last: &std::path::Path, meta: &Metadata, stamp: &RunStamp) -> Option<Joined> {
     let dirs: [PathBuf; 1] = [last.to_path_buf()];
-    match coverage::joined(&meta.workspace_root, &dirs, stamp) {
-        Ok(joined) => {
-            eprintln!();
-            eprint!("{}", coverage::summary::render(&joined));
-        }
-        Err(e) => eprintln!("note: no OOM-path coverage: {e}"),
-    }
+    coverage::joined(&meta.workspace_root, &dirs, stamp)
+        .inspect_err(|e| eprintln!("note: no OOM-path coverage: {e}"))
+        .ok()
+}
+
+/// Prints the OOM-path coverage summary (on stderr, after the run's diagnostics).
+pub fn print_summary(joined: &Joined) {
+    eprintln!();
+    eprint!("{}", coverage::summary::render(joined));
 }
 
 /// The stamp of the crate `meta` describes, as it is now.

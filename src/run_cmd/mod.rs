@@ -50,7 +50,7 @@ pub mod tokens;
 pub mod verdict;
 
 pub use args::RunArgs;
-use diagnostic::Detail;
+use diagnostic::{Detail, Explanations};
 use error::RunError;
 use sweep_flags::Format;
 use verdict::Findings;
@@ -122,16 +122,26 @@ fn run(args: &RunArgs, ui: &Ui) -> Result<Status, RunError> {
         trace: args.sweep.trace,
         debug: args.sweep.debug,
     };
+    let last = last_run::keep(&report_dir, &meta, &stamp);
     match args.sweep.format {
-        Format::Human => render::human(&findings, &swept.output.stdout, &meta, detail, ui),
+        Format::Human => {
+            // The coverage join first: it says which lint finding explains each sweep finding.
+            let joined = last.and_then(|last| last_run::coverage(&last, &meta, &stamp));
+            let explanations = joined.as_ref().map(Explanations::of).unwrap_or_default();
+            render::human(
+                &findings,
+                &swept.output.stdout,
+                &meta,
+                detail,
+                &explanations,
+                ui,
+            );
+            if let Some(joined) = &joined {
+                last_run::print_summary(joined);
+            }
+        }
         Format::Json => render::plain_failure_names(&findings),
     }
-    last_run::keep(
-        &report_dir,
-        &meta,
-        &stamp,
-        args.sweep.format == Format::Human,
-    );
     findings.status(!incomplete.is_empty())
 }
 

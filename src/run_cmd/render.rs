@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::cargo::Metadata;
-use super::diagnostic::{self, Detail, SourceRoots};
+use super::diagnostic::{self, Detail, Explanations, SourceRoots};
 use super::libtest;
 use super::record::RecordError;
 use super::verdict::Findings;
@@ -42,6 +42,7 @@ pub fn human(
     libtest_stdout: &str,
     meta: &Metadata,
     detail: Detail,
+    explanations: &Explanations,
     ui: &Ui,
 ) {
     let roots = source_roots(meta);
@@ -50,7 +51,10 @@ pub fn human(
         eprintln!();
     }
     for g in &groups {
-        eprintln!("{}", ui.render(&diagnostic::diagnostic(g, &roots, detail)));
+        eprintln!(
+            "{}",
+            ui.render(&diagnostic::diagnostic(g, &roots, detail, explanations))
+        );
     }
     for t in &findings.plain_failures {
         eprintln!("test {t} failed outside its OOM checks:");

@@ -11,6 +11,7 @@ use oomcheck_injector::Status as CheckStatus;
 
 use super::args::RunArgs;
 use super::cargo::{self, Build, Metadata, TestExecutable};
+use super::diagnostic::Explanations;
 use super::error::RunError;
 use super::libtest;
 use crate::preload::launch::{Program, ThreadScope};
@@ -242,9 +243,16 @@ pub fn execute(args: &RunArgs, ui: &Ui) -> Status {
         .collect();
     let stamp = super::last_run::stamp_of(&meta, None);
     let kept = super::last_run::keep_preload(&records, &meta, &stamp);
-    let status = reporter.finish(&roots, ui);
-    if let (Some(last), super::Format::Human) = (kept, args.sweep.format) {
-        super::last_run::print_summary(&last, &meta, &stamp);
+    let joined = match args.sweep.format {
+        super::Format::Human => {
+            kept.and_then(|last| super::last_run::coverage(&last, &meta, &stamp))
+        }
+        super::Format::Json => None,
+    };
+    let explanations = joined.as_ref().map(Explanations::of).unwrap_or_default();
+    let status = reporter.finish(&roots, &explanations, ui);
+    if let Some(joined) = &joined {
+        super::last_run::print_summary(joined);
     }
     status
 }

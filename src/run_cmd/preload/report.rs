@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::preload::sweep::Swept;
 use crate::preload::PreloadInfo;
-use crate::run_cmd::diagnostic::{self, Detail, SourceRoots};
+use crate::run_cmd::diagnostic::{self, Detail, Explanations, SourceRoots};
 use crate::run_cmd::progress::Progress;
 use crate::run_cmd::record;
 use crate::run_cmd::sweep_flags::Format;
@@ -117,7 +117,7 @@ impl Reporter {
 
     /// Ends the progress display; with human output, prints a diagnostic per failing site and
     /// the summary. The exit status: findings (or sweeps that could not run) → 1.
-    pub fn finish(self, roots: &SourceRoots, ui: &Ui) -> Status {
+    pub fn finish(self, roots: &SourceRoots, explanations: &Explanations, ui: &Ui) -> Status {
         self.progress.finish();
         let records: Vec<&Report> = self.swept.iter().map(|s| &s.report).collect();
         if !self.json {
@@ -128,7 +128,7 @@ impl Reporter {
             for g in &groups {
                 eprintln!(
                     "{}",
-                    ui.render(&diagnostic::diagnostic(g, roots, self.detail))
+                    ui.render(&diagnostic::diagnostic(g, roots, self.detail, explanations))
                 );
             }
             let findings: usize = records.iter().map(|r| r.findings.len()).sum();
