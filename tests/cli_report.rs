@@ -267,8 +267,14 @@ fn a_wrong_error_is_explained_by_the_remapped_error_lint() {
     );
     // `oomcheck run`'s own diagnostic of the wrong error says so too, before its summary.
     let explained = format!("explained by lint: remapped-alloc-error at src/lib.rs:{line}");
-    let at = run.stderr.find(&explained).expect("in the run's diagnostics");
-    let summary_at = run.stderr.find("OOM paths:").expect("the run ends with the coverage");
+    let at = run
+        .stderr
+        .find(&explained)
+        .expect("in the run's diagnostics");
+    let summary_at = run
+        .stderr
+        .find("OOM paths:")
+        .expect("the run ends with the coverage");
     assert!(at < summary_at, "{}", run.stderr);
     let diagnostic = &run.stderr[..at];
     assert!(

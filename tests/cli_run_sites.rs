@@ -120,7 +120,7 @@ fn sites_names_and_bodies_of_real_crates() {
     assert!(drift["message"]
         .as_str()
         .unwrap()
-        .contains("1 indices not reached"));
+        .contains("1 index not reached"));
 
     // Plain rendering (a pipe, NO_COLOR): rustc's layout in ASCII, no narration.
     let human = oomcheck(&fixture(), &["run", "--", "dependency_remaps_oom"]);

@@ -258,8 +258,9 @@ impl Run {
         report.coverage = crate::stack::coverage(&results, &self.test);
         let drifted = report.count(Outcome::NotReached);
         if drifted > 0 {
+            let indices = if drifted == 1 { "index" } else { "indices" };
             notes.push(format!(
-                "{drifted} indices not reached (`N`): the body made fewer allocations than in its \
+                "{drifted} {indices} not reached (`N`): the body made fewer allocations than in its \
                  counting runs (count drift), so those indices tested nothing; make the body \
                  deterministic (a fixed hasher, no work on other threads, caches warmed before \
                  `check`)"

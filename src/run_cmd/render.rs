@@ -64,7 +64,12 @@ pub fn human(
             }
         }
     }
-    eprintln!("{}", summary_line(findings, groups.len()));
+    // Sites with a finding that fails the run (allowed ones are counted apart).
+    let failing_sites = groups
+        .iter()
+        .filter(|g| g.members.iter().any(|(_, f)| f.allowed.is_none()))
+        .count();
+    eprintln!("{}", summary_line(findings, failing_sites));
 }
 
 /// `N checks: C clean, F failing (K findings at S sites)[; T tests failed outside any check]`.
@@ -93,7 +98,8 @@ fn summary_line(findings: &Findings<'_>, sites: usize) -> String {
         .map(|r| r.count(oomcheck_injector::Outcome::NotReached))
         .sum();
     if drifted > 0 {
-        apart.push_str(&format!("; {drifted} indices not reached (count drift)"));
+        let indices = if drifted == 1 { "index" } else { "indices" };
+        apart.push_str(&format!("; {drifted} {indices} not reached (count drift)"));
     }
     if empty > 0 {
         apart.push_str(&format!("; {} swept nothing", plural(empty, "check")));
