@@ -24,6 +24,10 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
+/// Normal runs timed again when `auto` weighs forking: with those of the baseline, the fastest
+/// of five or more gives a steadier time per allocation on a shared machine.
+const MORE_TIMED_RUNS: usize = 3;
+
 thread_local! {
     /// Checks started on this thread (a test may call several).
     static ORDINAL: Cell<u32> = const { Cell::new(0) };
@@ -242,7 +246,10 @@ impl Run {
                 isolatable: self.isolatable,
                 estimate: self.settings.debug,
             },
-            strategy::fork_cost,
+            strategy::Probes {
+                fork: strategy::fork_cost,
+                body: || sweep::fastest_run(exec, &base, MORE_TIMED_RUNS),
+            },
         );
         report.strategy = Some(planned.layout.strategy);
         report.estimates = planned.estimates;

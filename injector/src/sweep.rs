@@ -76,6 +76,15 @@ pub(crate) fn prepare(exec: &Exec<'_>) -> Result<Baseline, NotSwept> {
     Err(NotSwept::Unstable(a, b))
 }
 
+/// The fastest of `base`'s normal runs and `runs` more of them (those making the baseline's
+/// allocations): on a shared machine one run in a few is slowed down by other processes.
+pub(crate) fn fastest_run(exec: &Exec<'_>, base: &Baseline, runs: usize) -> Duration {
+    (0..runs)
+        .map(|_| exec(0, false, false))
+        .filter(|run| run.stats.count == base.nalloc)
+        .fold(base.elapsed, |fastest, run| fastest.min(run.elapsed))
+}
+
 fn normal_ok(run: &RunData) -> Result<String, NotSwept> {
     match &run.ended {
         Ended::Ok { debug } => Ok(debug.clone()),

@@ -195,10 +195,22 @@ pub(crate) struct Planned {
 /// forking at this cost, `auto` re-runs without timing a fork.
 pub(crate) const FORK_FLOOR: Duration = Duration::from_micros(30);
 
+/// What `plan` measures when a fork could win (or estimates are wanted anyway): the cost of a
+/// fork of this process (`None` when it cannot fork), and the body's run timed again (the
+/// fastest of a few more runs, for a steadier time per allocation).
+pub(crate) struct Probes<F, B> {
+    pub(crate) fork: F,
+    pub(crate) body: B,
+}
+
 /// Plans a sweep of `inputs.selection`. `auto` (and `hybrid`, which needs its split) weigh the
-/// measured costs; `fork_cost` times a fork of this process, called only when a fork could win
-/// (or estimates are wanted anyway). A sweep that cannot run in children re-runs in-process.
-pub(crate) fn plan(inputs: &Inputs<'_>, fork_cost: impl FnOnce() -> Option<Duration>) -> Planned {
+/// measured costs, measuring more with `probes` only when a fork could win. A sweep that cannot
+/// run in children re-runs in-process.
+pub(crate) fn plan<F, B>(inputs: &Inputs<'_>, probes: Probes<F, B>) -> Planned
+where
+    F: FnOnce() -> Option<Duration>,
+    B: FnOnce() -> Duration,
+{
     let (requested, selection, room) = (inputs.requested, inputs.selection, inputs.room);
     let body = inputs.body.as_secs_f64();
     let mut measured = Measured {
@@ -223,9 +235,12 @@ pub(crate) fn plan(inputs: &Inputs<'_>, fork_cost: impl FnOnce() -> Option<Durat
     // it beats it at any cost.
     let rerun_anyway =
         requested == Strategy::Auto && at_floor.cheapest().layout.strategy == Strategy::Rerun;
-    let fork = if rerun_anyway { None } else { fork_cost() };
+    let fork = if rerun_anyway { None } else { (probes.fork)() };
     let mut e = at_floor;
     if let Some(f) = fork {
+        let body = (probes.body)().min(inputs.body).as_secs_f64();
+        measured.alloc = body / inputs.nalloc.max(1) as f64;
+        measured.body = body;
         measured.fork = f.as_secs_f64();
         e = model::estimate(&measured, selection, room);
         if let (Strategy::Hybrid, Some(split)) = (requested, inputs.split) {
@@ -290,7 +305,7 @@ mod tests {
         isolatable: bool,
     ) -> (Planned, bool) {
         let timed = Cell::new(false);
-        let planned = plan(
+        let planned = plan_probed(
             &Inputs {
                 requested,
                 split: None,
@@ -307,6 +322,18 @@ mod tests {
             },
         );
         (planned, timed.get())
+    }
+
+    /// Plans with a fork probe; the body probe times the body as the inputs say.
+    fn plan_probed(inputs: &Inputs<'_>, fork: impl FnOnce() -> Option<Duration>) -> Planned {
+        let body = inputs.body;
+        plan(
+            inputs,
+            Probes {
+                fork,
+                body: || body,
+            },
+        )
     }
 
     #[test]
@@ -380,9 +407,44 @@ mod tests {
     }
 
     #[test]
+    fn the_body_is_timed_again_only_when_a_fork_could_win() {
+        let probed = |nalloc: u64| {
+            let selection = Selection::Range(1, nalloc);
+            let retimed = Cell::new(false);
+            let planned = plan(
+                &Inputs {
+                    requested: Strategy::Auto,
+                    split: None,
+                    body: Duration::from_nanos(80 * nalloc),
+                    nalloc,
+                    selection: &selection,
+                    room: TWO_CORES,
+                    isolatable: true,
+                    estimate: false,
+                },
+                Probes {
+                    fork: || Some(Duration::from_micros(150)),
+                    body: || {
+                        retimed.set(true);
+                        // Faster runs than the baseline's: 40 ns per allocation.
+                        Duration::from_nanos(40 * nalloc)
+                    },
+                },
+            );
+            (
+                planned.estimates.expect("estimates").alloc_ns,
+                retimed.get(),
+            )
+        };
+        assert_eq!(probed(100), (80.0, false));
+        let (alloc_ns, retimed) = probed(150_000);
+        assert!(retimed && (alloc_ns - 40.0).abs() < 1e-6, "{alloc_ns}");
+    }
+
+    #[test]
     fn a_process_that_cannot_fork_reruns() {
         let selection = Selection::Range(1, 150_000);
-        let planned = plan(
+        let planned = plan_probed(
             &Inputs {
                 requested: Strategy::Auto,
                 split: None,
@@ -417,12 +479,12 @@ mod tests {
             estimate: false,
         };
         let fork = || Some(Duration::from_micros(150));
-        let hybrid = plan(&inputs, fork);
+        let hybrid = plan_probed(&inputs, fork);
         assert_eq!(hybrid.layout.strategy, Strategy::Hybrid);
         assert_eq!(hybrid.layout.split, 10);
         assert_eq!(hybrid.estimates.expect("estimates").split, Some(10));
         // A split past every index: all re-run (the cheaper of the two for this body).
-        let past = plan(
+        let past = plan_probed(
             &Inputs {
                 split: Some(500),
                 ..inputs
@@ -431,7 +493,7 @@ mod tests {
         );
         assert_eq!(past.layout.strategy, Strategy::Rerun);
         // With OOMCHECK_DEBUG a named strategy records estimates too, and still runs as named.
-        let debug = plan(
+        let debug = plan_probed(
             &Inputs {
                 requested: Strategy::Fork,
                 estimate: true,
