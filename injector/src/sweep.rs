@@ -3,7 +3,13 @@
 
 use crate::alloc::{self, Stats};
 use crate::frames::RawFrames;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
+
+thread_local! {
+    /// Whether the runs of this thread are timed in CPU time too (see [`fastest_run`]).
+    static TIME_CPU: Cell<bool> = const { Cell::new(false) };
+}
 
 /// How one armed run of the body ended, with everything computed after disarming.
 pub(crate) enum Ended {
@@ -24,6 +30,8 @@ pub(crate) struct RunData {
     /// Stack of the first failed allocation.
     pub(crate) first: RawFrames,
     pub(crate) elapsed: Duration,
+    /// The thread's CPU time during the run, when timed (by [`fastest_run`]).
+    pub(crate) cpu: Option<Duration>,
 }
 
 /// The body with its types erased: runs it failing allocation `fail_at` (0 = none), in persistent
@@ -77,12 +85,29 @@ pub(crate) fn prepare(exec: &Exec<'_>) -> Result<Baseline, NotSwept> {
 }
 
 /// The fastest of `base`'s normal runs and `runs` more of them (those making the baseline's
-/// allocations): on a shared machine one run in a few is slowed down by other processes.
+/// allocations), the latter timed in the thread's CPU time: on a shared machine a run longer
+/// than a time slice mostly waits for a core in wall time.
 pub(crate) fn fastest_run(exec: &Exec<'_>, base: &Baseline, runs: usize) -> Duration {
-    (0..runs)
+    TIME_CPU.with(|t| t.set(true));
+    let fastest = (0..runs)
         .map(|_| exec(0, false, false))
         .filter(|run| run.stats.count == base.nalloc)
-        .fold(base.elapsed, |fastest, run| fastest.min(run.elapsed))
+        .fold(base.elapsed, |fastest, run| {
+            fastest.min(run.cpu.unwrap_or(run.elapsed))
+        });
+    TIME_CPU.with(|t| t.set(false));
+    fastest
+}
+
+/// CPU time of this thread so far.
+fn thread_cpu() -> Duration {
+    // SAFETY: fills the zeroed structure it is given.
+    let t = unsafe {
+        let mut t: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t);
+        t
+    };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 fn normal_ok(run: &RunData) -> Result<String, NotSwept> {
@@ -111,11 +136,13 @@ where
     move |fail_at, persistent, capture| {
         crate::panics::install_hook();
         crate::panics::enter_body();
+        let cpu_start = TIME_CPU.with(Cell::get).then(thread_cpu);
         let start = Instant::now();
         alloc::arm(fail_at, persistent, capture);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
         let stats = alloc::disarm();
         let elapsed = start.elapsed();
+        let cpu = cpu_start.map(|s| thread_cpu().saturating_sub(s));
         let panicked = crate::panics::leave_body();
         let first = alloc::failed_frames();
         let (ended, live) = match result {
@@ -148,6 +175,7 @@ where
             live,
             first,
             elapsed,
+            cpu,
         }
     }
 }

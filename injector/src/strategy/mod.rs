@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
+
 /// How the iterations of a sweep are run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// The strategy estimated fastest from what the sweep measured: the body's time per
@@ -109,12 +110,13 @@ pub struct Estimate {
 /// `OOMCHECK_DEBUG=1` prints it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimates {
-    /// The body's time per allocation, in nanoseconds: its fastest normal run over its
-    /// allocations.
+    /// The body's time per allocation, in nanoseconds: its fastest normal run (by the thread's
+    /// CPU time, when a fork was timed) over its allocations.
     #[serde(default)]
     pub alloc_ns: f64,
-    /// One fork of the test process (`fork()`, `_exit`, `waitpid`), in microseconds; `None`
-    /// when not timed (re-running costs less than any fork could, or the process cannot fork).
+    /// One fork of the test process (`fork()`, `_exit` at once, `waitpid`), in microseconds of
+    /// CPU time; `None` when not timed (re-running costs less than any fork could, or the
+    /// process cannot fork).
     #[serde(default)]
     pub fork_us: Option<f64>,
     /// The sweep re-running every index.
@@ -197,7 +199,7 @@ pub(crate) const FORK_FLOOR: Duration = Duration::from_micros(30);
 
 /// What `plan` measures when a fork could win (or estimates are wanted anyway): the cost of a
 /// fork of this process (`None` when it cannot fork), and the body's run timed again (the
-/// fastest of a few more runs, for a steadier time per allocation).
+/// fastest of a few more runs in CPU time, for a steadier time per allocation).
 pub(crate) struct Probes<F, B> {
     pub(crate) fork: F,
     pub(crate) body: B,
@@ -369,8 +371,8 @@ mod tests {
     #[test]
     fn auto_forks_only_large_isolated_sweeps() {
         let ms = Duration::from_millis;
-        // 150 000 allocations in 6 ms (40 ns each): re-run the early indices, fork the rest.
-        let (big, timed) = plan_of(Strategy::Auto, ms(6), 150_000, true);
+        // 30 000 allocations in 1.2 ms (40 ns each): re-run the early indices, fork the rest.
+        let (big, timed) = plan_of(Strategy::Auto, Duration::from_micros(1200), 30_000, true);
         assert_eq!(big.layout.strategy, Strategy::Hybrid);
         assert!(timed);
         let e = big.estimates.expect("auto records its estimates");
