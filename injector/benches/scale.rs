@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench -p oomcheck-injector --bench scale` (`-- --quick` for smaller sizes,
 //! `-- --body cheap` or `-- --body expensive` for one body, `-- --strategies rerun,fork,hybrid,auto`
-//! for other columns).
+//! for other columns, `-- --sizes 3000,10000` and `-- --jobs 1` for other sizes and jobs).
 //!
 //! 1. Per body, n ∈ {3 000, 10 000, 30 000, 100 000}: the exhaustive sweep time of each
 //!    strategy. At the largest n the re-run sweep is extrapolated from two sampled re-run sweeps
@@ -412,8 +412,8 @@ fn body_table(
             let est = estimate_of(ran);
             let ms = |v: f64| fmt(Duration::from_secs_f64(v / 1e3));
             let label = match (s, cell.extrapolated) {
-                (Strategy::Auto, _) => format!("auto (ran {ran})"),
                 (_, true) => format!("{s} (extrapolated)"),
+                _ if *s == Strategy::Auto || ran != *s => format!("{s} (ran {ran})"),
                 _ => s.to_string(),
             };
             println!(
