@@ -71,6 +71,8 @@ struct Pending {
 }
 
 struct Server {
+    /// This process's id (the forked processes' parent).
+    pid: i32,
     set: Selection,
     selection: Option<Selection>,
     jobs: usize,
@@ -224,6 +226,8 @@ impl Server {
         // SAFETY: see the module documentation; the forked process only runs this thread.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
+            // Killed with the server (itself killed with the test process), not left running.
+            child::die_with_supervisor(Some(self.pid));
             // The forked process: report through the pipes, fail this allocation, and time out.
             // SAFETY: plain descriptor and signal calls on this process's own state.
             unsafe {
@@ -422,6 +426,7 @@ pub(crate) fn run_child(
         child::rerun_share(request, exec, &base, how, &journal);
     }
     let mut server = Server {
+        pid: std::process::id() as i32,
         set: request.set.to_selection(),
         selection: child::selection(request),
         jobs,

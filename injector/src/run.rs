@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-/// Normal runs timed again, in CPU time, when `auto` weighs forking: the fastest gives a steadier
-/// time per allocation on a shared machine.
+/// Normal runs timed again, without their waits for a core, when `auto` weighs forking: the
+/// fastest gives a steadier time per allocation on a shared machine.
 const MORE_TIMED_RUNS: usize = 3;
 
 thread_local! {

@@ -7,8 +7,9 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 thread_local! {
-    /// Whether the runs of this thread are timed in CPU time too (see [`fastest_run`]).
-    static TIME_CPU: Cell<bool> = const { Cell::new(false) };
+    /// Whether the runs of this thread are timed without their waits for a core too (see
+    /// [`fastest_run`]).
+    static TIME_BUSY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// How one armed run of the body ended, with everything computed after disarming.
@@ -30,8 +31,9 @@ pub(crate) struct RunData {
     /// Stack of the first failed allocation.
     pub(crate) first: RawFrames,
     pub(crate) elapsed: Duration,
-    /// The thread's CPU time during the run, when timed (by [`fastest_run`]).
-    pub(crate) cpu: Option<Duration>,
+    /// The run's time without its waits for a core, when timed (by [`fastest_run`]): its CPU
+    /// time if it never blocked, else its wall time.
+    pub(crate) busy: Option<Duration>,
 }
 
 /// The body with its types erased: runs it failing allocation `fail_at` (0 = none), in persistent
@@ -85,29 +87,45 @@ pub(crate) fn prepare(exec: &Exec<'_>) -> Result<Baseline, NotSwept> {
 }
 
 /// The fastest of `base`'s normal runs and `runs` more of them (those making the baseline's
-/// allocations), the latter timed in the thread's CPU time: on a shared machine a run longer
-/// than a time slice mostly waits for a core in wall time.
+/// allocations), the latter without their waits for a core: on a loaded machine a run longer
+/// than a time slice mostly waits in wall time.
 pub(crate) fn fastest_run(exec: &Exec<'_>, base: &Baseline, runs: usize) -> Duration {
-    TIME_CPU.with(|t| t.set(true));
+    TIME_BUSY.with(|t| t.set(true));
     let fastest = (0..runs)
         .map(|_| exec(0, false, false))
         .filter(|run| run.stats.count == base.nalloc)
         .fold(base.elapsed, |fastest, run| {
-            fastest.min(run.cpu.unwrap_or(run.elapsed))
+            fastest.min(run.busy.unwrap_or(run.elapsed))
         });
-    TIME_CPU.with(|t| t.set(false));
+    TIME_BUSY.with(|t| t.set(false));
     fastest
 }
 
-/// CPU time of this thread so far.
-fn thread_cpu() -> Duration {
-    // SAFETY: fills the zeroed structure it is given.
-    let t = unsafe {
+/// This thread's CPU time so far (to the nanosecond), and how many times it blocked (gave up
+/// its core).
+fn thread_usage() -> (Duration, i64) {
+    // SAFETY: both calls fill the zeroed structures they are given.
+    let (t, u) = unsafe {
         let mut t: libc::timespec = std::mem::zeroed();
         libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t);
-        t
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut u);
+        (t, u)
     };
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    (
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32),
+        u.ru_nvcsw as i64,
+    )
+}
+
+/// A run's time without its waits for a core: its CPU time if it never blocked (`elapsed` less
+/// the time it was preempted), else `elapsed` (it slept or waited for I/O, which counts).
+fn busy_time(before: (Duration, i64), after: (Duration, i64), elapsed: Duration) -> Duration {
+    if after.1 == before.1 {
+        after.0.saturating_sub(before.0).min(elapsed)
+    } else {
+        elapsed
+    }
 }
 
 fn normal_ok(run: &RunData) -> Result<String, NotSwept> {
@@ -136,13 +154,13 @@ where
     move |fail_at, persistent, capture| {
         crate::panics::install_hook();
         crate::panics::enter_body();
-        let cpu_start = TIME_CPU.with(Cell::get).then(thread_cpu);
+        let usage = TIME_BUSY.with(Cell::get).then(thread_usage);
         let start = Instant::now();
         alloc::arm(fail_at, persistent, capture);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
         let stats = alloc::disarm();
         let elapsed = start.elapsed();
-        let cpu = cpu_start.map(|s| thread_cpu().saturating_sub(s));
+        let busy = usage.map(|before| busy_time(before, thread_usage(), elapsed));
         let panicked = crate::panics::leave_body();
         let first = alloc::failed_frames();
         let (ended, live) = match result {
@@ -175,7 +193,23 @@ where
             live,
             first,
             elapsed,
-            cpu,
+            busy,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_never_blocked_counts_its_cpu_time_else_its_wall_time() {
+        let ms = Duration::from_millis;
+        // Preempted for 7 ms of 10: 3 ms of its own.
+        assert_eq!(busy_time((ms(100), 4), (ms(103), 4), ms(10)), ms(3));
+        // It slept: the whole 10 ms count.
+        assert_eq!(busy_time((ms(100), 4), (ms(103), 5), ms(10)), ms(10));
+        // Never more than the wall time.
+        assert_eq!(busy_time((ms(100), 4), (ms(112), 4), ms(10)), ms(10));
     }
 }

@@ -286,6 +286,9 @@ fn sweep_children_die_with_their_test_process() {
         &dir,
     )
     .env("OOMCHECK_JOBS", "2")
+    // Re-run children, each for tens of seconds (`auto` may fork at this slow body's ten
+    // indices, whose forked processes end in moments).
+    .env("OOMCHECK_STRATEGY", "rerun")
     .env("OOMCHECK_E2E_PDEATHSIG", &tag)
     .spawn()
     .expect("start the test executable");

@@ -110,8 +110,8 @@ pub struct Estimate {
 /// `OOMCHECK_DEBUG=1` prints it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimates {
-    /// The body's time per allocation, in nanoseconds: its fastest normal run (by the thread's
-    /// CPU time, when a fork was timed) over its allocations.
+    /// The body's time per allocation, in nanoseconds: its fastest normal run (without its waits
+    /// for a core, when a fork was timed) over its allocations.
     #[serde(default)]
     pub alloc_ns: f64,
     /// One fork of the test process (`fork()`, `_exit` at once, `waitpid`), in microseconds of
@@ -199,7 +199,8 @@ pub(crate) const FORK_FLOOR: Duration = Duration::from_micros(30);
 
 /// What `plan` measures when a fork could win (or estimates are wanted anyway): the cost of a
 /// fork of this process (`None` when it cannot fork), and the body's run timed again (the
-/// fastest of a few more runs in CPU time, for a steadier time per allocation).
+/// fastest of a few more runs without their waits for a core, for a steadier time per
+/// allocation).
 pub(crate) struct Probes<F, B> {
     pub(crate) fork: F,
     pub(crate) body: B,
