@@ -103,7 +103,7 @@ pub(crate) fn fastest_run(exec: &Exec<'_>, base: &Baseline, runs: usize) -> Dura
 
 /// This thread's CPU time so far (to the nanosecond), and how many times it blocked (gave up
 /// its core).
-fn thread_usage() -> (Duration, i64) {
+fn thread_usage() -> (Duration, libc::c_long) {
     // SAFETY: both calls fill the zeroed structures they are given.
     let (t, u) = unsafe {
         let mut t: libc::timespec = std::mem::zeroed();
@@ -112,15 +112,16 @@ fn thread_usage() -> (Duration, i64) {
         libc::getrusage(libc::RUSAGE_THREAD, &mut u);
         (t, u)
     };
-    (
-        Duration::new(t.tv_sec as u64, t.tv_nsec as u32),
-        u.ru_nvcsw as i64,
-    )
+    (Duration::new(t.tv_sec as u64, t.tv_nsec as u32), u.ru_nvcsw)
 }
 
 /// A run's time without its waits for a core: its CPU time if it never blocked (`elapsed` less
 /// the time it was preempted), else `elapsed` (it slept or waited for I/O, which counts).
-fn busy_time(before: (Duration, i64), after: (Duration, i64), elapsed: Duration) -> Duration {
+fn busy_time(
+    before: (Duration, libc::c_long),
+    after: (Duration, libc::c_long),
+    elapsed: Duration,
+) -> Duration {
     if after.1 == before.1 {
         after.0.saturating_sub(before.0).min(elapsed)
     } else {
