@@ -1,19 +1,21 @@
-//! Sweeps that scale: re-run against fork against site dedup, side by side from one run. Not a
-//! timed test: it prints figures.
+//! Sweeps that scale: re-run against fork against `auto`, on a cheap body and an expensive one,
+//! side by side from one run, with `auto`'s estimates beside the measured times. Not a timed
+//! test: it prints figures.
 //!
 //! Run: `cargo bench -p oomcheck-injector --bench scale` (`-- --quick` for smaller sizes,
-//! `-- --series-only` for the second part alone).
+//! `-- --body cheap` or `-- --body expensive` for one body, `-- --strategies rerun,fork,hybrid,auto`
+//! for other columns, `-- --sizes 3000,10000` and `-- --jobs 1` for other sizes and jobs).
 //!
-//! 1. A streaming body of 100 000 allocations from 21 call sites: the exhaustive re-run sweep (extrapolated
-//!    from two sampled re-run sweeps, as running it takes hours: labelled), the fork sweep
-//!    (measured, every index), and the site-dedup sweep (measured).
-//! 2. n ∈ {1 000, 3 000, 10 000, 30 000}: the exhaustive sweep time of each strategy, the
-//!    growth exponent fitted by least squares on log-log (re-run ≈ 2, fork ≈ 1), and the
-//!    crossover n where forking starts to win.
+//! 1. Per body, n ∈ {3 000, 10 000, 30 000, 100 000}: the exhaustive sweep time of each
+//!    strategy. At the largest n the re-run sweep is extrapolated from two sampled re-run sweeps
+//!    (running it takes hours: labelled). `auto / min` compares `auto` with the better fixed
+//!    strategy; the estimates are those `auto` recorded (its report's `estimates`). The growth
+//!    exponents are fitted by least squares on log-log (re-run ≈ 2, fork ≈ 1).
+//! 2. Site dedup on the cheap body at the largest n.
 //!
 //! Wall time is what a user waits, but the machine may be shared: CPU time (user + system of
-//! this process and every reaped descendant, from getrusage) is printed beside it and is the
-//! figure to compare. Both strategies use the same number of jobs.
+//! this process and every reaped descendant, from getrusage) is printed beside it. Every
+//! strategy may use the same number of jobs (the cores).
 //!
 //! The bench binary is its own sweep child: the supervisor re-executes it with the check's name
 //! as first argument, which `main` recognises and decodes into the same check.
@@ -21,7 +23,7 @@
 mod common;
 
 use common::{cores, fmt, process_cpu};
-use oomcheck_injector::{Check, FailingAllocator, Outcome, Report, Strategy};
+use oomcheck_injector::{Check, Estimate, FailingAllocator, Outcome, Report, Strategy};
 use std::collections::TryReserveError;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -54,18 +56,38 @@ sites!(
 /// Items a body keeps live at once.
 const RING: usize = 64;
 
+/// Spin units of the expensive body per allocation (about 1 µs of work on the 2-core machine
+/// of the README's table).
+const EXPENSIVE: u32 = 860;
+
+/// `units` steps of a dependent arithmetic chain the optimizer cannot remove (about 2 ns each).
+#[inline(never)]
+fn spin(units: u32, seed: usize) -> usize {
+    let mut x = seed as u64 | 1;
+    for _ in 0..units {
+        x = std::hint::black_box(
+            x.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407),
+        );
+    }
+    x as usize
+}
+
 /// Exactly `n` allocations from 21 sites (one reservation of a ring of recent items, then
-/// strings from 20 functions), returning a NoMemory error at the first failure: every iteration
-/// is `no-memory`. A streaming body: it keeps only the last [`RING`] items live, so its error
-/// path (dropping what is live) is short. (A body whose error path frees everything built so far
-/// adds Σ error paths, O(n²) frees, to both strategies alike.)
-fn body(n: usize) -> Result<usize, TryReserveError> {
+/// strings from 20 functions, each after `work` spin units), returning a NoMemory error at the
+/// first failure: every iteration is `no-memory`. A streaming body: it keeps only the last
+/// [`RING`] items live, so its error path (dropping what is live) is short. (A body whose error
+/// path frees everything built so far adds Σ error paths, O(n²) frees, to both strategies alike.)
+fn body(n: usize, work: u32) -> Result<usize, TryReserveError> {
     let mut recent: Vec<String> = Vec::new();
     recent.try_reserve_exact(RING)?;
     let mut total = 0;
     for i in 0..n - 1 {
         if recent.len() == RING {
             total += recent.swap_remove(i % RING).len();
+        }
+        if work > 0 {
+            total += spin(work, i) & 1;
         }
         SITES[(i * 7 + i / 3) % SITES.len()](i, &mut recent)?;
     }
@@ -78,6 +100,8 @@ struct Config {
     strategy: Strategy,
     n: usize,
     jobs: usize,
+    /// Spin units per allocation (0: the cheap body).
+    work: u32,
     dedup: bool,
     /// Sampled indices (0: every index).
     sample: u64,
@@ -86,10 +110,11 @@ struct Config {
 impl Config {
     fn name(self) -> String {
         format!(
-            "scale-{}-n{}-j{}-d{}-s{}",
+            "scale-{}-n{}-j{}-w{}-d{}-s{}",
             self.strategy.as_str(),
             self.n,
             self.jobs,
+            self.work,
             u8::from(self.dedup),
             self.sample
         )
@@ -97,16 +122,13 @@ impl Config {
 
     fn parse(name: &str) -> Option<Config> {
         let mut parts = name.strip_prefix("scale-")?.split('-');
-        let strategy = match parts.next()? {
-            "fork" => Strategy::Fork,
-            "rerun" => Strategy::Rerun,
-            _ => Strategy::Auto,
-        };
+        let strategy = parts.next()?.parse().ok()?;
         let mut num = |p: &str| -> Option<u64> { parts.next()?.strip_prefix(p)?.parse().ok() };
         Some(Config {
             strategy,
             n: num("n")? as usize,
             jobs: num("j")? as usize,
+            work: num("w")? as u32,
             dedup: num("d")? == 1,
             sample: num("s")?,
         })
@@ -124,13 +146,38 @@ impl Config {
         if self.sample > 0 {
             c = c.sample(self.sample, Some(17));
         }
-        let n = self.n;
-        c.run(move || body(n))
+        let (n, work) = (self.n, self.work);
+        c.run(move || body(n, work))
     }
 }
 
-/// Wall and CPU time of one sweep (on a fresh thread, as a test thread), checked for sanity.
-fn timed(c: Config) -> (Duration, Duration, Report) {
+/// Wall and CPU time of one sweep.
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// A sweep shorter than this is timed twice, and the faster time kept (on a shared machine one
+/// sweep's time varies by a third from one run to the next).
+const TWICE_UNDER: Duration = Duration::from_secs(5);
+
+/// Times one sweep (twice if it is short: the faster of the two), checked for sanity.
+fn timed(c: Config) -> (Timing, Report) {
+    let (first, report) = timed_once(c);
+    if first.wall >= TWICE_UNDER {
+        return (first, report);
+    }
+    let (second, _) = timed_once(c);
+    let time = Timing {
+        wall: first.wall.min(second.wall),
+        cpu: first.cpu.min(second.cpu),
+    };
+    (time, report)
+}
+
+/// Times one sweep (on a fresh thread, as a test thread), checked for sanity.
+fn timed_once(c: Config) -> (Timing, Report) {
     let cpu = process_cpu();
     let start = Instant::now();
     let report = std::thread::scope(|s| s.spawn(|| c.run()).join().expect("sweep thread"));
@@ -144,7 +191,7 @@ fn timed(c: Config) -> (Duration, Duration, Report) {
         "{}",
         report.summary()
     );
-    (wall, cpu, report)
+    (Timing { wall, cpu }, report)
 }
 
 /// Least-squares slope and intercept of ln(y) against ln(x): y ≈ e^b · x^a.
@@ -159,6 +206,45 @@ fn fit(points: &[(f64, f64)]) -> (f64, f64) {
     (a, my - a * mx)
 }
 
+/// The bench's command line.
+struct Args {
+    quick: bool,
+    /// Sizes asked for (`--sizes 3000,10000`), instead of the default ones.
+    sizes: Option<Vec<usize>>,
+    /// Jobs asked for (`--jobs 1`), instead of the cores.
+    jobs: Option<usize>,
+    bodies: Vec<(&'static str, u32)>,
+    strategies: Vec<Strategy>,
+}
+
+impl Args {
+    fn parse(args: &[String]) -> Args {
+        let value = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .map(String::as_str)
+        };
+        let bodies = [("cheap", 0), ("expensive", EXPENSIVE)]
+            .into_iter()
+            .filter(|(name, _)| value("--body").is_none_or(|b| b == *name))
+            .collect();
+        let strategies = value("--strategies")
+            .unwrap_or("rerun,fork,auto")
+            .split(',')
+            .map(|s| s.parse().expect("a strategy name"))
+            .collect();
+        Args {
+            quick: args.iter().any(|a| a == "--quick"),
+            sizes: value("--sizes")
+                .map(|v| v.split(',').map(|n| n.parse().expect("a size")).collect()),
+            jobs: value("--jobs").map(|j| j.parse().expect("a number of jobs")),
+            bodies,
+            strategies,
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // A sweep child: the supervisor started us with the check's name.
@@ -166,162 +252,225 @@ fn main() {
         c.run();
         return;
     }
-    let quick = args.iter().any(|a| a == "--quick");
-    let jobs = cores();
-    let big = if quick { 20_000 } else { 100_000 };
-    let series: &[usize] = if quick {
-        &[1_000, 3_000, 10_000]
-    } else {
-        &[1_000, 3_000, 10_000, 30_000]
+    let args = Args::parse(&args);
+    let jobs = args.jobs.unwrap_or_else(cores);
+    let sizes: &[usize] = match &args.sizes {
+        Some(sizes) => sizes,
+        None if args.quick => &[1_000, 3_000, 10_000],
+        None => &[3_000, 10_000, 30_000, 100_000],
     };
     println!(
         "oomcheck-injector scale benchmark: {jobs} jobs for every strategy, load average {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        load_average()
     );
-
-    // The series first: its fit gives a second extrapolation of the big exhaustive re-run.
-    let rerun_fit = series_table(series, jobs);
-    if !args.iter().any(|a| a == "--series-only") {
-        big_body(big, jobs, rerun_fit);
+    let mut verdicts = Vec::new();
+    for &(name, work) in &args.bodies {
+        verdicts.extend(body_table(name, work, sizes, jobs, &args.strategies));
+    }
+    if args.bodies.iter().any(|b| b.1 == 0) {
+        dedup(*sizes.last().expect("a size"), jobs);
+    }
+    println!("\nload average at the end: {}", load_average());
+    for v in verdicts {
+        println!("{v}");
     }
 }
 
-/// Section 1: re-run (extrapolated), fork and dedup on one big body.
-fn big_body(big: usize, jobs: usize, rerun_fit: [(f64, f64); 2]) {
-    let cfg = |strategy, n, dedup, sample| Config {
-        strategy,
-        n,
-        jobs,
-        dedup,
-        sample,
-    };
-    println!("\n1. n = {big}, 21 call sites");
-    // Re-run: two sampled sweeps give the fixed cost and the cost per index; an index costs its
-    // prefix, and uniformly sampled indices have the mean prefix of the whole range.
-    let (k1, k2) = (100u64, 500u64);
-    let (w1, c1, _) = timed(cfg(Strategy::Rerun, big, false, k1));
-    let (w2, c2, _) = timed(cfg(Strategy::Rerun, big, false, k2));
-    let extrapolate = |a: Duration, b: Duration| {
-        let per = (b.as_secs_f64() - a.as_secs_f64()).max(0.0) / (k2 - k1) as f64;
-        let fixed = (a.as_secs_f64() - per * k1 as f64).max(0.0);
-        Duration::from_secs_f64(fixed + per * big as f64)
-    };
-    let (rerun_w, rerun_c) = (extrapolate(w1, w2), extrapolate(c1, c2));
-    let (fork_w, fork_c, fork_r) = timed(cfg(Strategy::Fork, big, false, 0));
-    assert_eq!(fork_r.swept(), big as u64);
-    let (dedup_w, dedup_c, dedup_r) = timed(cfg(Strategy::Auto, big, true, 0));
-    let sites = dedup_r.dedup.as_ref().map_or(0, |d| d.sites);
-    println!("{:<44} {:>10} {:>10}", "", "wall", "cpu");
-    println!(
-        "{:<44} {:>10} {:>10}",
-        format!("re-run, sampled {k1} indices (measured)"),
-        fmt(w1),
-        fmt(c1)
-    );
-    println!(
-        "{:<44} {:>10} {:>10}",
-        format!("re-run, sampled {k2} indices (measured)"),
-        fmt(w2),
-        fmt(c2)
-    );
-    println!(
-        "{:<44} {:>10} {:>10}",
-        format!("re-run, all {big} (EXTRAPOLATED)"),
-        fmt(rerun_w),
-        fmt(rerun_c)
-    );
-    let from_fit = |(a, b): (f64, f64)| Duration::from_secs_f64((b + a * (big as f64).ln()).exp());
-    println!(
-        "{:<44} {:>10} {:>10}",
-        format!("re-run, all {big} (EXTRAPOLATED from part 2)"),
-        fmt(from_fit(rerun_fit[0])),
-        fmt(from_fit(rerun_fit[1]))
-    );
-    println!(
-        "{:<44} {:>10} {:>10}",
-        format!("fork, all {big} (measured)"),
-        fmt(fork_w),
-        fmt(fork_c)
-    );
-    println!(
-        "{:<44} {:>10} {:>10}",
-        format!("dedup: {sites} sites swept (measured)"),
-        fmt(dedup_w),
-        fmt(dedup_c)
-    );
-    println!(
-        "fork speed-up over re-run (sampled / fitted extrapolation): {:.1}x / {:.1}x wall, \
-         {:.1}x / {:.1}x cpu (target: at least 5x); dedup under 2 s (wall): {}",
-        rerun_w.as_secs_f64() / fork_w.as_secs_f64(),
-        from_fit(rerun_fit[0]).as_secs_f64() / fork_w.as_secs_f64(),
-        rerun_c.as_secs_f64() / fork_c.as_secs_f64(),
-        from_fit(rerun_fit[1]).as_secs_f64() / fork_c.as_secs_f64(),
-        if dedup_w < Duration::from_secs(2) {
-            "yes"
-        } else {
-            "no"
-        }
-    );
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Section 2: exhaustive sweeps by size, growth exponents and the crossover.
-fn series_table(series: &[usize], jobs: usize) -> [(f64, f64); 2] {
+/// One strategy's time at one size: measured, or extrapolated from sampled indices.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    time: Timing,
+    extrapolated: bool,
+    /// What ran (`auto` resolves to another strategy).
+    ran: Option<Strategy>,
+}
+
+/// The re-run sweep of every index of a body of `n` allocations, extrapolated from two sampled
+/// re-run sweeps: they give the fixed cost and the cost per index; an index costs its prefix,
+/// and uniformly sampled indices have the mean prefix of the whole range.
+fn extrapolated_rerun(c: Config) -> Timing {
+    let (k1, k2) = (100u64, 500u64);
+    let (a, _) = timed(Config { sample: k1, ..c });
+    let (b, _) = timed(Config { sample: k2, ..c });
+    let line = |a: Duration, b: Duration| {
+        let per = (b.as_secs_f64() - a.as_secs_f64()).max(0.0) / (k2 - k1) as f64;
+        let fixed = (a.as_secs_f64() - per * k1 as f64).max(0.0);
+        Duration::from_secs_f64(fixed + per * c.n as f64)
+    };
+    Timing {
+        wall: line(a.wall, b.wall),
+        cpu: line(a.cpu, b.cpu),
+    }
+}
+
+/// How far off an estimate is: the larger of est/measured and measured/est.
+fn off(estimate: f64, measured: Duration) -> f64 {
+    let ratio = estimate / measured.as_secs_f64().max(1e-9);
+    ratio.max(1.0 / ratio)
+}
+
+/// The worst case seen of a ratio, and where.
+#[derive(Default)]
+struct Worst(f64, String);
+
+impl Worst {
+    fn see(&mut self, value: f64, at: impl FnOnce() -> String) {
+        if value > self.0 {
+            *self = Worst(value, at());
+        }
+    }
+}
+
+/// Section 1 for one body: every strategy at every size, `auto` against the better fixed
+/// strategy, the estimates against the measured times. Returns the verdict lines.
+fn body_table(
+    name: &str,
+    work: u32,
+    sizes: &[usize],
+    jobs: usize,
+    strategies: &[Strategy],
+) -> Vec<String> {
     let cfg = |strategy, n| Config {
         strategy,
         n,
         jobs,
+        work,
         dedup: false,
         sample: 0,
     };
-    println!("\n2. exhaustive sweeps by size");
-    println!(
-        "{:>7} {:>11} {:>11} {:>11} {:>11}",
-        "n", "rerun wall", "rerun cpu", "fork wall", "fork cpu"
-    );
-    let mut rows = Vec::new();
-    for &n in series {
-        let (rw, rc, rr) = timed(cfg(Strategy::Rerun, n));
-        let (fw, fc, fr) = timed(cfg(Strategy::Fork, n));
-        assert_eq!((rr.swept(), fr.swept()), (n as u64, n as u64));
-        assert_eq!(rr.sequence, fr.sequence);
+    println!("\n1. {name} body ({work} spin units per allocation), exhaustive sweeps by size");
+    let biggest = *sizes.last().expect("a size");
+    let (mut auto_wall, mut auto_cpu) = (Worst::default(), Worst::default());
+    let (mut est_wall, mut est_cpu) = (Worst::default(), Worst::default());
+    let mut fits: Vec<(Strategy, Vec<(f64, f64)>)> =
+        strategies.iter().map(|&s| (s, Vec::new())).collect();
+    for &n in sizes {
+        let mut cells = Vec::new();
+        let mut estimates = None;
+        for &s in strategies {
+            let cell = if s == Strategy::Rerun && n == biggest {
+                Cell {
+                    time: extrapolated_rerun(cfg(s, n)),
+                    extrapolated: true,
+                    ran: Some(s),
+                }
+            } else {
+                let (time, report) = timed(cfg(s, n));
+                assert_eq!(report.swept(), n as u64);
+                if report.estimates.is_some() {
+                    estimates = report.estimates.clone();
+                }
+                Cell {
+                    time,
+                    extrapolated: false,
+                    ran: report.strategy,
+                }
+            };
+            if !cell.extrapolated {
+                if let Some(f) = fits.iter_mut().find(|f| f.0 == s) {
+                    f.1.push((n as f64, cell.time.wall.as_secs_f64().max(1e-6)));
+                }
+            }
+            cells.push((s, cell));
+        }
+        let estimate_of = |s: Strategy| -> Option<Estimate> {
+            let e = estimates.as_ref()?;
+            match s {
+                Strategy::Rerun => Some(e.rerun),
+                Strategy::Fork => e.fork,
+                Strategy::Hybrid => e.hybrid,
+                Strategy::Auto => None,
+            }
+        };
+        match &estimates {
+            Some(e) => println!(
+                "n = {n}: {:.0} ns per allocation, {} per fork{}",
+                e.alloc_ns,
+                e.fork_us
+                    .map_or("not timed".to_string(), |f| format!("{f:.0} µs")),
+                e.split
+                    .map_or(String::new(), |s| format!(", hybrid split at {s}"))
+            ),
+            None => println!("n = {n}"),
+        }
         println!(
-            "{:>7} {:>11} {:>11} {:>11} {:>11}",
-            n,
-            fmt(rw),
-            fmt(rc),
-            fmt(fw),
-            fmt(fc)
+            "  {:<18} {:>10} {:>10} {:>10} {:>10}",
+            "", "wall", "est", "cpu", "est"
         );
-        rows.push((n as f64, rw, rc, fw, fc));
-    }
-    let pick = |f: fn(&(f64, Duration, Duration, Duration, Duration)) -> Duration| {
-        rows.iter()
-            .map(|r| (r.0, f(r).as_secs_f64().max(1e-6)))
-            .collect::<Vec<_>>()
-    };
-    let fits = [
-        ("rerun wall", fit(&pick(|r| r.1))),
-        ("rerun cpu", fit(&pick(|r| r.2))),
-        ("fork wall", fit(&pick(|r| r.3))),
-        ("fork cpu", fit(&pick(|r| r.4))),
-    ];
-    for (what, (a, _)) in &fits {
-        println!("growth exponent, {what}: {a:.2}");
-    }
-    // Where the fitted curves cross: e^b1 n^a1 = e^b2 n^a2.
-    for (kind, r, f) in [
-        ("wall", fits[0].1, fits[2].1),
-        ("cpu", fits[1].1, fits[3].1),
-    ] {
-        if (r.0 - f.0).abs() > 1e-6 {
-            let n = ((f.1 - r.1) / (r.0 - f.0)).exp();
-            println!("crossover ({kind}): fork is faster from n ≈ {n:.0}");
+        for (s, cell) in &cells {
+            let ran = cell.ran.unwrap_or(*s);
+            let est = estimate_of(ran);
+            let ms = |v: f64| fmt(Duration::from_secs_f64(v / 1e3));
+            let label = match (s, cell.extrapolated) {
+                (_, true) => format!("{s} (extrapolated)"),
+                _ if *s == Strategy::Auto || ran != *s => format!("{s} (ran {ran})"),
+                _ => s.to_string(),
+            };
+            println!(
+                "  {label:<18} {:>10} {:>10} {:>10} {:>10}",
+                fmt(cell.time.wall),
+                est.map_or("-".to_string(), |e| ms(e.wall_ms)),
+                fmt(cell.time.cpu),
+                est.map_or("-".to_string(), |e| ms(e.cpu_ms)),
+            );
+            if let Some(e) = est {
+                let at = || format!("{s} at n = {n}");
+                est_wall.see(off(e.wall_ms / 1e3, cell.time.wall), at);
+                est_cpu.see(off(e.cpu_ms / 1e3, cell.time.cpu), at);
+            }
+        }
+        let of = |s: Strategy| cells.iter().find(|c| c.0 == s).map(|c| c.1.time);
+        if let (Some(a), Some(r), Some(f)) =
+            (of(Strategy::Auto), of(Strategy::Rerun), of(Strategy::Fork))
+        {
+            let wall = a.wall.as_secs_f64() / r.wall.min(f.wall).as_secs_f64();
+            let cpu = a.cpu.as_secs_f64() / r.cpu.min(f.cpu).as_secs_f64();
+            println!("  auto / min(rerun, fork): {wall:.2} wall, {cpu:.2} cpu");
+            auto_wall.see(wall, || format!("n = {n}"));
+            auto_cpu.see(cpu, || format!("n = {n}"));
         }
     }
-    [fits[0].1, fits[1].1]
+    for (s, points) in &fits {
+        if points.len() >= 2 {
+            println!("growth exponent, {s} wall: {:.2}", fit(points).0);
+        }
+    }
+    vec![
+        format!(
+            "{name}: worst auto / min(rerun, fork): {:.2} wall ({}), {:.2} cpu ({}) (target ≤ 1.10)",
+            auto_wall.0, auto_wall.1, auto_cpu.0, auto_cpu.1
+        ),
+        format!(
+            "{name}: worst estimate off by {:.2}× wall ({}), {:.2}× cpu ({}) (target ≤ 2)",
+            est_wall.0, est_wall.1, est_cpu.0, est_cpu.1
+        ),
+    ]
+}
+
+/// Section 2: site dedup on the cheap body.
+fn dedup(n: usize, jobs: usize) {
+    let (t, r) = timed(Config {
+        strategy: Strategy::Auto,
+        n,
+        jobs,
+        work: 0,
+        dedup: true,
+        sample: 0,
+    });
+    let sites = r.dedup.as_ref().map_or(0, |d| d.sites);
+    println!(
+        "\n2. site dedup, cheap body, n = {n}: {sites} sites swept in {} wall, {} cpu",
+        fmt(t.wall),
+        fmt(t.cpu)
+    );
 }

@@ -143,7 +143,8 @@ impl<P> Check<P> {
     }
 
     /// How iterations run: re-running the body per index, forking at each allocation of one run,
-    /// or (`auto`, the default) forking for large bodies (`OOMCHECK_STRATEGY`).
+    /// both (`hybrid`), or (`auto`, the default) whichever is estimated fastest from the measured
+    /// costs (`OOMCHECK_STRATEGY`).
     pub fn strategy(mut self, strategy: Strategy) -> Self {
         self.settings.strategy = Some(strategy);
         self

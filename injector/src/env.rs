@@ -27,7 +27,7 @@ pub const OOMCHECK_JOBS: &str = "OOMCHECK_JOBS";
 pub const OOMCHECK_TIMEOUT: &str = "OOMCHECK_TIMEOUT";
 /// `1`: full stacks in the summary.
 pub const OOMCHECK_TRACE: &str = "OOMCHECK_TRACE";
-/// `1`: every iteration in the summary and the record.
+/// `1`: every iteration in the summary and the record, and the strategy's estimates.
 pub const OOMCHECK_DEBUG: &str = "OOMCHECK_DEBUG";
 /// `1`: `tolerated` is a finding.
 pub const OOMCHECK_STRICT: &str = "OOMCHECK_STRICT";
@@ -44,8 +44,11 @@ pub const OOMCHECK_DEDUP_DEPTH: &str = "OOMCHECK_DEDUP_DEPTH";
 pub const OOMCHECK_SAMPLE: &str = "OOMCHECK_SAMPLE";
 /// The seed of the sample (replays one).
 pub const OOMCHECK_SEED: &str = "OOMCHECK_SEED";
-/// The [`Strategy`]: `auto`, `rerun` or `fork`.
+/// The [`Strategy`]: `auto`, `rerun`, `fork` or `hybrid`.
 pub const OOMCHECK_STRATEGY: &str = "OOMCHECK_STRATEGY";
+/// With the `hybrid` strategy, the last index re-run (later ones fork) instead of the split
+/// estimated from the measured costs.
+pub const OOMCHECK_HYBRID_SPLIT: &str = "OOMCHECK_HYBRID_SPLIT";
 /// A directory of job token files: a process budget shared by every check of a run.
 pub const OOMCHECK_JOB_TOKENS: &str = "OOMCHECK_JOB_TOKENS";
 /// Extra names that mean "out of memory" for the default NoMemory predicate, comma-separated
@@ -56,7 +59,7 @@ pub const OOMCHECK_NO_MEMORY_NAMES: &str = "OOMCHECK_NO_MEMORY_NAMES";
 pub const OOMCHECK_ALLOW: &str = "OOMCHECK_ALLOW";
 
 /// Every variable of [`Settings`], for a launcher that removes those it does not set.
-pub const VARIABLES: [&str; 18] = [
+pub const VARIABLES: [&str; 19] = [
     OOMCHECK,
     OOMCHECK_ALLOC,
     OOMCHECK_MODE,
@@ -71,6 +74,7 @@ pub const VARIABLES: [&str; 18] = [
     OOMCHECK_SAMPLE,
     OOMCHECK_SEED,
     OOMCHECK_STRATEGY,
+    OOMCHECK_HYBRID_SPLIT,
     OOMCHECK_JOB_TOKENS,
     OOMCHECK_NO_MEMORY_NAMES,
     OOMCHECK_ALLOW,
@@ -159,6 +163,8 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// [`OOMCHECK_STRATEGY`].
     pub strategy: Option<Strategy>,
+    /// [`OOMCHECK_HYBRID_SPLIT`]: at least 1.
+    pub hybrid_split: Option<u64>,
     /// [`OOMCHECK_TRACE`].
     pub trace: bool,
     /// [`OOMCHECK_DEBUG`].
@@ -229,9 +235,18 @@ impl Settings {
                 "a seed: a whole number from 0 to 2^64-1",
                 |v| number(v, 0),
             )?,
-            strategy: parse(get, OOMCHECK_STRATEGY, "`auto`, `rerun` or `fork`", |v| {
-                v.parse().ok()
-            })?,
+            strategy: parse(
+                get,
+                OOMCHECK_STRATEGY,
+                "`auto`, `rerun`, `fork` or `hybrid`",
+                |v| v.parse().ok(),
+            )?,
+            hybrid_split: parse(
+                get,
+                OOMCHECK_HYBRID_SPLIT,
+                "an allocation index, at least 1",
+                |v| number(v, 1),
+            )?,
             trace: parse(get, OOMCHECK_TRACE, FLAG, parse_bool)?.unwrap_or(false),
             debug: parse(get, OOMCHECK_DEBUG, FLAG, parse_bool)?.unwrap_or(false),
             coverage: parse(get, OOMCHECK_COVERAGE, FLAG, parse_bool)?.unwrap_or(false),
@@ -277,6 +292,10 @@ impl Settings {
         set(OOMCHECK_SAMPLE, self.sample.map(|n| n.to_string()));
         set(OOMCHECK_SEED, self.seed.map(|s| s.to_string()));
         set(OOMCHECK_STRATEGY, self.strategy.map(|s| s.to_string()));
+        set(
+            OOMCHECK_HYBRID_SPLIT,
+            self.hybrid_split.map(|s| s.to_string()),
+        );
         set(OOMCHECK_TRACE, flag(self.trace));
         set(OOMCHECK_DEBUG, flag(self.debug));
         set(
@@ -311,6 +330,7 @@ impl Settings {
             sample: self.sample.or(base.sample),
             seed: self.seed.or(base.seed),
             strategy: self.strategy.or(base.strategy),
+            hybrid_split: self.hybrid_split.or(base.hybrid_split),
             trace: self.trace || base.trace,
             debug: self.debug || base.debug,
             coverage: self.coverage || base.coverage,
@@ -538,6 +558,7 @@ mod tests {
             ("OOMCHECK_SAMPLE", "100"),
             ("OOMCHECK_SEED", "42"),
             ("OOMCHECK_STRATEGY", "fork"),
+            ("OOMCHECK_HYBRID_SPLIT", "12"),
             ("OOMCHECK_JOB_TOKENS", "/tmp/t"),
             ("OOMCHECK_NO_MEMORY_NAMES", "Exhausted, my::BufferFull,"),
             (
@@ -555,6 +576,7 @@ mod tests {
         assert_eq!(s.sample, Some(100));
         assert_eq!(s.seed, Some(42));
         assert_eq!(s.strategy, Some(Strategy::Fork));
+        assert_eq!(s.hybrid_split, Some(12));
         assert!(s.enabled && s.trace && s.debug && s.coverage);
         assert_eq!(s.range, Some(AllocRange::new(7, Some(10)).unwrap()));
         assert_eq!(s.mode, Some(Mode::Persistent));
@@ -600,6 +622,7 @@ mod tests {
             ("OOMCHECK_SAMPLE", "lots"),
             ("OOMCHECK_SEED", "-1"),
             ("OOMCHECK_STRATEGY", "spoon"),
+            ("OOMCHECK_HYBRID_SPLIT", "0"),
         ] {
             assert_eq!(env(&[(var, bad)]).unwrap_err().var, var, "{var}={bad}");
         }

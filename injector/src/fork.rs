@@ -53,6 +53,9 @@ struct Forked {
     index: u64,
     journal_fd: libc::c_int,
     stderr_fd: libc::c_int,
+    /// Whether the pipes are still open at the forked process's end.
+    journal_open: bool,
+    stderr_open: bool,
     journal: Vec<u8>,
     stderr: Vec<u8>,
     started: Instant,
@@ -68,6 +71,8 @@ struct Pending {
 }
 
 struct Server {
+    /// This process's id (the forked processes' parent).
+    pid: i32,
     set: Selection,
     selection: Option<Selection>,
     jobs: usize,
@@ -84,6 +89,15 @@ struct Server {
 /// Most bytes of a forked process's stderr kept (its tail).
 const STDERR_KEEP: usize = 8192;
 
+/// A forked process running longer than this is waited for (without blocking) at every pump,
+/// even while its pipes are open.
+const LONG_RUNNING: Duration = Duration::from_millis(50);
+
+/// Whether `poll` said the writing end of a pipe is closed.
+fn hung_up(revents: libc::c_short) -> bool {
+    revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
 impl Server {
     fn wants(&self, n: u64) -> bool {
         self.set.contains(n) && self.selection.as_ref().is_none_or(|s| s.contains(n))
@@ -91,48 +105,64 @@ impl Server {
 
     /// Reads what the forked processes wrote, reaps the ones that ended, and kills one that
     /// outlived its alarm. Waits up to `wait` for something to happen.
+    ///
+    /// The server forks one index after another, so its own work per index bounds the whole
+    /// sweep: it reads only the pipes `poll` says are ready, and waits for a forked process once
+    /// both its pipes are closed (it is exiting), or now and then for one that runs long (its
+    /// pipes may be held open by a process it started).
     fn pump(&mut self, wait: Duration) {
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(self.alive.len() * 2);
         for f in &self.alive {
-            for fd in [f.journal_fd, f.stderr_fd] {
+            for (fd, open) in [(f.journal_fd, f.journal_open), (f.stderr_fd, f.stderr_open)] {
                 fds.push(libc::pollfd {
-                    fd,
+                    // A negative descriptor is left out of the poll.
+                    fd: if open { fd } else { -1 },
                     events: libc::POLLIN,
                     revents: 0,
                 });
             }
         }
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structures.
-        unsafe {
+        let ready = unsafe {
             libc::poll(
                 fds.as_mut_ptr(),
                 fds.len() as libc::nfds_t,
                 wait.as_millis().min(1000) as libc::c_int,
-            );
-        }
+            )
+        };
         let backstop = outcome::fork_backstop(self.timeout);
-        let mut i = 0;
-        while i < self.alive.len() {
+        // From the last, so that `swap_remove` only moves a process already seen.
+        for i in (0..self.alive.len()).rev() {
             let f = &mut self.alive[i];
-            let closed = read_available(f.journal_fd, &mut f.journal, usize::MAX)
-                & read_available(f.stderr_fd, &mut f.stderr, STDERR_KEEP);
+            let [journal, stderr] = [fds[2 * i].revents, fds[2 * i + 1].revents];
+            if journal != 0 {
+                f.journal_open =
+                    !read_available(f.journal_fd, &mut f.journal, usize::MAX, hung_up(journal));
+            }
+            if stderr != 0 {
+                f.stderr_open =
+                    !read_available(f.stderr_fd, &mut f.stderr, STDERR_KEEP, hung_up(stderr));
+            }
             // Both pipes closed: the process is exiting (or ends at its alarm at the latest), so
-            // wait for it rather than spin on the hung-up pipes until it is reapable.
-            let flags = if closed { 0 } else { libc::WNOHANG };
-            let mut status: libc::c_int = 0;
-            // SAFETY: waits for our own child.
-            let r = unsafe { libc::waitpid(f.pid, &mut status, flags) };
-            if r == f.pid || r < 0 {
-                let mut f = self.alive.swap_remove(i);
-                read_available(f.journal_fd, &mut f.journal, usize::MAX);
-                read_available(f.stderr_fd, &mut f.stderr, STDERR_KEEP);
-                // SAFETY: closing our own descriptors once.
-                unsafe {
-                    libc::close(f.journal_fd);
-                    libc::close(f.stderr_fd);
+            // wait for it rather than poll the hung-up pipes until it is reapable.
+            let closed = !f.journal_open && !f.stderr_open;
+            if closed || ready == 0 || f.started.elapsed() > LONG_RUNNING {
+                let flags = if closed { 0 } else { libc::WNOHANG };
+                let mut status: libc::c_int = 0;
+                // SAFETY: waits for our own child.
+                let r = unsafe { libc::waitpid(f.pid, &mut status, flags) };
+                if r == f.pid || r < 0 {
+                    let mut f = self.alive.swap_remove(i);
+                    read_available(f.journal_fd, &mut f.journal, usize::MAX, true);
+                    read_available(f.stderr_fd, &mut f.stderr, STDERR_KEEP, true);
+                    // SAFETY: closing our own descriptors once.
+                    unsafe {
+                        libc::close(f.journal_fd);
+                        libc::close(f.stderr_fd);
+                    }
+                    self.ended(f, status);
+                    continue;
                 }
-                self.ended(f, status);
-                continue;
             }
             if !f.killed && f.started.elapsed() > backstop {
                 f.killed = true;
@@ -141,7 +171,6 @@ impl Server {
                     libc::kill(f.pid, libc::SIGKILL);
                 }
             }
-            i += 1;
         }
         if self.last_note.elapsed() > Duration::from_secs(1) {
             // Keeps the supervisor's stall detection fed while findings are held back.
@@ -197,6 +226,8 @@ impl Server {
         // SAFETY: see the module documentation; the forked process only runs this thread.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
+            // Killed with the server (itself killed with the test process), not left running.
+            child::die_with_supervisor(Some(self.pid));
             // The forked process: report through the pipes, fail this allocation, and time out.
             // SAFETY: plain descriptor and signal calls on this process's own state.
             unsafe {
@@ -217,6 +248,9 @@ impl Server {
                 for f in std::mem::take(&mut self.alive) {
                     std::mem::forget(f.token);
                 }
+                // The write ends block again: a full pipe waits for the server to read it.
+                libc::fcntl(journal_w, libc::F_SETFL, 0);
+                libc::fcntl(stderr_w, libc::F_SETFL, 0);
                 libc::dup2(stderr_w, 2);
                 libc::close(stderr_w);
             }
@@ -248,6 +282,8 @@ impl Server {
             index: n,
             journal_fd: journal_r,
             stderr_fd: stderr_r,
+            journal_open: true,
+            stderr_open: true,
             journal: Vec::new(),
             stderr: Vec::new(),
             started: Instant::now(),
@@ -300,37 +336,45 @@ fn on_attempt(n: u64) {
     }
 }
 
-/// A pipe whose read end does not block; both ends close on exec.
+/// A pipe that does not block (the forked process makes its write ends blocking again); both
+/// ends close on exec.
 fn pipe() -> Option<(libc::c_int, libc::c_int)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: `fds` has room for the two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
         return None;
-    }
-    // SAFETY: `fds[0]` is the read end we just created.
-    unsafe {
-        let flags = libc::fcntl(fds[0], libc::F_GETFL);
-        libc::fcntl(fds[0], libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
     Some((fds[0], fds[1]))
 }
 
 /// Appends what can be read from `fd` without blocking, keeping the last `keep` bytes; returns
-/// whether the writing end is closed (end of file).
-fn read_available(fd: libc::c_int, into: &mut Vec<u8>, keep: usize) -> bool {
-    let mut buf = [0u8; 16384];
+/// whether the writing end is closed (end of file). A short read ends the reading (the next
+/// `poll` tells of more), unless the writer has `hung_up`: then it reads on to the end.
+fn read_available(fd: libc::c_int, into: &mut Vec<u8>, keep: usize, hung_up: bool) -> bool {
+    const CHUNK: usize = 16384;
     loop {
-        // SAFETY: `buf` is valid for `buf.len()` bytes.
-        let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        into.reserve(CHUNK);
+        let spare = into.capacity() - into.len();
+        // SAFETY: the spare capacity of `into` is valid for `spare` bytes, and only the bytes
+        // `read` wrote are then counted in.
+        let r = unsafe {
+            let r = libc::read(fd, into.as_mut_ptr().add(into.len()).cast(), spare);
+            if r > 0 {
+                into.set_len(into.len() + r as usize);
+            }
+            r
+        };
         if r == 0 {
             return true;
         }
         if r < 0 {
             return false;
         }
-        into.extend_from_slice(&buf[..r as usize]);
         if into.len() > keep {
             into.drain(..into.len() - keep);
+        }
+        if (r as usize) < spare && !hung_up {
+            return false;
         }
     }
 }
@@ -382,6 +426,7 @@ pub(crate) fn run_child(
         child::rerun_share(request, exec, &base, how, &journal);
     }
     let mut server = Server {
+        pid: std::process::id() as i32,
         set: request.set.to_selection(),
         selection: child::selection(request),
         jobs,
@@ -409,7 +454,6 @@ pub(crate) fn run_child(
         for ip in c.frames.as_slice() {
             line.hex(*ip);
         }
-        line.finish();
         let result = IterationResult {
             alloc: c.alloc,
             outcome: c.outcome,
@@ -419,7 +463,10 @@ pub(crate) fn run_child(
             stack: Vec::new(),
             stderr: None,
         };
-        journal::write_raw(journal::result_line(&result).as_bytes());
+        // One write, the stack and the result: the server wakes once to read them.
+        let mut lines = line.ended().to_vec();
+        lines.extend_from_slice(journal::result_line(&result).as_bytes());
+        journal::write_raw(&lines);
         // SAFETY: ends the forked process without running the test harness's exit path.
         unsafe { libc::_exit(0) }
     }
@@ -453,7 +500,7 @@ mod tests {
             libc::close(w);
         }
         let mut got = Vec::new();
-        assert!(read_available(r, &mut got, 4), "the writer is closed");
+        assert!(read_available(r, &mut got, 4, true), "the writer is closed");
         assert_eq!(got, b"6789");
         // SAFETY: closing our own descriptor.
         unsafe { libc::close(r) };

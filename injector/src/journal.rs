@@ -112,8 +112,13 @@ impl RawLine {
 
     /// Ends the line and writes it.
     pub(crate) fn finish(&mut self) {
+        write_raw(self.ended());
+    }
+
+    /// Ends the line and returns it, to be written with more.
+    pub(crate) fn ended(&mut self) -> &[u8] {
         self.push(b'\n');
-        write_raw(&self.buf[..self.len]);
+        &self.buf[..self.len]
     }
 }
 

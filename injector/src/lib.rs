@@ -51,9 +51,12 @@
 //! share of indices in-process. A child killed by an aborting allocation costs
 //! one index, recorded as `abort` with the failed allocation's stack, and a new child carries on.
 //!
-//! With the fork strategy (chosen by `auto` for bodies of at least [`FORK_CROSSOVER`]
-//! allocations) a single child runs the body once and forks at each swept allocation: the
-//! forked process fails it and runs to the verdict, so the prefix is never re-run.
+//! With the fork strategy a single child runs the body once and forks at each swept allocation:
+//! the forked process fails it and runs to the verdict, so the prefix is never re-run. The hybrid
+//! strategy re-runs the early indices (whose prefix costs less than a fork) and forks at the
+//! later ones. `auto`, the default, estimates each strategy's time from what the sweep measures
+//! (the body's time per allocation, the cost of a fork of the test process) and runs the
+//! cheapest; the report records the estimates ([`Estimates`]).
 //!
 //! Stacks are expensive to capture (tens of microseconds), so iterations run without them; an
 //! iteration whose outcome is a finding is run once more capturing them (a crashed index in a
@@ -65,14 +68,16 @@
 //! # Environment
 //! `OOMCHECK` (1 to sweep), `OOMCHECK_ALLOC` (`17` or `7-10`), `OOMCHECK_MODE`
 //! (`transient`/`persistent`), `OOMCHECK_JOBS`, `OOMCHECK_TIMEOUT` (seconds per iteration, or
-//! `500ms`), `OOMCHECK_TRACE` (full stacks in the summary), `OOMCHECK_DEBUG` (every iteration),
-//! `OOMCHECK_STRICT` (`tolerated` is a finding), `OOMCHECK_REPORT` (a directory: one JSON record
-//! per check), `OOMCHECK_DEDUP` (`site`: fail only the first allocation of each distinct call
-//! site) with `OOMCHECK_DEDUP_DEPTH` (return addresses hashed, default 16), `OOMCHECK_SAMPLE`
-//! (sweep N indices chosen at random) with `OOMCHECK_SEED` (replays a sample; printed),
-//! `OOMCHECK_STRATEGY` (`auto`, `rerun` or `fork`), `OOMCHECK_JOB_TOKENS` (a directory of token
-//! files: a job budget shared by every check of the run). The variables override the builder. A
-//! malformed value makes the check panic with a message naming the variable and the accepted form.
+//! `500ms`), `OOMCHECK_TRACE` (full stacks in the summary), `OOMCHECK_DEBUG` (every iteration,
+//! and `auto`'s estimates), `OOMCHECK_STRICT` (`tolerated` is a finding), `OOMCHECK_REPORT` (a
+//! directory: one JSON record per check), `OOMCHECK_DEDUP` (`site`: fail only the first
+//! allocation of each distinct call site) with `OOMCHECK_DEDUP_DEPTH` (return addresses hashed,
+//! default 16), `OOMCHECK_SAMPLE` (sweep N indices chosen at random) with `OOMCHECK_SEED`
+//! (replays a sample; printed), `OOMCHECK_STRATEGY` (`auto`, `rerun`, `fork` or `hybrid`) with
+//! `OOMCHECK_HYBRID_SPLIT` (the last index the hybrid re-runs), `OOMCHECK_JOB_TOKENS` (a
+//! directory of token files: a job budget shared by every check of the run). The variables
+//! override the builder. A malformed value makes the check panic with a message naming the
+//! variable and the accepted form.
 //! The [`env`](mod@env) module names them all; [`Settings`] reads and writes them.
 //!
 //! # Limits
@@ -147,5 +152,5 @@ pub use report::{
     CoveredStack, DedupInfo, DedupSite, Finding, Frame, Incomplete, Iteration, Report, SampleInfo,
     Status, RECORD_VERSION, UNSWEPT_SYMBOL,
 };
-pub use strategy::{Strategy, FORK_CROSSOVER, FORK_MIN_SWEPT};
+pub use strategy::{Estimate, Estimates, Strategy};
 pub use vocabulary::pack_no_memory_names;

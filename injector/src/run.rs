@@ -15,14 +15,18 @@ use crate::report::{
     Finding, Incomplete, Iteration, IterationResult, Report, Status, UNSWEPT_SYMBOL,
 };
 use crate::selection::{ListFile, Selection};
-use crate::strategy::{self, Strategy};
-use crate::supervise::{self, Plan};
+use crate::strategy::{self, Layout, Room, Strategy};
+use crate::supervise::{self, Part, Plan};
 use crate::sweep::{self, Baseline, Exec};
 use crate::tokens::Budget;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
+
+/// Normal runs timed again, without their waits for a core, when `auto` weighs forking: the
+/// fastest gives a steadier time per allocation on a shared machine.
+const MORE_TIMED_RUNS: usize = 3;
 
 thread_local! {
     /// Checks started on this thread (a test may call several).
@@ -122,12 +126,19 @@ impl Run {
 
     /// An empty report of this check.
     fn report(&self) -> Report {
-        Report::new(
+        let mut report = Report::new(
             self.test.clone(),
             self.mode(),
             self.strict(),
             self.settings.trace,
-        )
+        );
+        report.debug = self.settings.debug;
+        report
+    }
+
+    /// Sweep processes of this check: `OOMCHECK_JOBS`, or the cores.
+    fn jobs(&self) -> usize {
+        self.settings.jobs.unwrap_or_else(cores)
     }
 
     /// Plays this check's part as a sweep child and exits the process.
@@ -239,15 +250,35 @@ impl Run {
         let (selection, selection_notes) =
             crate::select::choose(&self.settings, exec, &mut report, lo, hi);
         notes.extend(selection_notes);
-        let strategy = strategy::resolve(
-            self.settings.strategy.unwrap_or_default(),
-            base.nalloc,
-            selection.len(),
-            self.isolatable,
+        let planned = strategy::plan(
+            &strategy::Inputs {
+                requested: self.settings.strategy.unwrap_or_default(),
+                split: self.settings.hybrid_split,
+                body: base.elapsed,
+                nalloc: base.nalloc,
+                selection: &selection,
+                room: Room {
+                    jobs: self.jobs(),
+                    cores: cores(),
+                },
+                isolatable: self.isolatable,
+                estimate: self.settings.debug,
+            },
+            strategy::Probes {
+                fork: strategy::fork_cost,
+                body: || sweep::fastest_run(exec, &base, MORE_TIMED_RUNS),
+            },
         );
-        report.strategy = Some(strategy);
-        let (results, stopped) =
-            self.iterations(exec, &base, &selection, (lo, hi), &mut report, &mut notes);
+        report.strategy = Some(planned.layout.strategy);
+        report.estimates = planned.estimates;
+        let (results, stopped) = self.iterations(
+            exec,
+            &base,
+            &selection,
+            (lo, hi, planned.layout),
+            &mut report,
+            &mut notes,
+        );
         tally(
             &mut report,
             &results,
@@ -280,15 +311,15 @@ impl Run {
         self.finish(report)
     }
 
-    /// Runs every iteration of `selection` (of the range `lo..=hi`): in children when the check
-    /// can be isolated, else (or when no child can be started at all) in this process. Also
-    /// returns why the sweep stopped midway, if it did.
+    /// Runs every iteration of `selection` (of the range `lo..=hi`) as `layout` says: in
+    /// children when the check can be isolated, else (or when no child can be started at all) in
+    /// this process. Also returns why the sweep stopped midway, if it did.
     fn iterations(
         &self,
         exec: &Exec<'_>,
         base: &Baseline,
         selection: &Selection,
-        (lo, hi): (u64, u64),
+        (lo, hi, layout): (u64, u64, Layout),
         report: &mut Report,
         notes: &mut Vec<String>,
     ) -> (BTreeMap<u64, IterationResult>, Option<String>) {
@@ -310,21 +341,10 @@ impl Run {
             })),
             Selection::Range(..) => None,
         };
-        let jobs = self
-            .settings
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let fork = report.strategy == Some(Strategy::Fork);
         let plan = Plan {
             test: &self.test,
             ordinal: self.ordinal,
-            lo,
-            hi,
-            jobs: if fork {
-                1
-            } else {
-                strategy::rerun_jobs(jobs, base.elapsed, selection.len())
-            },
+            parts: parts(layout, lo, hi),
             mode: self.mode(),
             strict: self.strict(),
             timeout: self
@@ -340,7 +360,6 @@ impl Run {
                 "--test-threads=1".into(),
             ],
             select: list_file.as_ref().map(|f| f.path().to_path_buf()),
-            fork_jobs: fork.then_some(jobs),
             budget: self.budget(),
         };
         match supervise::supervise(&plan) {
@@ -391,6 +410,35 @@ impl Run {
         }
         report
     }
+}
+
+/// Cores of this machine (that this process may use).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The parts of a sweep of `lo..=hi` laid out as `layout` says: the indices up to its split
+/// re-run, the later ones fork.
+fn parts(layout: Layout, lo: u64, hi: u64) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let split = layout.split.min(hi);
+    if layout.strategy != Strategy::Fork && split >= lo {
+        parts.push(Part {
+            lo,
+            hi: split,
+            children: layout.rerun_children,
+            fork_jobs: None,
+        });
+    }
+    if layout.strategy != Strategy::Rerun && split < hi {
+        parts.push(Part {
+            lo: (split + 1).max(lo),
+            hi,
+            children: layout.fork_servers,
+            fork_jobs: Some(layout.forked_per_server),
+        });
+    }
+    parts
 }
 
 /// Sweeps in this process (no crash isolation).
@@ -501,6 +549,44 @@ fn repro(test: &str, index: u64, mode: Mode, strict: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_layout_becomes_the_parts_of_the_sweep() {
+        let layout = |strategy, split| Layout {
+            strategy,
+            split,
+            rerun_children: 2,
+            fork_servers: 1,
+            forked_per_server: 3,
+        };
+        let part = |lo, hi, children, fork_jobs| Part {
+            lo,
+            hi,
+            children,
+            fork_jobs,
+        };
+        assert_eq!(
+            parts(layout(Strategy::Rerun, u64::MAX), 5, 90),
+            vec![part(5, 90, 2, None)]
+        );
+        assert_eq!(
+            parts(layout(Strategy::Fork, 0), 5, 90),
+            vec![part(5, 90, 1, Some(3))]
+        );
+        assert_eq!(
+            parts(layout(Strategy::Hybrid, 40), 5, 90),
+            vec![part(5, 40, 2, None), part(41, 90, 1, Some(3))]
+        );
+        // A split outside the range leaves one part.
+        assert_eq!(
+            parts(layout(Strategy::Hybrid, 2), 5, 90),
+            vec![part(5, 90, 1, Some(3))]
+        );
+        assert_eq!(
+            parts(layout(Strategy::Hybrid, 90), 5, 90),
+            vec![part(5, 90, 2, None)]
+        );
+    }
 
     #[test]
     fn repro_replays_one_iteration_with_the_same_settings() {

@@ -3,7 +3,14 @@
 
 use crate::alloc::{self, Stats};
 use crate::frames::RawFrames;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
+
+thread_local! {
+    /// Whether the runs of this thread are timed without their waits for a core too (see
+    /// [`fastest_run`]).
+    static TIME_BUSY: Cell<bool> = const { Cell::new(false) };
+}
 
 /// How one armed run of the body ended, with everything computed after disarming.
 pub(crate) enum Ended {
@@ -24,6 +31,9 @@ pub(crate) struct RunData {
     /// Stack of the first failed allocation.
     pub(crate) first: RawFrames,
     pub(crate) elapsed: Duration,
+    /// The run's time without its waits for a core, when timed (by [`fastest_run`]): its CPU
+    /// time if it never blocked, else its wall time.
+    pub(crate) busy: Option<Duration>,
 }
 
 /// The body with its types erased: runs it failing allocation `fail_at` (0 = none), in persistent
@@ -42,7 +52,7 @@ pub(crate) struct Baseline {
     pub(crate) nalloc: u64,
     /// Live bytes left by the normal run (leak detection needs 0).
     pub(crate) live: i64,
-    /// Duration of one normal run.
+    /// Duration of the fastest normal run (the first one included).
     pub(crate) elapsed: Duration,
 }
 
@@ -63,17 +73,19 @@ pub(crate) fn prepare(exec: &Exec<'_>) -> Result<Baseline, NotSwept> {
     let prime = exec(0, false, false);
     normal_result(&prime)?;
     let mut previous = prime.stats.count;
+    let mut fastest = prime.elapsed;
     let mut last = None;
     for _ in 0..COUNTING_RUNS {
         let run = exec(0, false, false);
         let (debug, normal_err) = normal_result(&run)?;
+        fastest = fastest.min(run.elapsed);
         if run.stats.count == previous {
             return Ok(Baseline {
                 debug,
                 normal_err,
                 nalloc: run.stats.count,
                 live: run.live,
-                elapsed: run.elapsed,
+                elapsed: fastest,
             });
         }
         last = Some((previous, run.stats.count));
@@ -81,6 +93,49 @@ pub(crate) fn prepare(exec: &Exec<'_>) -> Result<Baseline, NotSwept> {
     }
     let (a, b) = last.unwrap_or((previous, previous));
     Err(NotSwept::Unstable(a, b))
+}
+
+/// The fastest of `base`'s normal runs and `runs` more of them (those making the baseline's
+/// allocations), the latter without their waits for a core: on a loaded machine a run longer
+/// than a time slice mostly waits in wall time.
+pub(crate) fn fastest_run(exec: &Exec<'_>, base: &Baseline, runs: usize) -> Duration {
+    TIME_BUSY.with(|t| t.set(true));
+    let fastest = (0..runs)
+        .map(|_| exec(0, false, false))
+        .filter(|run| run.stats.count == base.nalloc)
+        .fold(base.elapsed, |fastest, run| {
+            fastest.min(run.busy.unwrap_or(run.elapsed))
+        });
+    TIME_BUSY.with(|t| t.set(false));
+    fastest
+}
+
+/// This thread's CPU time so far (to the nanosecond), and how many times it blocked (gave up
+/// its core).
+fn thread_usage() -> (Duration, libc::c_long) {
+    // SAFETY: both calls fill the zeroed structures they are given.
+    let (t, u) = unsafe {
+        let mut t: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t);
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut u);
+        (t, u)
+    };
+    (Duration::new(t.tv_sec as u64, t.tv_nsec as u32), u.ru_nvcsw)
+}
+
+/// A run's time without its waits for a core: its CPU time if it never blocked (`elapsed` less
+/// the time it was preempted), else `elapsed` (it slept or waited for I/O, which counts).
+fn busy_time(
+    before: (Duration, libc::c_long),
+    after: (Duration, libc::c_long),
+    elapsed: Duration,
+) -> Duration {
+    if after.1 == before.1 {
+        after.0.saturating_sub(before.0).min(elapsed)
+    } else {
+        elapsed
+    }
 }
 
 /// The normal run's `Ok` Debug text, or its error's; a panic means the body cannot be swept.
@@ -108,11 +163,13 @@ where
     move |fail_at, persistent, capture| {
         crate::panics::install_hook();
         crate::panics::enter_body();
+        let usage = TIME_BUSY.with(Cell::get).then(thread_usage);
         let start = Instant::now();
         alloc::arm(fail_at, persistent, capture);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
         let stats = alloc::disarm();
         let elapsed = start.elapsed();
+        let busy = usage.map(|before| busy_time(before, thread_usage(), elapsed));
         let panicked = crate::panics::leave_body();
         let first = alloc::failed_frames();
         let (ended, live) = match result {
@@ -145,6 +202,23 @@ where
             live,
             first,
             elapsed,
+            busy,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_never_blocked_counts_its_cpu_time_else_its_wall_time() {
+        let ms = Duration::from_millis;
+        // Preempted for 7 ms of 10: 3 ms of its own.
+        assert_eq!(busy_time((ms(100), 4), (ms(103), 4), ms(10)), ms(3));
+        // It slept: the whole 10 ms count.
+        assert_eq!(busy_time((ms(100), 4), (ms(103), 5), ms(10)), ms(10));
+        // Never more than the wall time.
+        assert_eq!(busy_time((ms(100), 4), (ms(112), 4), ms(10)), ms(10));
     }
 }

@@ -288,6 +288,9 @@ fn sweep_children_die_with_their_test_process() {
         &dir,
     )
     .env("OOMCHECK_JOBS", "2")
+    // Re-run children, each for tens of seconds (`auto` may fork at this slow body's ten
+    // indices, whose forked processes end in moments).
+    .env("OOMCHECK_STRATEGY", "rerun")
     .env("OOMCHECK_E2E_PDEATHSIG", &tag)
     .spawn()
     .expect("start the test executable");
@@ -334,29 +337,43 @@ fn sweep_children_die_with_their_test_process() {
 /// survives a fork).
 #[test]
 fn the_fork_strategy_gives_each_failure_mode_the_rerun_outcomes() {
-    let run = common::run_fixture(
-        "fm-fork",
+    assert_rerun_outcomes("fm-fork", &[("OOMCHECK_STRATEGY", "fork")], "fork");
+}
+
+/// So does the hybrid strategy, re-running index 1 and forking at the later ones: both kinds of
+/// sweep children side by side in one sweep.
+#[test]
+fn the_hybrid_strategy_gives_each_failure_mode_the_rerun_outcomes() {
+    assert_rerun_outcomes(
+        "fm-hybrid",
         &[
-            ("OOMCHECK", "1"),
-            ("OOMCHECK_JOBS", "2"),
-            ("OOMCHECK_STRATEGY", "fork"),
+            ("OOMCHECK_STRATEGY", "hybrid"),
+            ("OOMCHECK_HYBRID_SPLIT", "1"),
         ],
-        &["--test", "failure_modes"],
+        "hybrid",
     );
-    let forked = &run.records;
+}
+
+/// Sweeps the failure modes with the variables `strategy` and asserts that every record says
+/// it ran `ran` and has the outcomes of the shared re-run sweep.
+fn assert_rerun_outcomes(tag: &str, strategy: &[(&str, &str)], ran: &str) {
+    let mut env = vec![("OOMCHECK", "1"), ("OOMCHECK_JOBS", "2")];
+    env.extend_from_slice(strategy);
+    let run = common::run_fixture(tag, &env, &["--test", "failure_modes"]);
+    let other = &run.records;
     let rerun = &swept().records;
-    assert!(forked.len() >= 6, "{}", run.output_tail());
+    assert!(other.len() >= 6, "{}", run.output_tail());
     assert_eq!(
-        forked.keys().collect::<Vec<_>>(),
+        other.keys().collect::<Vec<_>>(),
         rerun.keys().collect::<Vec<_>>()
     );
-    for (test, recs) in forked {
+    for (test, recs) in other {
         let (f, r) = (&recs[0], &rerun[test][0]);
-        assert_eq!(f["strategy"], "fork", "{test}");
+        assert_eq!(f["strategy"], ran, "{test}");
         for field in ["status", "nalloc", "sequence", "outcomes"] {
             assert_eq!(
                 f[field], r[field],
-                "{test}: {field} differs between fork and rerun"
+                "{test}: {field} differs between {ran} and rerun"
             );
         }
     }

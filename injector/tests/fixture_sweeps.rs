@@ -387,8 +387,17 @@ fn the_fork_strategy_gives_the_records_of_the_rerun_strategy() {
         &["--test", "outcomes", "--test", "no_allocator"],
     );
     let rerun = swept();
-    // The default (auto) strategy re-runs bodies this small.
+    // The default (auto) strategy re-runs bodies this small, without even timing a fork.
     assert_eq!(record("correct_parser")["strategy"], "rerun");
+    let estimates = &record("correct_parser")["estimates"];
+    assert!(
+        estimates["rerun"]["wall_ms"].as_f64().is_some(),
+        "{estimates}"
+    );
+    assert!(
+        estimates["fork"].is_null() && estimates["fork_us"].is_null(),
+        "{estimates}"
+    );
     assert_eq!(forked.records_of("correct_parser")[0]["strategy"], "fork");
     assert!(forked.output.contains("strategy=fork"), "{}", forked.output);
     let f = comparable(&forked);
@@ -472,13 +481,16 @@ fn a_shared_job_budget_of_one_token_still_sweeps_everything() {
     let tokens = common::fresh_temp_dir("e2e-tokens");
     std::fs::write(tokens.join("token-0"), b"").unwrap();
     let tokens_var = tokens.display().to_string();
-    for strategy in ["rerun", "fork"] {
+    // The hybrid re-runs indices 1 and 2 and forks at the later ones: its re-run children and
+    // its fork server take turns on the one token.
+    for strategy in ["rerun", "fork", "hybrid"] {
         let run = run_fixture(
             &format!("tokens-{strategy}"),
             &[
                 ("OOMCHECK", "1"),
                 ("OOMCHECK_JOBS", "2"),
                 ("OOMCHECK_STRATEGY", strategy),
+                ("OOMCHECK_HYBRID_SPLIT", "2"),
                 ("OOMCHECK_JOB_TOKENS", &tokens_var),
             ],
             &[
@@ -501,6 +513,7 @@ fn a_shared_job_budget_of_one_token_still_sweeps_everything() {
                 .map(|r| &r[0])
                 .unwrap_or_else(|| panic!("{strategy}: no record for {test}: {}", run.output));
             assert_eq!(v["sequence"], sequence, "{strategy} {test}: {v:#}");
+            assert_eq!(v["strategy"], strategy, "{test}");
         }
     }
     let _ = std::fs::remove_dir_all(&tokens);

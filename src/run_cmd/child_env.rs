@@ -32,6 +32,8 @@ pub fn injector_env(
         sample: args.sweep.sample,
         seed: args.sweep.seed,
         strategy: args.sweep.strategy,
+        // The split of `hybrid` is the estimated one; OOMCHECK_HYBRID_SPLIT is for experiments.
+        hybrid_split: None,
         trace: args.sweep.trace,
         debug: args.sweep.debug,
         coverage: true,

@@ -62,8 +62,10 @@ pub(crate) fn setup(request: &ChildRequest) -> std::fs::File {
 /// killer, a Ctrl-C that reached it alone), its sweep children do not run on as orphans. Done by
 /// the child itself rather than between `fork` and `exec`, so that the supervisor can start
 /// children with `posix_spawn` (no copy of its page tables, which grows with the test's memory).
+/// A process forked by a fork server does the same with the server as its supervisor (a fork
+/// clears the setting).
 #[cfg(target_os = "linux")]
-fn die_with_supervisor(parent: Option<i32>) {
+pub(crate) fn die_with_supervisor(parent: Option<i32>) {
     // SAFETY: plain system calls on this process.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -75,7 +77,7 @@ fn die_with_supervisor(parent: Option<i32>) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_supervisor(_parent: Option<i32>) {}
+pub(crate) fn die_with_supervisor(_parent: Option<i32>) {}
 
 /// The normal runs of a child; a child whose body cannot be swept journals why and exits.
 pub(crate) fn prepare(exec: &Exec<'_>) -> Baseline {

@@ -7,7 +7,7 @@ pub(crate) mod summary;
 use crate::allow::Allow;
 use crate::options::Mode;
 use crate::outcome::Outcome;
-use crate::strategy::Strategy;
+use crate::strategy::{Estimates, Strategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -213,8 +213,8 @@ pub struct Iteration {
 /// Reading is lenient so that records of another injector version still read: unknown fields
 /// are ignored, and a missing field takes its default (empty, zero, `None`, status `swept`,
 /// mode `transient`, version 0). Outcome, status, mode and strategy names must be known ones.
-/// Writing always writes every field (but the optional `iterations`, `strategy`, `dedup`,
-/// `sample`, `incomplete`).
+/// Writing always writes every field (but the optional `iterations`, `strategy`, `estimates`,
+/// `dedup`, `sample`, `incomplete`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The record schema's version ([`RECORD_VERSION`] when written by this injector; 0 for a
@@ -257,9 +257,13 @@ pub struct Report {
     /// Every iteration (only with `OOMCHECK_DEBUG=1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<Vec<Iteration>>,
-    /// How the iterations ran (`rerun` or `fork`), when swept.
+    /// How the iterations ran (`rerun`, `fork` or `hybrid`), when swept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
+    /// What `auto` measured and estimated to choose the strategy (also with `OOMCHECK_DEBUG=1`
+    /// for a strategy asked for by name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimates: Option<Estimates>,
     /// Site dedup: the distinct sites, whose first allocations were the swept indices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup: Option<DedupInfo>,
@@ -279,6 +283,9 @@ pub struct Report {
     /// Print full stacks in the summary.
     #[serde(skip)]
     pub trace: bool,
+    /// Print every iteration, and the estimates, in the summary.
+    #[serde(skip)]
+    pub debug: bool,
 }
 
 impl Report {
@@ -301,12 +308,14 @@ impl Report {
             message: None,
             iterations: None,
             strategy: None,
+            estimates: None,
             dedup: None,
             sample: None,
             incomplete: None,
             coverage: Vec::new(),
             strict,
             trace,
+            debug: false,
         }
     }
 
@@ -474,7 +483,9 @@ pub(crate) mod tests {
             iterations: None,
             strict: false,
             trace: false,
+            debug: false,
             strategy: None,
+            estimates: None,
             dedup: None,
             sample: None,
             incomplete: None,
@@ -517,6 +528,41 @@ pub(crate) mod tests {
             v.get("incomplete").is_none(),
             "written only when incomplete"
         );
+    }
+
+    #[test]
+    fn records_keep_auto_s_estimates_and_read_without_them() {
+        let mut r = report();
+        r.strategy = Some(Strategy::Hybrid);
+        r.estimates = Some(Estimates {
+            alloc_ns: 40.0,
+            fork_us: Some(150.0),
+            rerun: crate::strategy::Estimate {
+                wall_ms: 9.0,
+                cpu_ms: 18.0,
+            },
+            fork: None,
+            hybrid: None,
+            split: None,
+        });
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["strategy"], "hybrid");
+        assert_eq!(v["estimates"]["fork_us"], 150.0);
+        assert_eq!(v["estimates"]["rerun"]["cpu_ms"], 18.0);
+        let back: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(back.estimates, r.estimates);
+        // Records written before estimates (or by a named strategy) have none; partial ones
+        // read with defaults.
+        let old: Report = serde_json::from_str(r#"{"test":"t","strategy":"fork"}"#).unwrap();
+        assert_eq!((old.strategy, old.estimates), (Some(Strategy::Fork), None));
+        let partial: Report =
+            serde_json::from_str(r#"{"test":"t","estimates":{"alloc_ns":3}}"#).unwrap();
+        let e = partial.estimates.expect("estimates");
+        assert_eq!((e.alloc_ns, e.fork_us, e.rerun.wall_ms), (3.0, None, 0.0));
+        assert!(serde_json::to_value(report())
+            .unwrap()
+            .get("estimates")
+            .is_none());
     }
 
     #[test]

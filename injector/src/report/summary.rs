@@ -95,8 +95,8 @@ impl Report {
         if let Some(s) = &self.sample {
             let _ = write!(out, "  sample={} seed={}", s.n, s.seed);
         }
-        if self.strategy == Some(Strategy::Fork) {
-            out.push_str(if harness { "  strategy=fork" } else { "  fork" });
+        if let Some(s @ (Strategy::Fork | Strategy::Hybrid)) = self.strategy {
+            let _ = write!(out, "  {}{s}", if harness { "strategy=" } else { "" });
         }
         let verdict = self.verdict();
         let symbols: Vec<char> = self.sequence.chars().collect();
@@ -149,14 +149,17 @@ impl Report {
         }
     }
 
-    /// The human summary: the [harness line](LineStyle::Harness), the report's message, the
-    /// indices left unswept, then each finding with its site and repro (and with `trace`, its
-    /// stack and stderr).
+    /// The human summary: the [harness line](LineStyle::Harness), the report's message (with
+    /// `debug`, the strategy's estimates), the indices left unswept, then each finding with its
+    /// site and repro (and with `trace`, its stack and stderr).
     pub fn summary(&self) -> String {
         let mut out = self.line(LineStyle::Harness);
         out.push('\n');
         if let Some(m) = &self.message {
             let _ = writeln!(out, "  {m}");
+        }
+        if let (true, Some(e)) = (self.debug, &self.estimates) {
+            let _ = writeln!(out, "  {}", e.describe(self.strategy));
         }
         if let Some(i) = &self.incomplete {
             let _ = writeln!(
@@ -304,6 +307,36 @@ mod tests {
             r.line(PROGRESS),
             "tests::parse ok               nalloc=10  persistent  sites=3 (+0 covered)  \
              sample=3 seed=7  fork  ..A  FAILED (1/3)"
+        );
+    }
+
+    #[test]
+    fn debug_summaries_give_the_estimates_and_hybrid_sweeps_say_so() {
+        let mut r = report();
+        r.strategy = Some(Strategy::Hybrid);
+        r.estimates = Some(crate::strategy::Estimates {
+            alloc_ns: 40.0,
+            fork_us: None,
+            rerun: crate::strategy::Estimate {
+                wall_ms: 2.0,
+                cpu_ms: 3.0,
+            },
+            fork: None,
+            hybrid: None,
+            split: None,
+        });
+        assert!(r.line(LineStyle::Harness).contains("  strategy=hybrid  "));
+        assert!(r.line(PROGRESS).contains("  hybrid  "));
+        assert!(!r.summary().contains("estimated:"), "only with debug");
+        r.debug = true;
+        let summary = r.summary();
+        assert_eq!(
+            summary.lines().nth(1),
+            Some(
+                "  estimated: rerun 2.0 ms (3.0 ms cpu), fork not timed; 40 ns per allocation; \
+                 ran hybrid"
+            ),
+            "{summary}"
         );
     }
 

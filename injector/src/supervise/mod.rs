@@ -25,13 +25,24 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// One part of a sweep: the indices `lo..=hi` dealt out to `children` children in interleaved
+/// shares, each child re-running its share or forking at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub(crate) lo: u64,
+    pub(crate) hi: u64,
+    pub(crate) children: usize,
+    /// Each child is a fork server with this many forked processes alive at most; `None`: each
+    /// child re-runs the body per index.
+    pub(crate) fork_jobs: Option<usize>,
+}
+
 /// What the supervisor needs to know about the check.
 pub(crate) struct Plan<'a> {
     pub(crate) test: &'a str,
     pub(crate) ordinal: u32,
-    pub(crate) lo: u64,
-    pub(crate) hi: u64,
-    pub(crate) jobs: usize,
+    /// The parts of the sweep, run side by side (their ranges do not overlap).
+    pub(crate) parts: Vec<Part>,
     pub(crate) mode: Mode,
     pub(crate) strict: bool,
     pub(crate) timeout: Duration,
@@ -39,8 +50,6 @@ pub(crate) struct Plan<'a> {
     pub(crate) args: Vec<String>,
     /// The file listing the indices to sweep (site dedup, sampling).
     pub(crate) select: Option<PathBuf>,
-    /// Run the fork strategy in the (one) child, with this many forked processes at most.
-    pub(crate) fork_jobs: Option<usize>,
     /// The job budget shared by the checks of a run: a child starts only with a token.
     pub(crate) budget: Option<Budget>,
 }
@@ -91,7 +100,7 @@ pub(crate) enum SuperviseError {
     Wait(#[source] std::io::Error),
 }
 
-/// Runs the sweep of `plan.lo..=plan.hi` in children. `Err` when no child could be started at
+/// Runs the sweep of the parts of `plan` in children. `Err` when no child could be started at
 /// all (nothing ran, so the caller may sweep otherwise); once one has started, every index ends
 /// up in the result, or the sweep stopped and says why.
 pub(crate) fn supervise(plan: &Plan<'_>) -> Result<Supervised, SuperviseError> {
@@ -103,13 +112,21 @@ pub(crate) fn supervise(plan: &Plan<'_>) -> Result<Supervised, SuperviseError> {
     }
 }
 
+/// The indices a child is given, and how it runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Share {
+    set: IndexSet,
+    /// Re-run a crashed first index capturing stacks.
+    capture: bool,
+    /// Fork at the indices, this many forked processes at most ([`Part::fork_jobs`]).
+    fork_jobs: Option<usize>,
+}
+
 /// A child at work.
 struct Running {
     child: Child,
     exited: ExitWatch,
-    set: IndexSet,
-    /// This child re-runs a crashed first index capturing stacks.
-    capture: bool,
+    share: Share,
     journal: PathBuf,
     stderr: PathBuf,
     last_len: u64,
@@ -158,9 +175,8 @@ struct Supervisor<'p> {
     scratch: Scratch,
     /// This process's anchor address (see `stack::anchor`).
     anchor: usize,
-    /// Sets of indices waiting for a child; `true` re-runs a crashed first index capturing
-    /// stacks.
-    pending: Vec<(IndexSet, bool)>,
+    /// Shares waiting for a child.
+    pending: Vec<Share>,
     /// Crashes waiting for their re-run with stack capture.
     awaiting: BTreeMap<u64, IterationResult>,
     running: Vec<Running>,
@@ -182,18 +198,7 @@ impl<'p> Supervisor<'p> {
         let exe = std::env::current_exe().map_err(SuperviseError::NoExecutable)?;
         let scratch =
             Scratch::create().map_err(|(path, source)| SuperviseError::Scratch { path, source })?;
-        let n = plan.hi - plan.lo + 1;
-        let jobs = (plan.jobs.max(1) as u64).min(n);
-        let pending = (0..jobs)
-            .map(|k| {
-                let set = IndexSet {
-                    start: plan.lo + k,
-                    end: plan.hi,
-                    step: jobs,
-                };
-                (set, false)
-            })
-            .collect();
+        let pending = plan.parts.iter().flat_map(shares).collect();
         Ok(Supervisor {
             plan,
             exe,
@@ -231,32 +236,27 @@ impl<'p> Supervisor<'p> {
 
     /// Starts a child for each pending set (with a shared job budget, as tokens allow).
     fn start_pending(&mut self) -> Result<(), SuperviseError> {
-        while let Some((set, capture)) = self.pending.pop() {
+        while let Some(share) = self.pending.pop() {
             // A shared job budget (`oomcheck run`): start a child only with a token in hand.
             let token = match &self.plan.budget {
                 None => None,
                 Some(b) => match b.try_acquire() {
                     Some(t) => Some(t),
                     None => {
-                        self.pending.push((set, capture));
+                        self.pending.push(share);
                         break;
                     }
                 },
             };
-            let child = self.spawn(set, capture, token)?;
+            let child = self.spawn(share, token)?;
             self.started += 1;
             self.running.push(child);
         }
         Ok(())
     }
 
-    /// Starts a child sweeping `set`.
-    fn spawn(
-        &mut self,
-        set: IndexSet,
-        capture: bool,
-        token: Option<Token>,
-    ) -> Result<Running, SuperviseError> {
+    /// Starts a child sweeping `share`.
+    fn spawn(&mut self, share: Share, token: Option<Token>) -> Result<Running, SuperviseError> {
         self.attempted += 1;
         let plan = self.plan;
         let journal = self.scratch.file(&format!("journal-{}", self.attempted));
@@ -270,11 +270,11 @@ impl<'p> Supervisor<'p> {
             journal: journal.clone(),
             test: plan.test.to_string(),
             ordinal: plan.ordinal,
-            set,
-            capture_first: capture,
+            set: share.set,
+            capture_first: share.capture,
             parent: Some(std::process::id() as i32),
             select: plan.select.clone(),
-            fork_jobs: plan.fork_jobs,
+            fork_jobs: share.fork_jobs,
         };
         // The check's settings as the supervisor resolved them (builder and environment).
         let settings = Settings {
@@ -303,8 +303,7 @@ impl<'p> Supervisor<'p> {
         Ok(Running {
             exited: ExitWatch::new(&child),
             child,
-            set,
-            capture,
+            share,
             journal,
             stderr,
             last_len: 0,
@@ -363,18 +362,19 @@ impl<'p> Supervisor<'p> {
             );
             if let Some(crash) = self.awaiting.remove(&index) {
                 self.done.insert(index, with_site_of(crash, death));
-            } else if death.stack.is_empty() && !r.capture && !r.killed {
+            } else if death.stack.is_empty() && !r.share.capture && !r.killed {
                 // Stacks are not captured in a first run (too costly for every index): run
                 // this index again, capturing them, in a child that then carries on. (A hang
                 // that kept failing allocations already has the latest one's stack.)
                 self.awaiting.insert(index, death);
-                self.pending.push((
-                    IndexSet {
+                self.pending.push(Share {
+                    set: IndexSet {
                         start: index,
-                        ..r.set
+                        ..r.share.set
                     },
-                    true,
-                ));
+                    capture: true,
+                    ..r.share
+                });
                 return;
             } else {
                 self.done.insert(index, death);
@@ -382,8 +382,8 @@ impl<'p> Supervisor<'p> {
             next = Some(index);
         }
         let rest = match next {
-            Some(index) => r.set.after(index),
-            None => r.set,
+            Some(index) => r.share.set.after(index),
+            None => r.share.set,
         };
         if rest.is_empty() {
             return;
@@ -410,7 +410,11 @@ impl<'p> Supervisor<'p> {
                 self.done.insert(index, lost);
             }
         } else {
-            self.pending.push((rest, false));
+            self.pending.push(Share {
+                set: rest,
+                capture: false,
+                ..r.share
+            });
         }
     }
 
@@ -449,6 +453,22 @@ impl<'p> Supervisor<'p> {
             foreign_allocs: self.foreign,
         }
     }
+}
+
+/// The shares of `part`: one per child, interleaved (child *k* of *c* takes every *c*-th index
+/// from `lo + k`), and no more children than indices.
+fn shares(part: &Part) -> impl Iterator<Item = Share> + '_ {
+    let n = part.hi.saturating_sub(part.lo) + 1;
+    let children = (part.children.max(1) as u64).min(n);
+    (0..children).map(move |k| Share {
+        set: IndexSet {
+            start: part.lo + k,
+            end: part.hi,
+            step: children,
+        },
+        capture: false,
+        fork_jobs: part.fork_jobs,
+    })
 }
 
 /// The result of the index a child was running when it died, its failed allocation located with
@@ -492,15 +512,17 @@ mod tests {
         Plan {
             test: "t",
             ordinal: 1,
-            lo,
-            hi,
-            jobs: 1,
+            parts: vec![Part {
+                lo,
+                hi,
+                children: 1,
+                fork_jobs: None,
+            }],
             mode: Mode::Transient,
             strict: false,
             timeout: Duration::from_secs(10),
             args: Vec::new(),
             select: None,
-            fork_jobs: None,
             budget: None,
         }
     }
@@ -514,8 +536,11 @@ mod tests {
         Running {
             exited: ExitWatch::new(&child),
             child,
-            set,
-            capture: false,
+            share: Share {
+                set,
+                capture: false,
+                fork_jobs: None,
+            },
             journal: path,
             stderr: s.scratch.file("stderr-test"),
             last_len: 0,
@@ -523,6 +548,41 @@ mod tests {
             killed,
             _token: None,
         }
+    }
+
+    #[test]
+    fn each_part_is_dealt_out_to_its_children() {
+        let rerun = Part {
+            lo: 1,
+            hi: 10,
+            children: 2,
+            fork_jobs: None,
+        };
+        let fork = Part {
+            lo: 11,
+            hi: 12,
+            children: 3,
+            fork_jobs: Some(2),
+        };
+        let set = |start, end, step| IndexSet { start, end, step };
+        let got: Vec<(IndexSet, Option<usize>)> = [rerun, fork]
+            .iter()
+            .flat_map(shares)
+            .map(|s| {
+                assert!(!s.capture);
+                (s.set, s.fork_jobs)
+            })
+            .collect();
+        // No more children than indices: the fork part of two indices gets two.
+        assert_eq!(
+            got,
+            vec![
+                (set(1, 10, 2), None),
+                (set(2, 10, 2), None),
+                (set(11, 12, 2), Some(2)),
+                (set(12, 12, 2), Some(2)),
+            ]
+        );
     }
 
     #[test]
@@ -561,7 +621,12 @@ mod tests {
         let first = exited_child(&s, set, "B 0\nI 2\nA 6\n", false);
         s.settle(first, ExitStatus::from_raw(libc::SIGABRT));
         assert!(s.done.is_empty());
-        assert_eq!(s.pending, vec![(IndexSet { start: 2, ..set }, true)]);
+        let capture = Share {
+            set: IndexSet { start: 2, ..set },
+            capture: true,
+            fork_jobs: None,
+        };
+        assert_eq!(s.pending, vec![capture]);
         let rerun = exited_child(
             &s,
             IndexSet { start: 2, ..set },
