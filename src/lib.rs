@@ -83,7 +83,7 @@ pub enum Command {
     /// Re-run the crate's OOM checks failing each allocation in turn, and report what breaks.
     Run(run_cmd::RunArgs),
     /// OOM-path coverage: which fallible allocation sites the last run (or the record
-    /// directories given) failed, joined with the lint, as a summary, lcov or JSON.
+    /// directories given) failed, joined with the lint: summary, lcov, HTML, SARIF, JUnit or JSON.
     Report(report_cmd::ReportArgs),
     /// Sweep any dynamically linked program, unmodified: run it failing each allocation in turn.
     Exec(exec_cmd::ExecArgs),
