@@ -163,6 +163,54 @@ impl<'ast> Visit<'ast> for Refs<'_> {
         self.add(&segments);
         syn::visit::visit_path(self, path);
     }
+
+    /// Intra-doc links (`[`crate::walk::io_message`]`, `[x](super::y)`) are references too:
+    /// rustdoc resolves them, and a reader follows them.
+    fn visit_attribute(&mut self, attr: &'ast syn::Attribute) {
+        if let syn::Meta::NameValue(nv) = &attr.meta {
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(doc),
+                ..
+            }) = &nv.value
+            {
+                if nv.path.is_ident("doc") {
+                    for path in doc_paths(&doc.value()) {
+                        self.add(&path);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `crate::…`, `super::…` and `self::…` paths written in a doc comment, as segments.
+fn doc_paths(doc: &str) -> Vec<Vec<String>> {
+    let is_path_char = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    let mut out = Vec::new();
+    let mut rest = doc;
+    while let Some(at) = ["crate::", "super::", "self::"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        // Only a whole word starts a path (`foo_crate::x` does not).
+        let starts_word = rest[..at]
+            .chars()
+            .next_back()
+            .map_or(true, |c| !is_path_char(c));
+        let tail = &rest[at..];
+        let len = tail.find(|c: char| !is_path_char(c)).unwrap_or(tail.len());
+        if starts_word {
+            let path: Vec<String> = tail[..len]
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            out.push(path);
+        }
+        rest = &tail[len.max(1)..];
+    }
+    out
 }
 
 /// Sibling edges: for a reference from module `a` to module `b`, the edge between their children
@@ -252,6 +300,14 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
         }
     }
     t.found
+}
+
+#[test]
+fn doc_links_are_read_as_paths() {
+    assert_eq!(
+        doc_paths("see [`crate::walk::io_message`] and [b](super::b::C), not my_crate::x"),
+        vec![vec!["crate", "walk", "io_message"], vec!["super", "b", "C"],]
+    );
 }
 
 #[test]

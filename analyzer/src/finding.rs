@@ -99,8 +99,8 @@ pub enum FileProblem {
     /// A symbolic link whose target does not exist.
     #[error("is a broken symbolic link")]
     BrokenSymlink,
-    /// The operating system refused to read it (its error text, shortened by
-    /// [`crate::walk::io_message`]).
+    /// The operating system refused to read it (its error text, shortened by the walker's
+    /// `io_message`).
     #[error("cannot read: {0}")]
     Unreadable(String),
     /// A path given on the command line is neither a regular file nor a folder.

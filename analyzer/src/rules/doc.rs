@@ -12,25 +12,26 @@ pub enum Level {
 }
 
 /// Stable rule identifiers (kebab-case on the command line, in configuration and in output:
-/// see [`RuleId::as_str`]). The variants are in [`REGISTRY`](super::REGISTRY) order.
+/// see [`RuleId::as_str`]). The variants are in `REGISTRY` (documented in `rules/REGISTRY.rs`) order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleId {
-    /// [`discarded_alloc_result`](super::discarded_alloc_result).
+    /// `discarded-alloc-result` (documented in `rules/discarded_alloc_result.rs`).
     DiscardedAllocResult,
-    /// [`swallowed_alloc_failure`](super::swallowed_alloc_failure).
+    /// `swallowed-alloc-failure` (documented in `rules/swallowed_alloc_failure.rs`).
     SwallowedAllocFailure,
-    /// [`panic_on_alloc_failure`](super::panic_on_alloc_failure).
+    /// `panic-on-alloc-failure` (documented in `rules/panic_on_alloc_failure.rs`).
     PanicOnAllocFailure,
-    /// [`alloc_panic_without_error_channel`](super::alloc_panic_without_error_channel).
+    /// `alloc-panic-without-error-channel` (documented in
+    /// `rules/alloc_panic_without_error_channel.rs`).
     AllocPanicWithoutErrorChannel,
-    /// [`remapped_alloc_error`](super::remapped_alloc_error).
+    /// `remapped-alloc-error` (documented in `rules/remapped_alloc_error.rs`).
     RemappedAllocError,
-    /// [`unchecked_raw_alloc`](super::unchecked_raw_alloc).
+    /// `unchecked-raw-alloc` (documented in `rules/unchecked_raw_alloc.rs`).
     UncheckedRawAlloc,
-    /// [`infallible_alloc`](super::infallible_alloc) (opt-in).
+    /// `infallible-alloc` (documented in `rules/infallible_alloc.rs`) (opt-in).
     InfallibleAlloc,
-    /// [`unused_allow`](super::unused_allow): a `// oomcheck:allow(..)` comment that suppresses nothing or names an
-    /// unknown rule.
+    /// `unused-allow` (documented in `rules/unused_allow.rs`): a `// oomcheck:allow(..)` comment
+    /// that suppresses nothing or names an unknown rule.
     UnusedAllow,
 }
 
