@@ -40,11 +40,7 @@ fn run_preload(args: &[&str]) -> Run {
         .env_remove("RUSTFLAGS")
         .output()
         .expect("run oomcheck");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// The JSON records by test name.

@@ -8,7 +8,7 @@ use oomcheck_injector::Outcome;
 use serde_json::{json, Value};
 
 use super::join::Joined;
-use crate::lint_cmd::sarif::{artifact_uri, SCHEMA};
+use crate::lint_cmd::sarif::{artifact_uri, tool, SCHEMA};
 
 /// One rule per outcome that can be a finding.
 fn rules() -> Vec<Value> {
@@ -73,13 +73,7 @@ pub fn document(j: &Joined, root: &Path) -> Value {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "oomcheck-run",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "rules": rules(),
-                }
-            },
+            "tool": tool("oomcheck-run", rules()),
             "results": results,
         }]
     })

@@ -123,13 +123,7 @@ pub fn document(report: &LintReport, cwd: &Path) -> Value {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "oomcheck",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "rules": rules(),
-                }
-            },
+            "tool": tool("oomcheck", rules()),
             "columnKind": "unicodeCodePoints",
             "invocations": [{
                 "executionSuccessful": report.errors.is_empty(),
@@ -148,6 +142,11 @@ pub fn render(report: &LintReport) -> String {
     let mut s = serde_json::to_string_pretty(&document(report, &cwd)).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// A run's `tool` object: oomcheck's driver named `name`, at this version, with its `rules`.
+pub fn tool(name: &str, rules: Vec<Value>) -> Value {
+    json!({ "driver": { "name": name, "version": env!("CARGO_PKG_VERSION"), "rules": rules } })
 }
 
 #[cfg(test)]
