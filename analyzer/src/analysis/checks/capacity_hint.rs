@@ -66,7 +66,7 @@ fn discarded_reservation(stmt: &Stmt) -> Option<(String, &Expr)> {
     };
     let call = peel(expr);
     match call {
-        Expr::MethodCall(m) if CAPACITY_ONLY.contains(&m.method.to_string().as_str()) => {
+        Expr::MethodCall(m) if CAPACITY_ONLY.iter().any(|name| m.method == name) => {
             Some((ident_of(&m.receiver)?, call))
         }
         _ => None,
