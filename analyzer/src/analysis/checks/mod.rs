@@ -26,6 +26,7 @@ mod raw_alloc;
 mod results;
 
 use findings::Findings;
+pub(crate) use findings::{RawFinding, SignatureSite};
 
 /// The checks of one file.
 #[derive(Debug, Default)]

@@ -69,7 +69,7 @@ pub(crate) fn assign(out: &mut Findings, hints: &HashSet<Span>, cx: &Cx, a: &syn
 pub(crate) fn try_expr(out: &mut Findings, cx: &Cx, t: &syn::ExprTry) {
     if let Some(val) = cx.eval(&t.expr) {
         if val.kind == Kind::Option {
-            out.verdict(cx, &val, Verdict::Swallowed("`ok()?`".to_string()));
+            out.none_by_signature(cx, &val, "`ok()?`");
         }
     }
 }
