@@ -30,6 +30,8 @@ pub(crate) struct RunData {
     pub(crate) live: i64,
     /// Stack of the first failed allocation.
     pub(crate) first: RawFrames,
+    /// Site hash of the first failed allocation, if one failed (see `drift.rs`).
+    pub(crate) site: Option<u64>,
     pub(crate) elapsed: Duration,
     /// The run's time without its waits for a core, when timed (by [`fastest_run`]): its CPU
     /// time if it never blocked, else its wall time.
@@ -172,6 +174,7 @@ where
         let busy = usage.map(|before| busy_time(before, thread_usage(), elapsed));
         let panicked = crate::panics::leave_body();
         let first = alloc::failed_frames();
+        let site = alloc::failed_site();
         let (ended, live) = match result {
             Ok(Ok(value)) => {
                 let debug = format!("{value:#?}");
@@ -201,6 +204,7 @@ where
             stats,
             live,
             first,
+            site,
             elapsed,
             busy,
         }
