@@ -6,8 +6,13 @@
 //! check (`drift.rs`) compares the counting run's site of an index with the site a sweep child
 //! failed at that index.
 //!
+//! The walk stops at the frame that runs the body ([`set_body_frame`]): what called the body
+//! differs between the run that records the sites and the iterations (a sweep child's loop, a
+//! fork server), and must not count in the hash of a shallow body's site.
+//!
 //! Everything here runs inside the allocator, under its re-entrancy guard: nothing allocates.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -15,6 +20,18 @@ use std::sync::OnceLock;
 /// std's own path from `Vec::push` or `format!` down to the allocator is up to ~10 frames deep:
 /// 16 reaches into the caller's code.
 pub(crate) const DEFAULT_DEPTH: usize = 16;
+
+thread_local! {
+    /// Stack address in the frame that runs the body on this thread: frames at or above it are
+    /// the harness's, not hashed (`usize::MAX`: none set).
+    static BODY_FRAME: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Marks `sp`, an address in the frame of the function about to run the body on this thread,
+/// as where hashes of this thread's allocation sites stop.
+pub(crate) fn set_body_frame(sp: usize) {
+    BODY_FRAME.with(|f| f.set(sp));
+}
 
 /// Most loaded objects told apart; an address in any other hashes as "elsewhere".
 const MAX_OBJECTS: usize = 64;
@@ -72,10 +89,16 @@ pub(crate) unsafe fn hash(chain: &Chain, target: usize, depth: usize) -> u64 {
         chain.skip.store(skip, Ordering::Relaxed);
     }
     let objects = objects();
+    let body_frame = BODY_FRAME.try_with(Cell::get).unwrap_or(usize::MAX);
     let end = skip + depth.max(1);
     let mut i = 0usize;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     backtrace::trace_unsynchronized(|frame| {
+        // The stack grows down: a frame whose stack pointer is at or above the body's caller's
+        // is the harness's.
+        if frame.sp() as usize >= body_frame {
+            return false;
+        }
         if i >= skip {
             let at = objects.relative(frame.ip() as usize) as u64;
             hash = (hash.rotate_left(5) ^ at).wrapping_mul(0x517c_c1b7_2722_0a95);
@@ -173,6 +196,41 @@ mod tests {
         assert_eq!(a[0], a[1]);
         assert_eq!(a[1], a[2]);
         assert_ne!(a[0], hash_from_b());
+    }
+
+    #[inline(never)]
+    fn deep_hash() -> u64 {
+        // SAFETY: as above.
+        std::hint::black_box(unsafe { hash(&CHAIN, 0, 48) })
+    }
+
+    /// Runs `deep_hash` as the body, its frame marked as the body's caller or not.
+    #[inline(never)]
+    fn run_body(marked: bool) -> u64 {
+        let marker = 0u8;
+        if marked {
+            set_body_frame(std::hint::black_box(&marker) as *const u8 as usize);
+        }
+        let h = deep_hash();
+        set_body_frame(usize::MAX);
+        std::hint::black_box(h)
+    }
+
+    #[inline(never)]
+    fn from_one_harness(marked: bool) -> u64 {
+        std::hint::black_box(run_body(marked))
+    }
+
+    #[inline(never)]
+    fn from_another_harness(marked: bool) -> u64 {
+        std::hint::black_box(run_body(marked))
+    }
+
+    #[test]
+    fn the_hash_stops_at_the_frame_that_runs_the_body() {
+        assert_eq!(from_one_harness(true), from_another_harness(true));
+        // Without the mark, the callers of the body count.
+        assert_ne!(from_one_harness(false), from_another_harness(false));
     }
 
     #[test]
