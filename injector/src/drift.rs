@@ -22,8 +22,9 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// The likely causes of drift and their fixes, shared by every message about it.
-const CAUSES: &str = "make the body deterministic (a fixed hasher, no work on other threads, \
-                      caches warmed before `check`)";
+const CAUSES: &str = "likely causes and fixes: a randomly seeded hasher (use a fixed one such \
+                      as `BuildHasherDefault<DefaultHasher>`), work on other threads (join it \
+                      inside the body), lazy caches (warm them before `check`)";
 
 /// The site hash of each swept index's allocation in the recording run.
 pub(crate) struct Expected {
@@ -118,22 +119,29 @@ pub(crate) fn judge(
 /// The report's notes on the indices that drifted: how many, why, and the fix.
 pub(crate) fn notes(report: &Report) -> Vec<String> {
     let mut notes = Vec::new();
-    let indices = |n: u64| if n == 1 { "index" } else { "indices" };
+    // `(index, that index)` or `(indices, those indices)`.
+    let words = |n: u64| {
+        if n == 1 {
+            ("index", "that index")
+        } else {
+            ("indices", "those indices")
+        }
+    };
     let not_reached = report.count(Outcome::NotReached);
     if not_reached > 0 {
+        let (indices, those) = words(not_reached);
         notes.push(format!(
-            "{not_reached} {} not reached (`N`): the body made fewer allocations than in its \
-             counting runs (count drift), so those indices tested nothing; {CAUSES}",
-            indices(not_reached)
+            "{not_reached} {indices} not reached (`N`): the body made fewer allocations than in \
+             its counting runs (count drift), so {those} tested nothing; {CAUSES}"
         ));
     }
     let drifted = report.count(Outcome::Drifted);
     if drifted > 0 {
+        let (indices, those) = words(drifted);
         notes.push(format!(
-            "{drifted} {} drifted (`D`): the allocation failed there was made at another call \
-             site than in the counting run (site drift), so those indices tested other \
-             allocations than the ones they name; {CAUSES}",
-            indices(drifted)
+            "{drifted} {indices} drifted (`D`): the allocation failed there was made at another \
+             call site than in the counting run (site drift), so {those} tested another \
+             allocation than the one named; {CAUSES}"
         ));
     }
     notes
@@ -178,7 +186,9 @@ mod tests {
         assert_eq!(results[&2].outcome, Outcome::Drifted);
         assert!(
             results[&2].message.starts_with("site drift: ")
-                && results[&2].message.contains("a fixed hasher")
+                && results[&2]
+                    .message
+                    .contains("a randomly seeded hasher (use a fixed one")
                 && results[&2]
                     .message
                     .ends_with("The iteration itself: Err(x)"),
@@ -190,6 +200,29 @@ mod tests {
         // Without a hash on either side there is nothing to compare.
         assert_eq!(results[&4].outcome, Outcome::Abort);
         assert_eq!(results[&5].outcome, Outcome::NoMemory);
+    }
+
+    #[test]
+    fn the_notes_count_each_kind_of_drift() {
+        let mut report = Report::new("t".into(), crate::options::Mode::Transient, false, false);
+        assert!(notes(&report).is_empty());
+        report.outcomes.insert(Outcome::NotReached, 1);
+        report.outcomes.insert(Outcome::Drifted, 3);
+        let notes = notes(&report);
+        assert_eq!(notes.len(), 2);
+        assert!(
+            notes[0].starts_with("1 index not reached (`N`): ")
+                && notes[0].contains("so that index tested nothing"),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[1].starts_with("3 indices drifted (`D`): ")
+                && notes[1].contains("so those indices tested another allocation")
+                && notes[1].ends_with("lazy caches (warm them before `check`)"),
+            "{}",
+            notes[1]
+        );
     }
 
     #[test]

@@ -558,7 +558,8 @@ fn an_allocation_at_another_site_than_in_the_counting_run_is_drift() {
         );
         let message = v["message"].as_str().unwrap();
         assert!(
-            message.contains("1 index drifted (`D`)") && message.contains("a fixed hasher"),
+            message.contains("1 index drifted (`D`)")
+                && message.contains("a randomly seeded hasher (use a fixed one"),
             "{strategy}: {message}"
         );
         assert!(
