@@ -4,6 +4,7 @@
 //! initialisation, no destructor, no allocation, so it is safe to use from inside `GlobalAlloc`.
 
 use crate::frames::RawFrames;
+use crate::site_hash::{self, Chain};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ptr::null_mut;
@@ -111,7 +112,13 @@ thread_local! {
         }
     };
     static FIRST_FAILED: Cell<RawFrames> = const { Cell::new(RawFrames::EMPTY) };
+    /// Site hash of the first failed allocation of the last armed run (always computed: the
+    /// count-drift check compares it with the counting run's).
+    static FIRST_SITE: Cell<Option<u64>> = const { Cell::new(None) };
 }
+
+/// The call chain from [`armed_attempt`] to the site hash of a failed allocation.
+static FAILED_SITE: Chain = Chain::new();
 
 /// Process-wide: where the stacks of failed allocations go besides the thread's own record (set
 /// once, by a sweep child, before anything is armed).
@@ -235,6 +242,9 @@ fn armed_attempt(s: &State) -> Attempt {
     }
     if s.fails(n) {
         s.failed.set(s.failed.get() + 1);
+        if s.failed.get() == 1 {
+            s.busy(record_site);
+        }
         if s.capture.get() || CAPTURE_ALL.load(Ordering::Relaxed) {
             s.busy(|| record_failure(s.failed.get() == 1));
         }
@@ -257,6 +267,23 @@ fn record_failure(first: bool) {
     if let Some(sink) = FAILURE_SINK.get() {
         sink(&frames);
     }
+}
+
+/// Hashes the call site of the first failed allocation of the run (one stack walk of
+/// [`site_hash::DEFAULT_DEPTH`] frames, without allocating).
+#[cold]
+#[inline(never)]
+fn record_site() {
+    // SAFETY: called under the `busy` guard, which keeps this thread from re-entering the
+    // unwinder.
+    let hash = unsafe {
+        site_hash::hash(
+            &FAILED_SITE,
+            armed_attempt_address(),
+            site_hash::DEFAULT_DEPTH,
+        )
+    };
+    let _ = FIRST_SITE.try_with(|f| f.set(Some(hash)));
 }
 
 #[inline]
@@ -384,6 +411,7 @@ pub(crate) struct Stats {
 /// when `persistent`, every later one; with `capture`, failed allocations record their stack.
 pub(crate) fn arm(fail_at: u64, persistent: bool, capture: bool) {
     FIRST_FAILED.with(|f| f.set(RawFrames::EMPTY));
+    FIRST_SITE.with(|f| f.set(None));
     STATE.with(|s| {
         s.count.set(0);
         s.failed.set(0);
@@ -477,6 +505,12 @@ pub(crate) fn live_after(f: impl FnOnce()) -> i64 {
 /// Stack of the first failed allocation of the last armed run (captured only when asked for).
 pub(crate) fn failed_frames() -> RawFrames {
     FIRST_FAILED.with(Cell::get)
+}
+
+/// Site hash ([`site_hash::hash`]) of the first failed allocation of the last armed run, if one
+/// failed.
+pub(crate) fn failed_site() -> Option<u64> {
+    FIRST_SITE.with(Cell::get)
 }
 
 /// Whether the global allocator of this process is a [`FailingAllocator`]: arms this thread,

@@ -2,22 +2,15 @@
 //! return addresses of every allocation in range into a site id, and the sweep then fails only
 //! the first allocation of each distinct site.
 //!
-//! The hash covers `depth` return addresses starting just above the allocator (the injector's
-//! own frames are skipped, found once per process by the address of its counting function).
-//! Addresses are only compared within the one process that hashed them, so position-independent
-//! load addresses do not matter.
+//! A site is the hash of `depth` return addresses starting just above the allocator
+//! (`site_hash.rs`, shared with the count-drift check).
 
 use crate::alloc;
 use crate::frames::RawFrames;
+use crate::site_hash::{self, Chain};
 use crate::sweep::Exec;
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Default number of return addresses hashed. Test crates build without optimisation, where
-/// std's own path from `Vec::push` or `format!` down to the allocator is up to ~10 frames deep:
-/// 16 reaches into the caller's code.
-pub(crate) const DEFAULT_DEPTH: usize = 16;
 
 /// One distinct allocation site of the range.
 pub(crate) struct Site {
@@ -42,8 +35,8 @@ thread_local! {
     static TABLE: Cell<*mut Table> = const { Cell::new(std::ptr::null_mut()) };
 }
 
-/// Frames between the unwinder and the allocator's caller; `usize::MAX` until calibrated.
-static SKIP: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// The call chain from the allocator's counting function through this module's hook.
+static CHAIN: Chain = Chain::new();
 
 /// The allocator's attempt hook during the site-counting run (re-entrancy guard set).
 fn on_attempt(n: u64) {
@@ -57,7 +50,8 @@ fn on_attempt(n: u64) {
     if n < t.lo || n > t.hi {
         return;
     }
-    let hash = site_hash(t.depth);
+    // SAFETY: the allocator's re-entrancy guard is set (see `AttemptHook`).
+    let hash = unsafe { site_hash::hash(&CHAIN, alloc::armed_attempt_address(), t.depth) };
     match t.by_hash.get(&hash) {
         Some(&i) => t.sites[i].count += 1,
         None => {
@@ -70,47 +64,6 @@ fn on_attempt(n: u64) {
             });
         }
     }
-}
-
-/// Hash of `depth` return addresses above the allocator.
-#[inline(never)]
-fn site_hash(depth: usize) -> u64 {
-    let mut skip = SKIP.load(Ordering::Relaxed);
-    if skip == usize::MAX {
-        // Calibrate from this very call chain, so the count matches the walk below.
-        let target = alloc::armed_attempt_address();
-        let mut i = 0usize;
-        let mut found = 0usize;
-        // SAFETY: the closure neither allocates nor panics; the allocator's re-entrancy guard is
-        // set, so this thread does not re-enter; other threads walk their own stacks.
-        unsafe {
-            backtrace::trace_unsynchronized(|frame| {
-                i += 1;
-                if frame.symbol_address() as usize == target {
-                    found = i;
-                    return false;
-                }
-                i < 64
-            });
-        }
-        skip = found;
-        SKIP.store(skip, Ordering::Relaxed);
-    }
-    let end = skip + depth;
-    let mut i = 0usize;
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    // SAFETY: as above.
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            if i >= skip {
-                hash =
-                    (hash.rotate_left(5) ^ frame.ip() as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
-            }
-            i += 1;
-            i < end
-        });
-    }
-    hash
 }
 
 /// Runs the body once hashing the call site of every allocation of `lo..=hi`; returns the sites
@@ -129,29 +82,4 @@ pub(crate) fn count_sites(exec: &Exec<'_>, lo: u64, hi: u64, depth: usize) -> (V
     alloc::set_attempt_hook(None);
     TABLE.with(|t| t.set(std::ptr::null_mut()));
     (table.sites, run.stats.count)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[inline(never)]
-    fn hash_from_a() -> u64 {
-        std::hint::black_box(site_hash(8))
-    }
-
-    #[inline(never)]
-    fn hash_from_b() -> u64 {
-        std::hint::black_box(site_hash(8))
-    }
-
-    #[test]
-    fn the_same_call_site_hashes_alike_and_different_ones_differ() {
-        // Outside the allocator no frame matches the calibration target; calibrate to 0 first.
-        let _ = SKIP.compare_exchange(usize::MAX, 0, Ordering::Relaxed, Ordering::Relaxed);
-        let a: Vec<u64> = (0..3).map(|_| hash_from_a()).collect();
-        assert_eq!(a[0], a[1]);
-        assert_eq!(a[1], a[2]);
-        assert_ne!(a[0], hash_from_b());
-    }
 }

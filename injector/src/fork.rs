@@ -318,6 +318,7 @@ pub(crate) fn judge(
         site: None,
         stack: Vec::new(),
         stderr,
+        site_hash: None,
     };
     (result, verdict.frames)
 }
@@ -462,6 +463,7 @@ pub(crate) fn run_child(
             site: None,
             stack: Vec::new(),
             stderr: None,
+            site_hash: c.site_hash,
         };
         // One write, the stack and the result: the server wakes once to read them.
         let mut lines = line.ended().to_vec();

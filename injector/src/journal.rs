@@ -256,10 +256,13 @@ mod tests {
             site: None,
             stack: Vec::new(),
             stderr: None,
+            // The failed allocation's site hash travels with the result (the drift check).
+            site_hash: Some(u64::MAX - 3),
         };
         let j = Journal::parse(&format!("I 7\n{}", result_line(&r)));
         assert_eq!(j.in_flight, None);
         assert_eq!(j.results[0].alloc, 7);
+        assert_eq!(j.results[0].site_hash, Some(u64::MAX - 3));
         assert_eq!(j.results[0].outcome, Outcome::WrongError);
         assert_eq!(error_line("a\nb"), "X a b");
     }

@@ -43,7 +43,10 @@
 //! of allocations *n*, then one run per index *i* in range failing allocation *i* (transient mode)
 //! or *i* and every later one (persistent mode). Each run is classified as an [`Outcome`]:
 //! `no-memory` (pass), `tolerated` (pass unless strict), `wrong-error`, `corrupted`, `panic`,
-//! `abort`, `hang` or `leak` (findings).
+//! `abort`, `hang` or `leak` (findings). An iteration that did not test the allocation its index
+//! names is neither: `not-reached` when that allocation never came, `drifted` when the one it
+//! failed has another call site than in a run made before the sweep (its site hash, the same
+//! in every process, is compared with that run's).
 //!
 //! The sweep runs in child processes that re-execute the test binary for this one test
 //! (`NAME --exact --include-ignored --nocapture --test-threads=1`), up to `jobs` of them in
@@ -97,7 +100,7 @@
 //!   replaces it: a marker without a record is a sweep that never finished.
 //! - The body must be repeatable: it runs many times, so state it mutates outside itself (files,
 //!   globals) must be reset by the body. A count that differs between runs is reported as
-//!   `unstable-count`.
+//!   `unstable-count`; an order that differs, as `drifted` indices.
 //! - `leak` compares live bytes: it is only judged when the normal run leaves no bytes of its own
 //!   live after its result is dropped, and memory the body hands to another thread (freed there)
 //!   counts as live.
@@ -116,6 +119,7 @@ mod allow;
 mod check;
 mod child;
 mod dedup;
+mod drift;
 pub mod env;
 mod fork;
 mod frames;
@@ -130,6 +134,7 @@ mod run;
 mod sample;
 mod select;
 mod selection;
+mod site_hash;
 mod stack;
 mod strategy;
 mod supervise;

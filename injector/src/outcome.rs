@@ -41,11 +41,17 @@ pub enum Outcome {
     /// its counting runs (count drift), so nothing was tested at this index. Not a finding, not
     /// a pass: counted apart and named in the report's message.
     NotReached,
+    /// The iteration ended as a pass would (a NoMemory error, the normal run's error, or
+    /// `tolerated` outside strict mode), but the allocation it failed was made at another call
+    /// site than the counting run's allocation of the same index (site drift): the index tested
+    /// some other allocation, and the one it names was not tested. Not a finding, not a pass:
+    /// counted apart and named in the report's message.
+    Drifted,
 }
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::NoMemory,
         Outcome::Tolerated,
         Outcome::WrongError,
@@ -55,6 +61,7 @@ impl Outcome {
         Outcome::Hang,
         Outcome::Leak,
         Outcome::NotReached,
+        Outcome::Drifted,
     ];
 
     /// The outcome's kebab-case name.
@@ -69,6 +76,7 @@ impl Outcome {
             Outcome::Hang => "hang",
             Outcome::Leak => "leak",
             Outcome::NotReached => "not-reached",
+            Outcome::Drifted => "drifted",
         }
     }
 
@@ -84,15 +92,16 @@ impl Outcome {
             Outcome::Hang => 'H',
             Outcome::Leak => 'L',
             Outcome::NotReached => 'N',
+            Outcome::Drifted => 'D',
         }
     }
 
     /// Whether this outcome is a finding (`tolerated` is one only in strict mode). `not-reached`
-    /// is none (nothing was tested: it says nothing of the code's handling) but is no pass
-    /// either: the report's message counts it.
+    /// and `drifted` are none (what was meant to be tested was not: they say nothing of the
+    /// code's handling) but are no pass either: the report's message counts them.
     pub fn is_finding(self, strict: bool) -> bool {
         match self {
-            Outcome::NoMemory | Outcome::NotReached => false,
+            Outcome::NoMemory | Outcome::NotReached | Outcome::Drifted => false,
             Outcome::Tolerated => strict,
             _ => true,
         }
@@ -107,6 +116,8 @@ pub(crate) struct Classified {
     pub(crate) diff: Option<String>,
     /// The failed allocation that explains the outcome.
     pub(crate) frames: RawFrames,
+    /// Site hash of the failed allocation (see `drift.rs`).
+    pub(crate) site_hash: Option<u64>,
 }
 
 /// Whether every swept index's failed allocation is located ([`Settings::coverage`]), not only
@@ -241,6 +252,7 @@ pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified 
         message,
         diff,
         frames: run.first,
+        site_hash: run.site,
     }
 }
 

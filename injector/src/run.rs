@@ -271,7 +271,9 @@ impl Run {
         );
         report.strategy = Some(planned.layout.strategy);
         report.estimates = planned.estimates;
-        let (results, stopped) = self.iterations(
+        // The site of every swept index, to tell an iteration that failed another allocation.
+        let expected_sites = crate::drift::record(exec, &selection);
+        let (mut results, stopped) = self.iterations(
             exec,
             &base,
             &selection,
@@ -279,6 +281,7 @@ impl Run {
             &mut report,
             &mut notes,
         );
+        crate::drift::judge(&expected_sites, &mut results, self.strict());
         tally(
             &mut report,
             &results,
@@ -287,16 +290,7 @@ impl Run {
             stopped,
         );
         report.coverage = crate::stack::coverage(&results, &self.test);
-        let drifted = report.count(Outcome::NotReached);
-        if drifted > 0 {
-            let indices = if drifted == 1 { "index" } else { "indices" };
-            notes.push(format!(
-                "{drifted} {indices} not reached (`N`): the body made fewer allocations than in its \
-                 counting runs (count drift), so those indices tested nothing; make the body \
-                 deterministic (a fixed hasher, no work on other threads, caches warmed before \
-                 `check`)"
-            ));
-        }
+        notes.extend(crate::drift::notes(&report));
         for finding in &mut report.findings {
             crate::stack::up_to_test(&mut finding.stack, &self.test);
             finding.in_test_body = finding
@@ -488,6 +482,7 @@ fn tally(
                     site: None,
                     stack: Vec::new(),
                     stderr: None,
+                    site_hash: None,
                 };
                 &lost
             }
@@ -611,6 +606,7 @@ mod tests {
             site: None,
             stack: Vec::new(),
             stderr: None,
+            site_hash: None,
         };
         let results: BTreeMap<u64, IterationResult> = [
             (1, done(1, Outcome::NoMemory)),

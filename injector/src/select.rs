@@ -22,7 +22,9 @@ pub(crate) fn choose(
     let mut notes = Vec::new();
     let mut list: Option<Vec<u64>> = None;
     if settings.dedup == Some(Dedup::Site) {
-        let depth = settings.dedup_depth.unwrap_or(dedup::DEFAULT_DEPTH);
+        let depth = settings
+            .dedup_depth
+            .unwrap_or(crate::site_hash::DEFAULT_DEPTH);
         let (sites, count) = dedup::count_sites(exec, lo, hi, depth);
         if count != report.nalloc {
             notes.push(format!(

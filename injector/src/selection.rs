@@ -51,6 +51,14 @@ impl Selection {
         }
     }
 
+    /// The position of `index` among the swept indices, if it is one of them.
+    pub(crate) fn position(&self, index: u64) -> Option<usize> {
+        match self {
+            Selection::Range(lo, hi) => (*lo..=*hi).contains(&index).then(|| (index - lo) as usize),
+            Selection::List(v) => v.binary_search(&index).ok(),
+        }
+    }
+
     /// The swept indices in order.
     pub(crate) fn indices(&self) -> Box<dyn Iterator<Item = u64> + '_> {
         match self {

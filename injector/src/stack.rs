@@ -173,6 +173,7 @@ pub(crate) fn located(c: Classified, strict: bool) -> IterationResult {
         site,
         stack,
         stderr: None,
+        site_hash: c.site_hash,
     }
 }
 
@@ -199,6 +200,7 @@ mod tests {
             site: stack.first().cloned(),
             stack,
             stderr: None,
+            site_hash: None,
         };
         let site = frame("demo::parse", "src/lib.rs");
         let test = frame("demo::tests::parses", "src/lib.rs");

@@ -30,6 +30,8 @@ pub(crate) struct RunData {
     pub(crate) live: i64,
     /// Stack of the first failed allocation.
     pub(crate) first: RawFrames,
+    /// Site hash of the first failed allocation, if one failed (see `drift.rs`).
+    pub(crate) site: Option<u64>,
     pub(crate) elapsed: Duration,
     /// The run's time without its waits for a core, when timed (by [`fastest_run`]): its CPU
     /// time if it never blocked, else its wall time.
@@ -163,6 +165,9 @@ where
     move |fail_at, persistent, capture| {
         crate::panics::install_hook();
         crate::panics::enter_body();
+        // Site hashes stop at this frame: what runs the body differs between runs.
+        let body_frame = 0u8;
+        crate::site_hash::set_body_frame(std::hint::black_box(&body_frame) as *const u8 as usize);
         let usage = TIME_BUSY.with(Cell::get).then(thread_usage);
         let start = Instant::now();
         alloc::arm(fail_at, persistent, capture);
@@ -172,6 +177,7 @@ where
         let busy = usage.map(|before| busy_time(before, thread_usage(), elapsed));
         let panicked = crate::panics::leave_body();
         let first = alloc::failed_frames();
+        let site = alloc::failed_site();
         let (ended, live) = match result {
             Ok(Ok(value)) => {
                 let debug = format!("{value:#?}");
@@ -201,6 +207,7 @@ where
             stats,
             live,
             first,
+            site,
             elapsed,
             busy,
         }

@@ -518,3 +518,54 @@ fn a_shared_job_budget_of_one_token_still_sweeps_everything() {
     }
     let _ = std::fs::remove_dir_all(&tokens);
 }
+
+/// Site drift (issue 13) through real sweep processes, with each strategy: an index whose
+/// allocation is at another call site in the sweep's children than in the test process's
+/// recording run is `drifted` (`D`) when it would pass, and a finding there says so; a body
+/// whose order is stable has no drift, which also shows the site hash is the same in every
+/// process (address-space layout randomisation gives each its own addresses).
+#[test]
+fn an_allocation_at_another_site_than_in_the_counting_run_is_drift() {
+    for strategy in ["rerun", "fork"] {
+        let run = run_fixture(
+            &format!("drift-{strategy}"),
+            &[("OOMCHECK", "1"), ("OOMCHECK_STRATEGY", strategy)],
+            &["--test", "drift"],
+        );
+        let stable = &run.records_of("order_is_stable")[0];
+        assert_eq!(stable["strategy"], strategy, "{stable:#}");
+        common::assert_swept_record("order_is_stable", stable, "..");
+        assert_eq!(outcome_counts(stable), counts(&[("no-memory", 2)]));
+
+        let v = &run.records_of("order_differs_between_processes")[0];
+        assert_eq!(v["strategy"], strategy, "{v:#}");
+        let findings = common::assert_swept_record("order_differs_between_processes", v, "PD");
+        assert_eq!(
+            outcome_counts(v),
+            counts(&[("panic", 1), ("drifted", 1)]),
+            "{strategy}: {v:#}"
+        );
+        // Allocation 1 is `unwrapped`'s in the children: a real finding, saying its site is
+        // not the counting run's.
+        let (panic, _) = findings[0];
+        assert_eq!(panic["alloc"], 1);
+        assert_eq!(panic["site"]["function"], "drift::unwrapped", "{panic:#}");
+        let m = panic["message"].as_str().unwrap();
+        assert!(m.contains("unwrapped reserve"), "{m}");
+        assert!(
+            m.contains("(site drift: the allocation failed was made at another call site"),
+            "{m}"
+        );
+        let message = v["message"].as_str().unwrap();
+        assert!(
+            message.contains("1 index drifted (`D`)")
+                && message.contains("a randomly seeded hasher (use a fixed one"),
+            "{strategy}: {message}"
+        );
+        assert!(
+            run.output.contains("order_differs_between_processes"),
+            "{}",
+            run.output_tail()
+        );
+    }
+}

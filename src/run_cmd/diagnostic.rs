@@ -156,6 +156,9 @@ fn headline(outcome: Outcome) -> &'static str {
         Outcome::NotReached => {
             "the allocation to fail was never reached: the allocation count drifts between runs"
         }
+        Outcome::Drifted => {
+            "the allocation failed was made at another call site than in the counting run (site drift)"
+        }
         // Never a finding; a record may still say so.
         Outcome::NoMemory => "allocation failure is mishandled",
     }

@@ -2,6 +2,7 @@
 //! failing site, the tests that failed outside their checks, the one-line summary, and the
 //! notes on unreadable records, unfinished sweeps and interrupts. (The progress lines are
 //! `progress`'s, each diagnostic `diagnostic`'s.)
+use oomcheck_injector::Outcome;
 use std::path::{Path, PathBuf};
 
 use super::cargo::Metadata;
@@ -93,13 +94,16 @@ fn summary_line(findings: &Findings<'_>, sites: usize) -> String {
     if allowed > 0 {
         apart.push_str(&format!("; {allowed} allowed"));
     }
-    let drifted: u64 = records
-        .iter()
-        .map(|r| r.count(oomcheck_injector::Outcome::NotReached))
-        .sum();
-    if drifted > 0 {
-        let indices = if drifted == 1 { "index" } else { "indices" };
-        apart.push_str(&format!("; {drifted} {indices} not reached (count drift)"));
+    // Indices that tested nothing, or another allocation than they name: no passes.
+    for (outcome, what) in [
+        (Outcome::NotReached, "not reached (count drift)"),
+        (Outcome::Drifted, "drifted (site drift)"),
+    ] {
+        let n: u64 = records.iter().map(|r| r.count(outcome)).sum();
+        if n > 0 {
+            let indices = if n == 1 { "index" } else { "indices" };
+            apart.push_str(&format!("; {n} {indices} {what}"));
+        }
     }
     if empty > 0 {
         apart.push_str(&format!("; {} swept nothing", plural(empty, "check")));
@@ -152,4 +156,37 @@ pub fn interrupted(finished: usize, incomplete: &[String]) {
         }
     );
     eprintln!("tests that had not started yet were skipped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oomcheck_injector::Report;
+
+    fn swept(test: &str, outcomes: &str) -> Report {
+        let v = serde_json::json!({
+            "test": test,
+            "status": "swept",
+            "outcomes": serde_json::from_str::<serde_json::Value>(outcomes).unwrap(),
+        });
+        serde::Deserialize::deserialize(v).expect("a record reads")
+    }
+
+    #[test]
+    fn the_summary_counts_drifted_and_unreached_indices_apart() {
+        let records = [
+            swept("a", r#"{"no-memory": 3, "not-reached": 1}"#),
+            swept("b", r#"{"drifted": 2}"#),
+            swept("c", r#"{"no-memory": 4}"#),
+        ];
+        let findings = Findings {
+            records: records.iter().collect(),
+            plain_failures: Vec::new(),
+        };
+        assert_eq!(
+            summary_line(&findings, 0),
+            "3 checks: 3 clean, 0 failing (0 findings at 0 sites; 1 index not reached (count \
+             drift); 2 indices drifted (site drift))"
+        );
+    }
 }

@@ -393,6 +393,9 @@ pub(crate) struct IterationResult {
     /// The tail of the dead process's stderr (added by the supervisor, never journaled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) stderr: Option<String>,
+    /// Site hash of the failed allocation, when the iteration finished (see `drift.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) site_hash: Option<u64>,
 }
 
 #[cfg(test)]

@@ -406,6 +406,7 @@ impl<'p> Supervisor<'p> {
                     site: None,
                     stack: Vec::new(),
                     stderr: stderr.clone(),
+                    site_hash: None,
                 });
                 self.done.insert(index, lost);
             }
@@ -492,6 +493,7 @@ pub(crate) fn judge_death(
         site,
         stack,
         stderr,
+        site_hash: None,
     }
 }
 
