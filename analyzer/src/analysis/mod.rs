@@ -19,9 +19,10 @@
 //! and settings), `syntax` (syn helpers), `vocab` (the names in force), `fields`
 //! (struct field types), `value` (an allocation value), `enclosing` (the enclosing function's error
 //! channel and contract), `callers` (private helpers of functions without one), `bindings` (names in scope and
-//! their types), `handling` (failure branches and error values), `chain` (the
-//! method-chain classifier), `traverse`, then its two listeners `checks` and
-//! `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
+//! their types), `literal_fields` (field types struct literals show), `handling` (failure
+//! branches and error values), `chain` (the method-chain classifier), `macro_bodies`
+//! (`macro_rules!` transcribers as statements), `traverse`, then its two listeners `checks`
+//! and `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
 //! puts them together.
 use syn::visit::Visit;
 
@@ -74,7 +75,8 @@ impl Context {
     /// Names that make a file relevant to the analysis because of *other* files: the
     /// allocation wrappers found (a file calling `grow_buf(..)` mentions no pack name) and the
     /// struct fields whose declared type is a receiver-typed pack type (`self.buf.push(x)` with
-    /// `buf: TryVec<u8>` declared elsewhere).
+    /// `buf: TryVec<u8>` declared elsewhere), and the type aliases of such types
+    /// (`type Rows = TryVec<u32>;`).
     pub fn cross_file_needles(&self) -> Vec<String> {
         let receiver_types: std::collections::HashSet<&String> = self
             .vocab
@@ -82,8 +84,8 @@ impl Context {
             .iter()
             .flat_map(|g| g.types.iter())
             .collect();
-        // Wrapper functions by name. A wrapper method not named `try_…` is matched only on a
-        // receiver known to be of its `impl` type, which a file shows by naming the type (a
+        // Wrapper functions by name. A wrapper method not named `try_…` (and not the only kind
+        // of method of its name) is matched only on a receiver known to be of its `impl` type, which a file shows by naming the type (a
         // declaration, a constructor, its `impl`) or a field of that type: those are its
         // needles, rather than a name as common as `get` or `read`.
         let mut names: Vec<String> = self.vocab.wrappers.functions.iter().cloned().collect();
@@ -96,8 +98,9 @@ impl Context {
                 || self.vocab.unambiguous_wrapper(method, owners);
             if by_name {
                 names.push(method.clone());
+            } else {
+                owner_types.extend(owners.iter().flatten());
             }
-            owner_types.extend(owners.iter().flatten());
         }
         // Aliases of a receiver-typed or wrapper-owning type (`type Rows = TryVec<u32>;`) name
         // that type in files that never spell it.
