@@ -51,15 +51,9 @@ fn plain(tokens: TokenStream, depth: usize) -> TokenStream {
                         out.extend(plain(g.stream(), depth + 1));
                     }
                     let is_op = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if matches!(p.as_char(), '*' | '+' | '?'));
-                    match trees.next() {
-                        Some(t) if is_op(&t) => {}
-                        // A separator, then the operator.
-                        Some(_) => {
-                            if trees.peek().is_some_and(is_op) {
-                                trees.next();
-                            }
-                        }
-                        None => {}
+                    // The operator, or a separator and then the operator.
+                    if trees.next().is_some_and(|t| !is_op(&t)) && trees.peek().is_some_and(is_op) {
+                        trees.next();
                     }
                 }
                 Some(other) => out.push(other),
