@@ -395,14 +395,14 @@ pub(crate) fn summarize(
         c.plain_method_decls.clear();
         c.type_aliases.clear();
     }
-    // Struct literals add field types where a receiver type could be built: the file names
-    // one, or declares an alias (of one, perhaps, in another file).
-    let builds_receivers = !c.type_aliases.is_empty()
-        || vocab
-            .receivers
-            .iter()
-            .flat_map(|g| g.types.iter())
-            .any(|t| file.text.contains(t.as_str()));
+    // Struct literals add field types only where a receiver type could be built: the file
+    // names one (no walk at all unless a pack with receiver types is active). A literal
+    // building it through an alias declared in another file is not seen.
+    let builds_receivers = vocab
+        .receivers
+        .iter()
+        .flat_map(|g| g.types.iter())
+        .any(|t| file.text.contains(t.as_str()));
     if builds_receivers {
         c.fields
             .extend(literal_field_types(&file.syntax, include_tests));
