@@ -105,6 +105,65 @@ fn json_format_has_stable_fields() {
     assert_eq!(doc["errors"].as_array().map(Vec::len), Some(0));
 }
 
+/// A function returning `Option` that turns three allocation failures into `None` (lines 3,
+/// 4 and 6): one finding at the first, the other two related.
+const NONE_BY_SIGNATURE: &str = "\
+fn table(n: usize) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve(n).ok()?;
+    v.try_reserve_exact(1).ok()?;
+    v.push(0);
+    v.try_reserve(2).ok()?;
+    Some(v)
+}
+";
+
+#[test]
+fn json_lists_the_related_places_of_a_grouped_finding() {
+    let c = Crate::new(&[("src/lib.rs", NONE_BY_SIGNATURE)]);
+    let doc = c.lint(&["--format", "json"]).json();
+    assert_eq!(doc["summary"]["findings"], 1, "{doc:#}");
+    let f = &doc["findings"][0];
+    assert_eq!(f["rule"], "swallowed-alloc-failure");
+    assert_eq!(f["line"], 3);
+    assert!(
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`table` turns allocation failure into `None` at 3 places")),
+        "{f}"
+    );
+    let related: Vec<(String, u64, u64)> = f["related"]
+        .as_array()
+        .expect("related is an array")
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap_or_default().to_string(),
+                r["line"].as_u64().unwrap_or_default(),
+                r["column"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        related,
+        [
+            ("src/lib.rs".to_string(), 4, 7),
+            ("src/lib.rs".to_string(), 6, 7)
+        ]
+    );
+    // Other findings carry an empty list.
+    let plain = bad_crate().lint(&["--format", "json"]).json();
+    assert_eq!(plain["findings"][0]["related"], serde_json::json!([]));
+    // The human rendering labels the related places.
+    let human = c.lint(&[]);
+    assert!(
+        human
+            .stdout
+            .contains("`ok()?` on `try_reserve_exact` also turns its failure into `None`"),
+        "{human:#?}"
+    );
+}
+
 #[test]
 fn sarif_format_has_rules_results_and_relative_uris() {
     let c = bad_crate();

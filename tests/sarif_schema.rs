@@ -82,6 +82,37 @@ fn sarif_output_is_valid_and_has_what_code_scanning_reads() {
     );
 }
 
+/// A finding's related places are `relatedLocations`, valid against the schema.
+#[test]
+fn related_locations_are_valid_sarif() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lib.rs"),
+        "fn table(v: &mut Vec<u8>) -> Option<()> {\n    v.try_reserve(1).ok()?;\n    \
+         v.try_reserve(2).ok()?;\n    Some(())\n}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oomcheck"))
+        .current_dir(dir.path())
+        .args(["lint", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    if let Err(e) = validate(&sarif) {
+        panic!("SARIF output violates the 2.1.0 schema:\n{e}\n{sarif:#}");
+    }
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{sarif:#}");
+    let related = results[0]["relatedLocations"].as_array().unwrap();
+    assert_eq!(related.len(), 1, "{sarif:#}");
+    let loc = &related[0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "lib.rs");
+    assert_eq!(loc["region"]["startLine"], 3);
+    assert!(related[0]["message"]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("`None`")));
+}
+
 /// The validator really rejects what the schema forbids (the test above can fail).
 #[test]
 fn the_validator_rejects_invalid_sarif() {

@@ -37,6 +37,20 @@ pub struct Finding {
     pub help: String,
     /// Severity, from the rule's default level or the configuration.
     pub level: Level,
+    /// Other places of the same problem, in the same file, that this one finding stands for
+    /// (the other sites of a function whose `Option` return type turns allocation failure into
+    /// `None`); empty for most findings. Not serialized when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+/// A secondary place of a [`Finding`]: fixed together with it (in the same file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Related {
+    /// Where the call is.
+    pub span: Span,
+    /// One line, lower-case start, no trailing period: what happens here.
+    pub message: String,
 }
 
 /// A file that could not be checked (or a path that could not be walked).

@@ -3,8 +3,8 @@
 //! The modules, lowest first (none uses a module after it):
 //! - [`rules`]: the rule catalogue, one file per rule with its documentation, default level,
 //!   message and help; [`RuleId`] and [`Level`].
-//! - [`finding`]: what a run reports: [`Finding`], [`Span`], and [`FileError`] for a file that
-//!   could not be checked.
+//! - [`finding`]: what a run reports: [`Finding`] (with its [`Related`] places), [`Span`], and
+//!   [`FileError`] for a file that could not be checked.
 //! - [`config`]: `oomcheck.toml` / `[package.metadata.oomcheck]`, found by walking up; Cargo.toml
 //!   dependencies.
 //! - [`packs`]: the rule packs of `rules/*.toml` (allocation calls, error types, no-memory
@@ -27,6 +27,6 @@ pub mod rules;
 pub mod site;
 pub mod walk;
 
-pub use finding::{FileError, FileProblem, Finding, Span};
+pub use finding::{FileError, FileProblem, Finding, Related, Span};
 pub use rules::{Level, RuleId};
 pub use site::AllocSite;

@@ -49,6 +49,14 @@ fn actual(findings: &[Finding]) -> BTreeMap<(String, usize, String), usize> {
             f.rule.to_string(),
         ))
         .or_insert(0) += 1;
+        for r in &f.related {
+            *out.entry((
+                f.path.display().to_string(),
+                r.span.start_line,
+                format!("related:{}", f.rule),
+            ))
+            .or_insert(0) += 1;
+        }
     }
     out
 }
@@ -163,6 +171,7 @@ fn markers_are_valid_rule_ids() {
     for path in fixture_paths() {
         let fx = load(&path);
         for (file, line, rule) in expected(&fx.files).keys() {
+            let rule = rule.strip_prefix("related:").unwrap_or(rule);
             assert!(
                 RuleId::from_id(rule).is_some(),
                 "{file}:{line}: unknown rule in marker: {rule}"

@@ -8,6 +8,11 @@ FINDINGS_DIR holds one `CRATE-VERSION.json` per corpus crate (the JSON report of
 
 A finding is identified by exactly (crate, version, file:line, rule): the crates are pinned,
 so lines are stable and nothing fuzzier is needed. Only error-level findings are compared.
+A triage line reported as a *related location* of an error-level finding of the same rule
+(`related` in the JSON: the other sites of a function whose `Option` return type turns
+allocation failure into `None`) counts as reported: a known bug folded into another finding is
+not lost. Precision counts findings only, so a related location neither adds to it nor
+counts against it.
 
 Prints precision (TP / all error-level findings, broken down by rule and by FP pattern),
 NEW findings (reported, not in the triage file: they need triage), VANISHED findings (in the
@@ -94,8 +99,10 @@ def main(argv):
             return 2
         by_key[e.key] = e
 
-    # Error-level findings reported now, keyed like the triage entries.
+    # Error-level findings reported now, keyed like the triage entries, and the related
+    # locations they carry (same rule), each with the finding it is folded into.
     reported = {}
+    related = {}
     bad_input = False
     for crate, version in corpus:
         path = os.path.join(findings_dir, f"{crate}-{version}.json")
@@ -114,6 +121,8 @@ def main(argv):
                 continue
             key = (crate, version, f"{f['path']}:{f['line']}", f["rule"])
             reported[key] = f["message"]
+            for r in f.get("related", []):
+                related[(crate, version, f"{r['path']}:{r['line']}", f["rule"])] = key
 
     known_crates = set(corpus)
     for e in entries:
@@ -121,16 +130,21 @@ def main(argv):
             print(f"error: triage entry for a crate not in the corpus: {e.show()}", file=sys.stderr)
             bad_input = True
 
+    def seen(key):
+        """Reported as a finding, or as a related location of one."""
+        return key in reported or key in related
+
     new = sorted((k for k in reported if k not in by_key), key=sort_key)
     vanished = sorted(
-        (e for e in entries if e.verdict != "missed-TP" and e.key not in reported), key=lambda e: sort_key(e.key)
+        (e for e in entries if e.verdict != "missed-TP" and not seen(e.key)), key=lambda e: sort_key(e.key)
     )
     caught = sorted(
-        (e for e in entries if e.verdict == "missed-TP" and e.key in reported), key=lambda e: sort_key(e.key)
+        (e for e in entries if e.verdict == "missed-TP" and seen(e.key)), key=lambda e: sort_key(e.key)
     )
     missed = sorted(
-        (e for e in entries if e.verdict == "missed-TP" and e.key not in reported), key=lambda e: sort_key(e.key)
+        (e for e in entries if e.verdict == "missed-TP" and not seen(e.key)), key=lambda e: sort_key(e.key)
     )
+    folded = sorted((e for e in entries if e.key in related and e.key not in reported), key=lambda e: sort_key(e.key))
 
     # Precision: a reported finding counts as true when triaged TP or missed-TP (a known bug
     # that is now caught); untriaged findings count against it until someone triages them.
@@ -162,8 +176,13 @@ def main(argv):
         print(f"  {verdict:9} pattern {pattern:5} {PATTERN_NAMES.get(pattern, pattern):55} {n:3}")
 
     known_bugs = [e for e in entries if e.verdict in ("TP", "missed-TP")]
-    found_bugs = [e for e in known_bugs if e.key in reported]
+    found_bugs = [e for e in known_bugs if seen(e.key)]
     print(f"\nknown true bugs reported: {len(found_bugs)}/{len(known_bugs)}")
+
+    print(f"\nreported as related locations of another finding: {len(folded)}")
+    for e in folded:
+        primary = related[e.key]
+        print(f"  {e.show()} [{e.verdict}] -> {primary[2]}")
 
     print(f"\nNEW findings (not in the triage file, need triage): {len(new)}")
     for k in new:

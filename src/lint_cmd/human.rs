@@ -1,5 +1,5 @@
 //! `--format human`: each finding as a miette diagnostic (rule id as its code, the message, a
-//! label at the call, the help line), then a one-line summary. Graphical or narrated as the
+//! label at the call and one at each related place, the help line), then a one-line summary. Graphical or narrated as the
 //! [`Ui`] decides.
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
@@ -36,28 +36,46 @@ pub struct FindingDiagnostic<'a> {
     finding: &'a Finding,
     source: Option<NamedSource<Arc<str>>>,
     span: SourceSpan,
+    /// The finding's related places (secondary labels), when the file is known.
+    related: Vec<LabeledSpan>,
+}
+
+/// The byte range of `s` in `text`.
+fn source_span(text: &str, s: &oomcheck_analyzer::Span) -> SourceSpan {
+    let start = offset_of(text, s.start_line, s.start_column);
+    let end = offset_of(text, s.end_line, s.end_column).max(start);
+    SourceSpan::from(start..end)
 }
 
 impl<'a> FindingDiagnostic<'a> {
     /// The diagnostic for `finding`, with a snippet when `text` (the file) is known.
     pub fn new(finding: &'a Finding, text: Option<&Arc<str>>) -> FindingDiagnostic<'a> {
-        let s = &finding.span;
-        let (source, span) = match text {
+        let (source, span, related) = match text {
             Some(text) => {
-                let start = offset_of(text, s.start_line, s.start_column);
-                let end = offset_of(text, s.end_line, s.end_column).max(start);
                 let name = finding.path.display().to_string();
+                let related = finding
+                    .related
+                    .iter()
+                    .map(|r| {
+                        LabeledSpan::new_with_span(
+                            Some(r.message.clone()),
+                            source_span(text, &r.span),
+                        )
+                    })
+                    .collect();
                 (
                     Some(NamedSource::new(name, text.clone()).with_language("Rust")),
-                    SourceSpan::from(start..end),
+                    source_span(text, &finding.span),
+                    related,
                 )
             }
-            None => (None, SourceSpan::from(0..0)),
+            None => (None, SourceSpan::from(0..0), Vec::new()),
         };
         FindingDiagnostic {
             finding,
             source,
             span,
+            related,
         }
     }
 }
@@ -114,7 +132,9 @@ impl Diagnostic for FindingDiagnostic<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.source.as_ref()?;
         let label = LabeledSpan::new_with_span(Some(self.finding.rule.to_string()), self.span);
-        Some(Box::new(std::iter::once(label)))
+        Some(Box::new(
+            std::iter::once(label).chain(self.related.iter().cloned()),
+        ))
     }
 }
 

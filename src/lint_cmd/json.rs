@@ -5,12 +5,18 @@
 //!   "version": 1,
 //!   "findings": [{"rule": "panic-on-alloc-failure", "level": "error", "path": "src/a.rs",
 //!                 "line": 3, "column": 5, "end_line": 3, "end_column": 30,
-//!                 "message": "…", "help": "…"}],
+//!                 "message": "…", "help": "…", "related": []}],
 //!   "errors": [{"path": "src/b.rs", "line": 1, "column": 9, "message": "cannot parse: …"}],
 //!   "summary": {"files_checked": 2, "files_parsed": 2, "findings": 1, "errors": 1}
 //! }
 //! ```
 //! `line`/`column` of an error are `null` when it has no place in the file.
+//!
+//! `related` lists the other places a finding stands for, each
+//! `{"path": "src/a.rs", "line": 9, "column": 13, "end_line": 9, "end_column": 20,
+//! "message": "…"}` (same file; columns 1-based, `end_column` exclusive). It is empty except
+//! for a function whose `Option` return type turns allocation failure into `None` at several
+//! places: one `swallowed-alloc-failure` finding at the first, the others related.
 use oomcheck_analyzer::lint::LintReport;
 use serde_json::{json, Value};
 
@@ -40,6 +46,14 @@ pub fn document(report: &LintReport) -> Value {
                 "end_column": f.span.end_column,
                 "message": f.message,
                 "help": f.help,
+                "related": f.related.iter().map(|r| json!({
+                    "path": path_text(&f.path),
+                    "line": r.span.start_line,
+                    "column": r.span.start_column,
+                    "end_line": r.span.end_line,
+                    "end_column": r.span.end_column,
+                    "message": r.message,
+                })).collect::<Vec<Value>>(),
             })
         })
         .collect();

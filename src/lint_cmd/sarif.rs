@@ -3,13 +3,14 @@
 //! Every rule is listed in `tool.driver.rules[]` with its documentation; each finding is a
 //! result with `ruleId`, `ruleIndex`, `level`, `message.text` and one physical location whose
 //! URI is relative to the current directory (forward slashes, percent-encoded), with a 1-based
-//! region (`endColumn` is exclusive, as SARIF defines it). Files that could not be checked are
+//! region (`endColumn` is exclusive, as SARIF defines it), and the finding's related places as
+//! `relatedLocations` (each with an `id` and a `message`). Files that could not be checked are
 //! `toolExecutionNotifications` of the invocation, which is then not successful.
 use std::path::{Path, PathBuf};
 
 use oomcheck_analyzer::config::normalize;
 use oomcheck_analyzer::lint::LintReport;
-use oomcheck_analyzer::{Level, RuleId};
+use oomcheck_analyzer::{Level, RuleId, Span};
 use serde_json::{json, Value};
 
 /// The SARIF schema this output follows.
@@ -54,6 +55,16 @@ fn encode(path: &Path) -> String {
     out
 }
 
+/// A 1-based SARIF region (`endColumn` exclusive).
+fn region(s: &Span) -> Value {
+    json!({
+        "startLine": s.start_line,
+        "startColumn": s.start_column,
+        "endLine": s.end_line,
+        "endColumn": s.end_column,
+    })
+}
+
 /// The rule descriptors, in [`RuleId::ALL`] order (results refer to them by index).
 fn rules() -> Vec<Value> {
     RuleId::ALL
@@ -82,23 +93,38 @@ pub fn document(report: &LintReport, cwd: &Path) -> Value {
         .iter()
         .map(|f| {
             let index = RuleId::ALL.iter().position(|&r| r == f.rule).unwrap_or(0);
-            json!({
+            let uri = artifact_uri(&f.path, cwd);
+            let related: Vec<Value> = f
+                .related
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    json!({
+                        "id": i,
+                        "message": { "text": r.message },
+                        "physicalLocation": {
+                            "artifactLocation": { "uri": uri },
+                            "region": region(&r.span),
+                        }
+                    })
+                })
+                .collect();
+            let mut result = json!({
                 "ruleId": f.rule.as_str(),
                 "ruleIndex": index,
                 "level": level(Some(f.level)),
                 "message": { "text": format!("{}\n{}", f.message, f.help) },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": artifact_uri(&f.path, cwd) },
-                        "region": {
-                            "startLine": f.span.start_line,
-                            "startColumn": f.span.start_column,
-                            "endLine": f.span.end_line,
-                            "endColumn": f.span.end_column,
-                        }
+                        "artifactLocation": { "uri": uri },
+                        "region": region(&f.span),
                     }
                 }],
-            })
+            });
+            if !related.is_empty() {
+                result["relatedLocations"] = Value::Array(related);
+            }
+            result
         })
         .collect();
     let notifications: Vec<Value> = report

@@ -76,7 +76,7 @@ impl From<Status> for std::io::Error {
 // Pattern 4: receivers inferred from `.ok()?` and `?` constructors.
 pub fn table(n: usize) -> Option<TryVec<u32>> {
     let mut v = TryVec::with_capacity(n).ok()?; //~ swallowed-alloc-failure
-    v.push(1).ok()?; //~ swallowed-alloc-failure
+    v.push(1).ok()?; //~ related:swallowed-alloc-failure
     Some(v)
 }
 

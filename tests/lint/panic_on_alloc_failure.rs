@@ -102,3 +102,18 @@ fn qualified_path() {
     let b = <Box<_> as fallible_collections::FallibleBox<_>>::try_new(5u8).unwrap(); //~ panic-on-alloc-failure
     let _ = b;
 }
+
+// `unwrap_unchecked` and `unreachable_unchecked()` are the author's `unsafe` proof that the
+// call cannot fail (bump-scope's `shrink` on an allocator whose contract forbids failing): an
+// explicit marker of intent, not a panic. `unwrap` beside them still is one.
+fn asserted_infallible(v: &mut Vec<u8>, n: usize) {
+    unsafe { v.try_reserve(n).unwrap_unchecked() };
+    let b = unsafe { Box::try_new(1u8).ok().unwrap_unchecked() };
+    match v.try_reserve(n) {
+        Ok(()) => {}
+        Err(_) => unsafe { std::hint::unreachable_unchecked() },
+    }
+    v.try_reserve(n).unwrap_or_else(|_| unsafe { std::hint::unreachable_unchecked() });
+    v.try_reserve(n).unwrap(); //~ panic-on-alloc-failure
+    let _ = b;
+}

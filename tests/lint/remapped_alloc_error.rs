@@ -75,3 +75,19 @@ impl From<TryReserveError> for Message {
     }
 }
 
+
+// A decoder's memory-limit error is NoMemory-class (png's `EncodingError::LimitsExceeded`,
+// which image maps to `LimitErrorKind::InsufficientMemory`; gif's `MemoryLimit`); a size or
+// dimension limit is not.
+enum EncodingError {
+    LimitsExceeded,
+    MemoryLimit,
+    Dimensions,
+}
+
+fn write_chunk(data: &mut Vec<u8>, chunk_size: usize) -> Result<(), EncodingError> {
+    data.try_reserve_exact(chunk_size).map_err(|_| EncodingError::LimitsExceeded)?;
+    data.try_reserve(chunk_size).map_err(|_| EncodingError::MemoryLimit)?;
+    data.try_reserve(chunk_size).map_err(|_| EncodingError::Dimensions)?; //~ remapped-alloc-error
+    Ok(())
+}

@@ -8,7 +8,7 @@ fn option_forms(v: &mut Vec<u8>, n: usize) -> Option<usize> {
     let e = v.try_reserve(n).map_or(false, |_| true); //~ swallowed-alloc-failure
     let f = v.try_reserve(n).ok().unwrap_or_default(); //~ swallowed-alloc-failure
     let g = v.try_reserve(n).or(Ok(())); //~ swallowed-alloc-failure
-    let h = v.try_reserve(n).map(|_| n).ok()?; //~ swallowed-alloc-failure
+    let h = v.try_reserve(n).map(|_| n).ok()?; //~ related:swallowed-alloc-failure
     Some(d + h)
 }
 
@@ -80,4 +80,58 @@ impl Cache {
             Err(_) => false,
         }
     }
+}
+
+// One finding per root cause at the signature: in a function returning `Option`, each
+// `….ok()?` turns an allocation failure into `None`, and the return type is where all are
+// fixed (mp4parse's `create_sample_table`). One finding at the first site, the others related.
+fn create_sample_table(v: &mut Vec<u32>, n: usize) -> Option<Vec<u32>> {
+    let mut table: Vec<u32> = Vec::new();
+    table.try_reserve_exact(n).ok()?; //~ swallowed-alloc-failure
+    for i in 0..n {
+        v.try_reserve(1).ok()?; //~ related:swallowed-alloc-failure
+        v.push(i as u32);
+    }
+    let reserved = table.try_reserve(n).ok(); //~ related:swallowed-alloc-failure
+    reserved?;
+    // Another handling in the same function stays its own finding.
+    let _ = v.try_reserve(n).unwrap_or(()); //~ swallowed-alloc-failure
+    // A `?` inside a closure leaves the closure, not the function: its own finding.
+    let grow = |w: &mut Vec<u32>| -> Option<()> {
+        w.try_reserve(1).ok()?; //~ swallowed-alloc-failure
+        Some(())
+    };
+    grow(&mut table)?;
+    Some(table)
+}
+
+// One site: the ordinary message.
+fn one_site(v: &mut Vec<u8>) -> Option<()> {
+    v.try_reserve(1).ok()?; //~ swallowed-alloc-failure
+    Some(())
+}
+
+// Suppression comments per site: on the first site's line, the whole group is allowed…
+fn allowed_group(v: &mut Vec<u8>) -> Option<()> {
+    // oomcheck:allow(swallowed-alloc-failure) `None` is documented as "no room" to the caller
+    v.try_reserve(1).ok()?;
+    v.try_reserve(2).ok()?;
+    Some(())
+}
+
+// …on another site's line, that site leaves the group…
+fn allowed_site(v: &mut Vec<u8>) -> Option<()> {
+    v.try_reserve(1).ok()?; //~ swallowed-alloc-failure
+    // oomcheck:allow(swallowed-alloc-failure) an optional cache
+    v.try_reserve(2).ok()?;
+    let n = v.len();
+    v.try_reserve(n).ok()?; //~ related:swallowed-alloc-failure
+    Some(())
+}
+
+// …and a group left with one site is an ordinary finding.
+fn allowed_down_to_one(v: &mut Vec<u8>) -> Option<()> {
+    v.try_reserve(1).ok()?; //~ swallowed-alloc-failure
+    v.try_reserve(2).ok()?; // oomcheck:allow(swallowed-alloc-failure) an optional cache
+    Some(())
 }

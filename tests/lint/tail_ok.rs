@@ -28,3 +28,9 @@ pub fn through_local(v: &mut Vec<u8>) -> Option<()> {
     let r = v.try_reserve(1).ok(); //~ swallowed-alloc-failure
     r
 }
+
+// With `ok()?` in the same function: one finding for the signature, the tail related.
+pub fn both(v: &mut Vec<u8>, n: usize) -> Option<()> {
+    v.try_reserve(n).ok()?; //~ swallowed-alloc-failure
+    v.try_reserve(n * 2).ok() //~ related:swallowed-alloc-failure
+}

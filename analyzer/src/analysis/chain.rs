@@ -187,10 +187,19 @@ impl Chains<'_> {
         let quoted = format!("`{name}`");
         let v = self.vocab;
         match val.kind {
+            // `unwrap_unchecked` is not a panic: it is the author's `unsafe` proof that the
+            // call cannot fail (bump-scope's `shrink` on an allocator whose contract forbids
+            // failing), an explicit marker of intent like `oomcheck:allow`. Not followed.
+            _ if name == "unwrap_unchecked" => Step::Stop,
             Kind::Result => match name.as_str() {
-                "unwrap" | "expect" | "unwrap_unchecked" => Step::Flag(Verdict::Panic(quoted)),
+                "unwrap" | "expect" => Step::Flag(Verdict::Panic(quoted)),
                 "unwrap_or" | "unwrap_or_default" | "map_or" => {
                     Step::Flag(Verdict::Swallowed(quoted))
+                }
+                "unwrap_or_else" | "map_or_else"
+                    if first.is_some_and(handling::asserts_unreachable) =>
+                {
+                    Step::Stop
                 }
                 "unwrap_or_else" | "map_or_else" => {
                     match first.and_then(|f| handling::closure_panics(v, f)) {
@@ -247,11 +256,14 @@ impl Chains<'_> {
                 _ => Step::Stop,
             },
             Kind::Option => match name.as_str() {
-                "unwrap" | "expect" | "unwrap_unchecked" => {
-                    Step::Flag(Verdict::Panic(format!("`ok().{name}`")))
-                }
+                "unwrap" | "expect" => Step::Flag(Verdict::Panic(format!("`ok().{name}`"))),
                 "unwrap_or" | "unwrap_or_default" | "map_or" | "or" | "or_else" | "xor" => {
                     Step::Flag(Verdict::Swallowed(format!("`ok().{name}`")))
+                }
+                "unwrap_or_else" | "map_or_else"
+                    if first.is_some_and(handling::asserts_unreachable) =>
+                {
+                    Step::Stop
                 }
                 "unwrap_or_else" | "map_or_else" => {
                     match first.and_then(|f| handling::closure_panics(v, f)) {

@@ -9,7 +9,8 @@ use std::collections::HashSet;
 
 use syn::{Attribute, GenericArgument, PathArguments, ReturnType, Type};
 
-use super::syntax::{expr_start, last_segment, type_name};
+use super::syntax::{expr_start, last_segment, span_of, type_name};
+use crate::finding::Span;
 
 /// How a function can report a failure to its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +37,11 @@ const NULL_ON_FAILURE_TRAIT: &str = "GlobalAlloc";
 pub(crate) struct FnFrame {
     /// The function's name.
     pub name: String,
+    /// Where its name is (with the name, what tells two functions apart in a file).
+    pub at: Span,
+    /// How many closures and `async` blocks enclose the node inside the function: a `?` or
+    /// `return` there leaves the closure, not the function.
+    pub closures: usize,
     /// How it reports failures.
     pub channel: Channel,
     /// `pub` (any `pub(..)` too), or a method of a trait implementation: callable from code
@@ -107,6 +113,8 @@ impl FnFrame {
             returned_starts: Vec::new(),
             trait_impl,
             channel,
+            at: span_of(&sig.ident),
+            closures: 0,
             name,
         }
     }

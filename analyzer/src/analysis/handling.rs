@@ -258,9 +258,36 @@ pub(crate) fn is_panic_macro(mac: &syn::Macro) -> bool {
     PANIC_MACROS.contains(&last_segment(&mac.path).as_str())
 }
 
+/// Is the failure branch `e` (an arm body, a closure) the author's `unsafe` assertion that it
+/// cannot run: `unreachable_unchecked()`, possibly in an `unsafe` block or a closure? Like
+/// `unwrap_unchecked`, that is a proof obligation the author took on, not a panic or a
+/// swallowed failure.
+pub(crate) fn asserts_unreachable(e: &Expr) -> bool {
+    let mut e = peel(e);
+    for _ in 0..MAX_DEPTH {
+        e = match e {
+            Expr::Closure(c) => peel(&c.body),
+            Expr::Unsafe(u) if u.block.stmts.len() == 1 => match &u.block.stmts[0] {
+                Stmt::Expr(x, _) => peel(x),
+                _ => return false,
+            },
+            Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
+                Stmt::Expr(x, _) => peel(x),
+                _ => return false,
+            },
+            e @ Expr::Call(_) => return call_name(e).as_deref() == Some("unreachable_unchecked"),
+            _ => return false,
+        };
+    }
+    false
+}
+
 /// A statement-level exit on failure: `return …`, `continue`, `break`, `panic!`, `Err(x)?`,
-/// `handle_alloc_error(..)`.
+/// `handle_alloc_error(..)`; `unreachable_unchecked()` is an asserted impossibility (fine).
 fn exit_of(v: &Vocab, e: &Expr, bound: &[String]) -> Option<Verdict> {
+    if asserts_unreachable(e) {
+        return Some(Verdict::Fine);
+    }
     match peel(e) {
         Expr::Return(r) => Some(match &r.expr {
             None => Verdict::Swallowed("`return`".to_string()),

@@ -8,7 +8,8 @@
 //!    allocation value is followed through its method chain (`chain`) to where it is
 //!    consumed, failure branches are judged by `handling`;
 //! 3. suppression comments (`suppress`): `// oomcheck:allow(..)`, and `unused-allow` for those
-//!    that suppress nothing.
+//!    that suppress nothing; with them, the sites of one function whose `Option` return type
+//!    swallows allocation failures become one finding (`signature_group`).
 //!
 //! For a parallel driver the same steps are public: [`summarize`] each file (phase 1, plain data
 //! out), [`Context::new`] over the summaries, [`analyze_file`] each file (phase 2). For the text
@@ -22,8 +23,9 @@
 //! their types), `literal_fields` (field types struct literals show), `handling` (failure
 //! branches and error values), `chain` (the method-chain classifier), `macro_bodies`
 //! (`macro_rules!` transcribers as statements), `traverse`, then its two listeners `checks`
-//! and `discovery`, `index` (cross-file facts), `suppress` (allow comments). This module
-//! puts them together.
+//! and `discovery`, `index` (cross-file facts), `suppress` (allow comments), `signature_group`
+//! (one finding for the sites a function's `Option` signature causes). This module puts them
+//! together.
 use syn::visit::Visit;
 
 use crate::finding::Finding;
@@ -42,6 +44,7 @@ mod index;
 mod input;
 mod literal_fields;
 mod macro_bodies;
+mod signature_group;
 mod sites;
 mod suppress;
 mod syntax;
@@ -225,16 +228,18 @@ fn analyze_one(
         message,
         help: rule.doc().help.to_string(),
         level: rule.default_finding_level(),
+        related: Vec::new(),
     };
-    for f in traversal.listener.findings.list {
-        // The same call can be reached twice (a macro argument parsed from tokens); keep one.
-        if !seen.insert((f.rule, f.span)) {
-            continue;
+    // The same call can be reached twice (a macro argument parsed from tokens); keep one.
+    let mut raw = traversal.listener.findings.list;
+    raw.retain(|f| seen.insert((f.rule, f.span)));
+    for r in signature_group::suppress_and_group(raw, &mut allows) {
+        let mut f = finding(r.raw.rule, r.raw.span, r.raw.message);
+        f.related = r.related;
+        if let Some(help) = r.help {
+            f.help = help;
         }
-        if suppress::suppress(&mut allows, f.rule, f.span.start_line, f.stmt_line) {
-            continue;
-        }
-        out.push(finding(f.rule, f.span, f.message));
+        out.push(f);
     }
     for (span, message) in suppress::unused(&allows, &traversal.skipped) {
         out.push(finding(RuleId::UnusedAllow, span, message));

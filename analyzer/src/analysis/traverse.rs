@@ -214,6 +214,17 @@ impl<'v, L: Listener> Traversal<'v, L> {
         self.cx.fns.pop();
     }
 
+    /// Visit a closure's or an `async` block's children, counted in the enclosing frame.
+    fn in_closure(&mut self, children: impl FnOnce(&mut Self)) {
+        if let Some(f) = self.cx.fns.last_mut() {
+            f.closures += 1;
+        }
+        children(self);
+        if let Some(f) = self.cx.fns.last_mut() {
+            f.closures -= 1;
+        }
+    }
+
     /// Push the frame of a function being entered.
     fn enter_frame(
         &mut self,
@@ -388,7 +399,11 @@ impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
         self.cx.bindings.bind_closure_params(c);
-        visit::visit_expr_closure(self, c);
+        self.in_closure(|t| visit::visit_expr_closure(t, c));
+    }
+
+    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+        self.in_closure(|t| visit::visit_expr_async(t, a));
     }
 
     dispatch! {

@@ -18,6 +18,13 @@ Flags a fallible allocation whose failure ends in a panic or an abort: `.unwrap(
 `if ….is_err() { unreachable!() }`, `if let Err(_) = … { handle_alloc_error(..) }`,
 `assert!(….is_ok())`.
 
+Not flagged: `unsafe { ….unwrap_unchecked() }` and a failure branch that is
+`unreachable_unchecked()` (`Err(_) => unsafe { unreachable_unchecked() }`,
+`.unwrap_or_else(|_| unsafe { unreachable_unchecked() })`). They do not panic: they are the
+author's `unsafe` assertion that the call cannot fail (an allocator whose contract forbids a
+failing `shrink`, capacity reserved earlier), an explicit marker of intent like an
+`oomcheck:allow` comment, and it is the `unsafe` block's safety argument that a reviewer checks.
+
 ### Why is this bad?
 Using the fallible API and then panicking on failure costs the same as the infallible API
 while hiding the crash behind a `try_` name. The process (or the thread) dies instead of the

@@ -21,6 +21,23 @@ pub(crate) struct RawFinding {
     pub stmt_line: usize,
     /// The rule's message for this place.
     pub message: String,
+    /// Set when the failure becomes `None` only because the enclosing function returns
+    /// `Option` (`.ok()?`): the sites of one function with this set are one finding, since its
+    /// signature is where they are all fixed (`analysis::signature_group`).
+    pub none_by_signature: Option<SignatureSite>,
+}
+
+/// A site where a function's `Option` return type swallows an allocation failure.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SignatureSite {
+    /// The function's name.
+    pub function: String,
+    /// Where the function's name is (tells same-named functions of a file apart).
+    pub function_at: Span,
+    /// The allocation call's name, for messages.
+    pub call: String,
+    /// How the failure becomes `None` (`` `ok()?` ``).
+    pub how: String,
 }
 
 /// The findings of a file, in the order they were found.
@@ -39,7 +56,30 @@ impl Findings {
             span,
             stmt_line,
             message,
+            none_by_signature: None,
         });
+    }
+
+    /// `val`'s failure becomes `None` by `how` (`.ok()?`): [`Findings::verdict`] on a
+    /// swallowed failure, marked as caused by the function's signature when the `?` returns
+    /// from a function returning `Option` (not from a closure inside it).
+    pub(crate) fn none_by_signature(&mut self, cx: &Cx, val: &Val, how: &str) {
+        let before = self.list.len();
+        self.verdict(cx, val, Verdict::Swallowed(how.to_string()));
+        let Some(f) = cx
+            .enclosing_fn()
+            .filter(|f| f.channel == Channel::Option && f.closures == 0)
+        else {
+            return;
+        };
+        if let Some(found) = self.list.get_mut(before) {
+            found.none_by_signature = Some(SignatureSite {
+                function: f.name.clone(),
+                function_at: f.at,
+                call: val.call.clone(),
+                how: how.to_string(),
+            });
+        }
     }
 
     /// The finding a [`Verdict`] on the allocation value `val` means, if any: the one place a

@@ -7,13 +7,18 @@
 //! | `impl From<AllocError> for E` | [`from_impl`] |
 //! | raw allocator pointer (`let p = alloc(..)`, `*alloc(..)`, `ptr::write(alloc(..), ..)`) | [`raw_alloc`] |
 //! | aborting allocation in an OOM-safe file | [`infallible`] |
+//! | block: which discarded reservations are capacity hints (not findings) | [`capacity_hint`] |
+use std::collections::HashSet;
+
 use syn::punctuated::Punctuated;
 use syn::{Expr, Stmt};
 
 use super::sites::{self, FoundSite};
 use super::syntax::{peel, segments};
 use super::traverse::{Cx, Listener};
+use crate::finding::Span;
 
+mod capacity_hint;
 mod findings;
 mod from_impl;
 mod infallible;
@@ -21,6 +26,7 @@ mod raw_alloc;
 mod results;
 
 use findings::Findings;
+pub(crate) use findings::{RawFinding, SignatureSite};
 
 /// The checks of one file.
 #[derive(Debug, Default)]
@@ -31,6 +37,8 @@ pub(crate) struct Checks {
     pub findings: Findings,
     /// The fallible allocation calls met, in traversal order.
     pub sites: Vec<FoundSite>,
+    /// Reservations that are capacity hints (`capacity_hint`), found as their blocks are met.
+    capacity_hints: HashSet<Span>,
 }
 
 impl Checks {
@@ -40,6 +48,7 @@ impl Checks {
             infallible,
             findings: Findings::default(),
             sites: Vec::new(),
+            capacity_hints: HashSet::new(),
         }
     }
 }
@@ -51,6 +60,7 @@ impl Listener for Checks {
 
     fn block(&mut self, cx: &Cx, b: &syn::Block) {
         raw_alloc::block(&mut self.findings, cx, b);
+        capacity_hint::block(b, &mut self.capacity_hints);
     }
 
     fn stmt(&mut self, cx: &Cx, s: &Stmt) {
@@ -60,16 +70,20 @@ impl Listener for Checks {
                     results::returned(&mut self.findings, cx, e);
                 }
             }
-            Stmt::Expr(e, Some(_)) => {
-                results::discarded(&mut self.findings, cx, e, "as a statement")
-            }
+            Stmt::Expr(e, Some(_)) => results::discarded(
+                &mut self.findings,
+                &self.capacity_hints,
+                cx,
+                e,
+                "as a statement",
+            ),
             Stmt::Expr(e, None) => results::returned(&mut self.findings, cx, e),
             _ => {}
         }
     }
 
     fn local(&mut self, cx: &Cx, l: &syn::Local) {
-        results::local(&mut self.findings, cx, l);
+        results::local(&mut self.findings, &self.capacity_hints, cx, l);
     }
 
     fn method_call(&mut self, cx: &Cx, m: &syn::ExprMethodCall) {
@@ -89,7 +103,13 @@ impl Listener for Checks {
         sites::call(&mut self.sites, cx, c, &segs);
         let last = segs.last().map(String::as_str).unwrap_or("");
         if last == "drop" && c.args.len() == 1 {
-            results::discarded(&mut self.findings, cx, &c.args[0], "by `drop`");
+            results::discarded(
+                &mut self.findings,
+                &self.capacity_hints,
+                cx,
+                &c.args[0],
+                "by `drop`",
+            );
         }
         raw_alloc::call(&mut self.findings, cx, c, last);
         if self.infallible {
@@ -114,7 +134,7 @@ impl Listener for Checks {
     }
 
     fn assign(&mut self, cx: &Cx, a: &syn::ExprAssign) {
-        results::assign(&mut self.findings, cx, a);
+        results::assign(&mut self.findings, &self.capacity_hints, cx, a);
     }
 
     fn macro_call(&mut self, cx: &Cx, mac: &syn::Macro, name: &str) {

@@ -7,6 +7,8 @@
 //! `_ =`, `?` after `.ok()`, `if` / `if let` / `let … else`, `match`, `assert!`. What a method
 //! does to the value is decided by the classifier (`chain`), what a failure branch does by
 //! `handling`; a [`Verdict`] becomes a finding in [`Findings::verdict`].
+use std::collections::HashSet;
+
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprMethodCall, Pat};
 
@@ -17,6 +19,7 @@ use crate::analysis::handling::{self, Verdict};
 use crate::analysis::syntax::{bound_names, ident_of, pattern_head, peel};
 use crate::analysis::traverse::Cx;
 use crate::analysis::value::Kind;
+use crate::finding::Span;
 use crate::rules::{discarded_alloc_result, RuleId};
 
 /// A method called on an allocation value that mishandles its failure (`.unwrap()`,
@@ -30,9 +33,9 @@ pub(crate) fn method_call(out: &mut Findings, cx: &Cx, m: &ExprMethodCall) {
 }
 
 /// `e` is thrown away (`how`: "as a statement", "by `drop`"…): a finding when it is an
-/// allocation value.
-pub(crate) fn discarded(out: &mut Findings, cx: &Cx, e: &Expr, how: &str) {
-    if let Some(val) = cx.eval(e) {
+/// allocation value, unless it is one of the capacity hints `hints` (`capacity_hint`).
+pub(crate) fn discarded(out: &mut Findings, hints: &HashSet<Span>, cx: &Cx, e: &Expr, how: &str) {
+    if let Some(val) = cx.eval(e).filter(|v| !hints.contains(&v.span)) {
         let how = match val.kind {
             Kind::Option => format!("{how} after `ok()`"),
             Kind::Probe { .. } => format!("{how} (its `is_ok()`/`is_err()` is not used)"),
@@ -44,11 +47,11 @@ pub(crate) fn discarded(out: &mut Findings, cx: &Cx, e: &Expr, how: &str) {
 }
 
 /// `_ = e;`
-pub(crate) fn assign(out: &mut Findings, cx: &Cx, a: &syn::ExprAssign) {
+pub(crate) fn assign(out: &mut Findings, hints: &HashSet<Span>, cx: &Cx, a: &syn::ExprAssign) {
     let underscore =
         matches!(peel(&a.left), Expr::Infer(_)) || ident_of(&a.left).is_some_and(|n| n == "_");
     if underscore {
-        discarded(out, cx, &a.right, "by `_ =`");
+        discarded(out, hints, cx, &a.right, "by `_ =`");
         return;
     }
     // `self.cover = read_cover(..).ok();`: the failure is stored as `None` in a field, where
@@ -67,14 +70,14 @@ pub(crate) fn assign(out: &mut Findings, cx: &Cx, a: &syn::ExprAssign) {
 pub(crate) fn try_expr(out: &mut Findings, cx: &Cx, t: &syn::ExprTry) {
     if let Some(val) = cx.eval(&t.expr) {
         if val.kind == Kind::Option {
-            out.verdict(cx, &val, Verdict::Swallowed("`ok()?`".to_string()));
+            out.none_by_signature(cx, &val, "`ok()?`");
         }
     }
 }
 
 /// `alloc().ok()` returned from a function returning `Option` (its tail, or `return` at its
 /// top level; `e` is the statement's expression, `return` peeled): the failure becomes `None`
-/// for the caller, as with `ok()?`. (A function documented to return `None` on allocation
+/// for the caller, as with `ok()?`, and is grouped with those sites of the function. (A function documented to return `None` on allocation
 /// failure has that as its channel: `Findings::verdict` knows.)
 pub(crate) fn returned(out: &mut Findings, cx: &Cx, e: &Expr) {
     let Some(frame) = cx.enclosing_fn() else {
@@ -85,8 +88,7 @@ pub(crate) fn returned(out: &mut Findings, cx: &Cx, e: &Expr) {
     }
     if let Some(val) = cx.eval(e) {
         if val.kind == Kind::Option {
-            let how = "`ok()` returned as `None`".to_string();
-            out.verdict(cx, &val, Verdict::Swallowed(how));
+            out.none_by_signature(cx, &val, "`ok()` returned as `None`");
         }
     }
 }
@@ -226,7 +228,7 @@ pub(crate) fn match_expr(out: &mut Findings, cx: &Cx, m: &syn::ExprMatch) {
 }
 
 /// `let Ok(x) = alloc() else { … }`, `let _ = alloc();`, `let _name = alloc();`.
-pub(crate) fn local(out: &mut Findings, cx: &Cx, l: &syn::Local) {
+pub(crate) fn local(out: &mut Findings, hints: &HashSet<Span>, cx: &Cx, l: &syn::Local) {
     let Some(init) = &l.init else { return };
     if let Some((_, diverge)) = &init.diverge {
         if let Some(val) = cx.eval(&init.expr) {
@@ -240,9 +242,9 @@ pub(crate) fn local(out: &mut Findings, cx: &Cx, l: &syn::Local) {
         p => p,
     };
     match pat {
-        Pat::Wild(_) => discarded(out, cx, &init.expr, "by `let _`"),
+        Pat::Wild(_) => discarded(out, hints, cx, &init.expr, "by `let _`"),
         Pat::Ident(i) if i.ident.to_string().starts_with('_') => {
-            discarded(out, cx, &init.expr, &format!("by `let {}`", i.ident))
+            discarded(out, hints, cx, &init.expr, &format!("by `let {}`", i.ident))
         }
         _ => {}
     }
