@@ -11,7 +11,7 @@ use super::discovery::{propagated, PropCall};
 use super::fields::{FieldDecl, FieldTypes};
 use super::input::SourceFile;
 use super::literal_fields::literal_field_types;
-use super::syntax::{is_test_code, result_error_type, type_name};
+use super::syntax::{is_test_code, item_attrs, result_error_type, type_name};
 use super::vocab::Vocab;
 use crate::packs::ActivePacks;
 
@@ -131,15 +131,7 @@ impl<'a> Collector<'a, '_> {
 
 impl<'a> Visit<'a> for Collector<'a, '_> {
     fn visit_item(&mut self, i: &'a syn::Item) {
-        let attrs: &[syn::Attribute] = match i {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            syn::Item::Impl(m) => &m.attrs,
-            syn::Item::Trait(m) => &m.attrs,
-            syn::Item::Struct(m) => &m.attrs,
-            _ => &[],
-        };
-        if !self.include_tests && is_test_code(attrs) {
+        if !self.include_tests && is_test_code(item_attrs(i)) {
             return;
         }
         visit::visit_item(self, i);

@@ -6,7 +6,7 @@ use syn::visit::{self, Visit};
 
 use super::bindings::infer_type;
 use super::fields::FieldDecl;
-use super::syntax::{is_test_code, last_segment, type_name};
+use super::syntax::{is_test_code, item_attrs, last_segment, type_name};
 
 /// How deep the walk descends into nested expressions (as the traversal's bound).
 const MAX_EXPR_DEPTH: usize = 384;
@@ -22,13 +22,7 @@ struct Literals {
 
 impl<'a> Visit<'a> for Literals {
     fn visit_item(&mut self, i: &'a syn::Item) {
-        let attrs: &[syn::Attribute] = match i {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            syn::Item::Impl(m) => &m.attrs,
-            _ => &[],
-        };
-        if !self.include_tests && is_test_code(attrs) {
+        if !self.include_tests && is_test_code(item_attrs(i)) {
             return;
         }
         visit::visit_item(self, i);

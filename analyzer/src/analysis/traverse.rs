@@ -15,7 +15,7 @@ use super::chain::Chains;
 use super::enclosing::{impl_fn_names, module_fn_names, returned_locals, returned_starts, FnFrame};
 use super::fields::FieldTypes;
 use super::macro_bodies::transcribers;
-use super::syntax::{is_test_code, last_segment, stmt_start, type_name};
+use super::syntax::{is_test_code, item_attrs, last_segment, stmt_start, type_name};
 use super::value::Val;
 use super::vocab::Vocab;
 
@@ -288,17 +288,7 @@ macro_rules! dispatch {
 
 impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
     fn visit_item(&mut self, i: &'ast syn::Item) {
-        let attrs: &[syn::Attribute] = match i {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            syn::Item::Impl(m) => &m.attrs,
-            syn::Item::Trait(m) => &m.attrs,
-            syn::Item::Const(m) => &m.attrs,
-            syn::Item::Static(m) => &m.attrs,
-            syn::Item::Macro(m) => &m.attrs,
-            _ => &[],
-        };
-        if self.skip_test(attrs, i) {
+        if self.skip_test(item_attrs(i), i) {
             return;
         }
         visit::visit_item(self, i);
