@@ -126,6 +126,22 @@ fn fallible_collections() {
         ),
         "{found:?}"
     );
+    // `from_sorted_iter` (no error channel: `append` is its only caller):
+    // `node.into_root_mut().push_level().expect("Out of Mem")` on a method-call receiver of
+    // unknown type, resolved because every `push_level` of the crate (`node.rs:266`,
+    // propagating `FallibleBox::try_new(..)?`) is a wrapper (issue 12, pattern 5), reported
+    // like `right_tree.push_level()` on a local at :1020.
+    for line in [1010, 1020] {
+        assert!(
+            has(
+                &found,
+                "src/btree/map.rs",
+                line,
+                "alloc-panic-without-error-channel"
+            ),
+            "line {line}: {found:?}"
+        );
+    }
     // Correct propagation with `?` is not flagged: `try_push` (`self.try_reserve(1)?`),
     // `try_with_capacity` (`FallibleVec::try_reserve(&mut n, capacity)?`), `try_append`,
     // `try_resize`; and `new_leaf`'s own `try_new(..)?`.

@@ -230,6 +230,13 @@ fn cross_file_needles_name_receiver_typed_fields() {
     assert!(!needles.iter().any(|n| n == "names"), "{needles:?}");
 }
 
+#[test]
+fn cross_file_needles_name_aliases_of_receiver_types() {
+    let fx = load(&fixture_dir().join("receiver_aliases_cross_file.rs"));
+    let needles = cross_file_needles(&fx.files[1..], &fx.settings);
+    assert!(needles.iter().any(|n| n == "Rows"), "{needles:?}");
+}
+
 /// The text prefilter is sound on the fixtures: a file with findings contains a needle (pack
 /// needles and configured functions, the names `cross_file_needles` adds, and the names of
 /// aborting allocations where `infallible-alloc` is on; the driver parses every file of an

@@ -60,7 +60,13 @@ impl Bindings {
         self.scopes.push(scope);
     }
 
-    /// Leave the function entered last.
+    /// Enter a scope without parameters (a macro's body): its bindings end with it
+    /// ([`Bindings::exit_fn`]).
+    pub(crate) fn enter_scope(&mut self) {
+        self.scopes.push(Scope::default());
+    }
+
+    /// Leave the function (or scope) entered last.
     pub(crate) fn exit_fn(&mut self) {
         self.scopes.pop();
     }
@@ -183,7 +189,10 @@ impl Bindings {
                         .flatten()
                         .and_then(|ty| fields.by_struct.get(&ty));
                     match own {
-                        Some(own) => own.get(&field).cloned().into_iter().collect(),
+                        Some(own) => own
+                            .get(&field)
+                            .map(|s| s.iter().cloned().collect())
+                            .unwrap_or_default(),
                         None => fields
                             .by_name
                             .get(&field)

@@ -18,6 +18,14 @@ use super::value::{Kind, Val};
 use super::vocab::Vocab;
 use crate::finding::Span;
 
+/// Methods that return their closure argument's return value (`Option::and_then`,
+/// `Result::or_else`, `unwrap_or_else`): an allocation value returned by the closure flows on
+/// through the chain.
+const CLOSURE_RESULT_METHODS: [&str; 3] = ["and_then", "or_else", "unwrap_or_else"];
+
+/// How many closures deep [`Chains::eval`] follows a returned allocation value.
+const MAX_CLOSURE_DEPTH: usize = 4;
+
 /// What a method does to the allocation value it is called on.
 pub(crate) enum Step {
     /// The value goes on (possibly of another kind).
@@ -104,33 +112,71 @@ impl Chains<'_> {
     /// Follow `expr` down its method chain to an allocation call (or a local bound to one) and
     /// back up through the adapters: the allocation value `expr` evaluates to, if any.
     pub(crate) fn eval(&self, expr: &Expr) -> Option<Val> {
+        self.eval_nested(expr, 0)
+    }
+
+    /// [`Chains::eval`] inside `depth` closures whose return value the chain carries on.
+    fn eval_nested(&self, expr: &Expr, depth: usize) -> Option<Val> {
         let mut chain: Vec<&ExprMethodCall> = Vec::new();
         let mut cur = peel(expr);
         let base = loop {
             if let Some((call, span)) = self.alloc_call(cur) {
-                break Val {
+                break Some(Val {
                     kind: Kind::Result,
                     call,
                     span,
-                };
+                });
             }
             match cur {
                 Expr::MethodCall(m) if chain.len() < 64 => {
                     chain.push(m);
                     cur = peel(&m.receiver);
                 }
-                Expr::Path(_) => break self.bindings.alloc_local(&ident_of(cur)?)?,
-                _ => return None,
+                Expr::Path(_) => break ident_of(cur).and_then(|n| self.bindings.alloc_local(&n)),
+                _ => break None,
             }
         };
-        let mut val = base;
-        for m in chain.iter().rev() {
+        // No allocation at the bottom of the chain: one may enter it as the return value of a
+        // closure that becomes the chain's value (`.and_then(|()| v.try_reserve(n).ok())`).
+        let (mut val, rest) = match base {
+            Some(val) => (val, &chain[..]),
+            None => self.closure_entry(&chain, depth)?,
+        };
+        for m in rest.iter().rev() {
             match self.step(&val, m) {
                 Step::Continue(v) => val = v,
                 Step::Flag(..) | Step::Stop => return None,
             }
         }
         Some(val)
+    }
+
+    /// The innermost method of `chain` (outermost first) whose closure argument returns an
+    /// allocation value that the method returns as its own (`and_then`, `or_else`,
+    /// `unwrap_or_else`): that value, and the methods called on it after.
+    fn closure_entry<'c>(
+        &self,
+        chain: &'c [&'c ExprMethodCall],
+        depth: usize,
+    ) -> Option<(Val, &'c [&'c ExprMethodCall])> {
+        if depth >= MAX_CLOSURE_DEPTH {
+            return None;
+        }
+        chain.iter().enumerate().rev().find_map(|(i, m)| {
+            let name = m.method.to_string();
+            if !CLOSURE_RESULT_METHODS.contains(&name.as_str()) {
+                return None;
+            }
+            let Some(Expr::Closure(c)) = m.args.first().map(peel) else {
+                return None;
+            };
+            let body = match peel(&c.body) {
+                Expr::Block(b) => handling::tail(&b.block)?,
+                body => body,
+            };
+            let val = self.eval_nested(body, depth + 1)?;
+            matches!(val.kind, Kind::Result | Kind::Option).then(|| (val, &chain[..i]))
+        })
     }
 
     /// What the method `m` does to the allocation value `val` (its receiver).

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use syn::{Attribute, GenericArgument, PathArguments, ReturnType, Type};
 
-use super::syntax::{last_segment, span_of, type_name};
+use super::syntax::{expr_start, last_segment, span_of, type_name};
 use crate::finding::Span;
 
 /// How a function can report a failure to its caller.
@@ -65,6 +65,9 @@ pub(crate) struct FnFrame {
     /// Locals the function returns (its tail, or `return name;` at its top level): a result
     /// held there is propagated whatever is inspected on the way.
     pub returned_locals: HashSet<String>,
+    /// Where the values the function returns start (its tail expression, `return …;` at its
+    /// top level), to tell those statements among the others.
+    pub returned_starts: Vec<proc_macro2::LineColumn>,
     /// Named as an explicit "out of memory deliberately ignored here" helper
     /// (`panic_on_oom`, `clone_panic_on_oom`, `assume_fallible`): a panic inside is intent.
     pub oom_ignore_marker: bool,
@@ -107,6 +110,7 @@ impl FnFrame {
             oom_ignore_marker: is_oom_ignore_marker(&name),
             foreign_abi: sig.abi.is_some(),
             returned_locals: HashSet::new(),
+            returned_starts: Vec::new(),
             trait_impl,
             channel,
             at: span_of(&sig.ident),
@@ -252,6 +256,20 @@ pub(crate) fn returned_locals(body: &syn::Block) -> HashSet<String> {
         }
     }
     out
+}
+
+/// Where the statements returning a value from a function body start: its tail expression
+/// and `return …;` statements at its top level.
+pub(crate) fn returned_starts(body: &syn::Block) -> Vec<proc_macro2::LineColumn> {
+    body.stmts
+        .iter()
+        .filter_map(|stmt| match stmt {
+            syn::Stmt::Expr(e @ syn::Expr::Return(_), _) | syn::Stmt::Expr(e, None) => {
+                Some(expr_start(e).start())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The names of the functions directly in an `impl` block.

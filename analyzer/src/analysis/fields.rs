@@ -1,5 +1,5 @@
 //! Declared types of struct fields across the files of a run: how `self.buf.push(x)` learns
-//! that `buf` is a `TryVec` declared in another file.
+//! that `buf` is a `TryVec` declared in another file (or built by a struct literal there).
 use std::collections::{HashMap, HashSet};
 
 /// One field declaration: `(struct, field, type)` names (types as their last path segment).
@@ -10,8 +10,9 @@ pub(crate) type FieldDecl = (String, String, String);
 pub(crate) struct FieldTypes {
     /// Field name → declared type names (over all structs).
     pub by_name: HashMap<String, HashSet<String>>,
-    /// Struct name → field name → declared type name.
-    pub by_struct: HashMap<String, HashMap<String, String>>,
+    /// Struct name → field name → type names (the declared one, and those struct literals
+    /// show).
+    pub by_struct: HashMap<String, HashMap<String, HashSet<String>>>,
 }
 
 impl FieldTypes {
@@ -29,7 +30,9 @@ impl FieldTypes {
                     .by_struct
                     .entry(st.clone())
                     .or_default()
-                    .insert(field.clone(), ty.clone());
+                    .entry(field.clone())
+                    .or_default()
+                    .insert(ty.clone());
             }
         }
         index

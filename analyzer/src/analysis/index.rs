@@ -10,7 +10,8 @@ use syn::visit::{self, Visit};
 use super::discovery::{propagated, PropCall};
 use super::fields::{FieldDecl, FieldTypes};
 use super::input::SourceFile;
-use super::syntax::{is_test_code, result_error_type, type_name};
+use super::literal_fields::literal_field_types;
+use super::syntax::{is_test_code, item_attrs, result_error_type, type_name};
 use super::vocab::Vocab;
 use crate::packs::ActivePacks;
 
@@ -73,6 +74,12 @@ struct Collector<'a, 'v> {
     /// one is judged like one returning an allocation error type. (Only within the file: a
     /// file declaring such an enum and nothing else has no summary needle.)
     no_memory_enums: Vec<String>,
+    /// `(alias, type)` of `type Alias<..> = Type<..>;` (last segments, when they differ).
+    type_aliases: Vec<(String, String)>,
+    /// `(method, impl type)` of methods with a body and a `self` receiver.
+    method_defs: Vec<(String, Option<String>)>,
+    /// Required trait methods with a `self` receiver that return no `Result`.
+    plain_method_decls: Vec<String>,
     in_impl: usize,
 }
 
@@ -124,21 +131,18 @@ impl<'a> Collector<'a, '_> {
 
 impl<'a> Visit<'a> for Collector<'a, '_> {
     fn visit_item(&mut self, i: &'a syn::Item) {
-        let attrs: &[syn::Attribute] = match i {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            syn::Item::Impl(m) => &m.attrs,
-            syn::Item::Trait(m) => &m.attrs,
-            syn::Item::Struct(m) => &m.attrs,
-            _ => &[],
-        };
-        if !self.include_tests && is_test_code(attrs) {
+        if !self.include_tests && is_test_code(item_attrs(i)) {
             return;
         }
         visit::visit_item(self, i);
     }
 
     fn visit_item_type(&mut self, t: &'a syn::ItemType) {
+        // `type Alias<T> = TryVec<T>;`: receivers and paths of the alias are the type's.
+        let alias = t.ident.to_string();
+        if let Some(target) = type_name(&t.ty).filter(|target| *target != alias) {
+            self.type_aliases.push((alias, target));
+        }
         // `type AllocResult<T> = Result<T, TryReserveError>;`, and
         // `type Result<T, E = Error> = std::result::Result<T, E>;` (the parameter's default).
         let ret = syn::ReturnType::Type(Default::default(), t.ty.clone());
@@ -223,6 +227,10 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
         self.candidate(&f.sig, &f.block, true);
         let name = f.sig.ident.to_string();
         let is_method = f.sig.receiver().is_some();
+        if is_method {
+            let owner = self.owners.last().cloned().flatten();
+            self.method_defs.push((name.clone(), owner));
+        }
         if let (Some(Some(owner)), Some(true), true) =
             (self.owners.last(), self.inherent.last(), is_method)
         {
@@ -239,6 +247,17 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
     }
 
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+        if f.sig.receiver().is_some() {
+            match &f.default {
+                Some(_) => self.method_defs.push((f.sig.ident.to_string(), None)),
+                None if result_error_type(&f.sig.output).is_none()
+                    && result_alias(&f.sig.output).is_none() =>
+                {
+                    self.plain_method_decls.push(f.sig.ident.to_string())
+                }
+                None => {}
+            }
+        }
         match &f.default {
             Some(block) => self.candidate(&f.sig, block, true),
             None => {
@@ -290,16 +309,24 @@ pub struct FileSummary {
     alias_errors: Vec<(String, String)>,
     /// The crate's own allocation error types found in the file.
     alloc_errors: Vec<String>,
+    /// `(alias, type)`: type aliases.
+    type_aliases: Vec<(String, String)>,
+    /// `(method, impl type)`: methods with a body and a `self` receiver.
+    method_defs: Vec<(String, Option<String>)>,
+    /// Required trait methods with a `self` receiver that return no `Result`.
+    plain_method_decls: Vec<String>,
 }
 
 /// Summarize one file with the base vocabulary (packs and configuration, no wrappers yet).
-/// `packs` gives the summary needles ([`ActivePacks::summary_needles`], asked only when the
-/// crate's own error types matter).
+/// `packs` gives the summary needles ([`ActivePacks::summary_needles`], asked only when some
+/// facts count only in a file with one, and only when not `matched`: the caller knows the file
+/// has one).
 pub(crate) fn summarize(
     file: &SourceFile,
     vocab: &Vocab,
     packs: &ActivePacks,
     include_tests: bool,
+    matched: bool,
 ) -> FileSummary {
     if file.is_test_file && !include_tests {
         return FileSummary::default();
@@ -318,6 +345,9 @@ pub(crate) fn summarize(
         alias_errors: Vec::new(),
         alloc_errors: Vec::new(),
         no_memory_enums: Vec::new(),
+        type_aliases: Vec::new(),
+        method_defs: Vec::new(),
+        plain_method_decls: Vec::new(),
         in_impl: 0,
     };
     c.visit_file(&file.syntax);
@@ -331,18 +361,43 @@ pub(crate) fn summarize(
             cand.own_error = true;
         }
     }
-    // Candidates that only the crate's own error types make wrappers count only in a file the
-    // driver summarizes (one with a summary needle), so that skipping the others changes
-    // nothing.
+    // Candidates that only the crate's own error types make wrappers, and the method
+    // definitions and type aliases, count only in a file the driver summarizes (one with a
+    // summary needle), so that skipping the others changes nothing.
+    let mut needle: Option<bool> = matched.then_some(true);
+    let mut has_needle = || {
+        *needle.get_or_insert_with(|| {
+            packs
+                .summary_needles()
+                .iter()
+                .any(|n| file.text.contains(n.as_str()))
+        })
+    };
     if c.candidates
         .iter()
         .any(|c| c.error.is_some() || c.own_error)
-        && !packs
-            .summary_needles()
-            .iter()
-            .any(|n| file.text.contains(n.as_str()))
+        && !has_needle()
     {
         c.candidates.retain(|c| c.error.is_none() && !c.own_error);
+    }
+    let names_methods =
+        !c.method_defs.is_empty() || !c.plain_method_decls.is_empty() || !c.type_aliases.is_empty();
+    if names_methods && !has_needle() {
+        c.method_defs.clear();
+        c.plain_method_decls.clear();
+        c.type_aliases.clear();
+    }
+    // Struct literals add field types only where a receiver type could be built: the file
+    // names one (no walk at all unless a pack with receiver types is active). A literal
+    // building it through an alias declared in another file is not seen.
+    let builds_receivers = vocab
+        .receivers
+        .iter()
+        .flat_map(|g| g.types.iter())
+        .any(|t| file.text.contains(t.as_str()));
+    if builds_receivers {
+        c.fields
+            .extend(literal_field_types(&file.syntax, include_tests));
     }
     let fields = FieldTypes::from_decls(std::iter::once(&c.fields[..]));
     let candidates = c
@@ -370,6 +425,9 @@ pub(crate) fn summarize(
         renames: c.renames,
         alias_errors: c.alias_errors,
         alloc_errors: c.alloc_errors,
+        type_aliases: c.type_aliases,
+        method_defs: c.method_defs,
+        plain_method_decls: c.plain_method_decls,
     }
 }
 
@@ -417,6 +475,23 @@ pub(crate) fn resolve<'a>(
                 .or_default()
                 .insert((owner.clone(), *nargs));
         }
+        for (alias, target) in &s.type_aliases {
+            vocab
+                .type_aliases
+                .entry(alias.clone())
+                .or_default()
+                .insert(target.clone());
+        }
+        for (method, owner) in &s.method_defs {
+            vocab
+                .method_defs
+                .entry(method.clone())
+                .or_default()
+                .insert(owner.clone());
+        }
+        vocab
+            .plain_method_decls
+            .extend(s.plain_method_decls.iter().cloned());
         for (original, alias) in &s.renames {
             if vocab.error_types.contains(original) {
                 vocab.error_types.insert(alias.clone());

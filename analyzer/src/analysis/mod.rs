@@ -20,9 +20,10 @@
 //! and settings), `syntax` (syn helpers), `vocab` (the names in force), `fields`
 //! (struct field types), `value` (an allocation value), `enclosing` (the enclosing function's error
 //! channel and contract), `callers` (private helpers of functions without one), `bindings` (names in scope and
-//! their types), `handling` (failure branches and error values), `chain` (the
-//! method-chain classifier), `traverse`, then its two listeners `checks` and
-//! `discovery`, `index` (cross-file facts), `suppress` (allow comments), `signature_group`
+//! their types), `literal_fields` (field types struct literals show), `handling` (failure
+//! branches and error values), `chain` (the method-chain classifier), `macro_bodies`
+//! (`macro_rules!` transcribers as statements), `traverse`, then its two listeners `checks`
+//! and `discovery`, `index` (cross-file facts), `suppress` (allow comments), `signature_group`
 //! (one finding for the sites a function's `Option` signature causes). This module puts them
 //! together.
 use syn::visit::Visit;
@@ -41,6 +42,8 @@ mod fields;
 mod handling;
 mod index;
 mod input;
+mod literal_fields;
+mod macro_bodies;
 mod signature_group;
 mod sites;
 mod suppress;
@@ -75,7 +78,8 @@ impl Context {
     /// Names that make a file relevant to the analysis because of *other* files: the
     /// allocation wrappers found (a file calling `grow_buf(..)` mentions no pack name) and the
     /// struct fields whose declared type is a receiver-typed pack type (`self.buf.push(x)` with
-    /// `buf: TryVec<u8>` declared elsewhere).
+    /// `buf: TryVec<u8>` declared elsewhere), and the type aliases of such types
+    /// (`type Rows = TryVec<u32>;`).
     pub fn cross_file_needles(&self) -> Vec<String> {
         let receiver_types: std::collections::HashSet<&String> = self
             .vocab
@@ -83,25 +87,46 @@ impl Context {
             .iter()
             .flat_map(|g| g.types.iter())
             .collect();
-        // Wrapper functions by name. A wrapper method not named `try_…` is matched only on a
-        // receiver known to be of its `impl` type, which a file shows by naming the type (a
+        // Wrapper functions by name. A wrapper method not named `try_…` (and not the only kind
+        // of method of its name) is matched only on a receiver known to be of its `impl` type, which a file shows by naming the type (a
         // declaration, a constructor, its `impl`) or a field of that type: those are its
         // needles, rather than a name as common as `get` or `read`.
         let mut names: Vec<String> = self.vocab.wrappers.functions.iter().cloned().collect();
         let mut owner_types: std::collections::HashSet<&String> = Default::default();
         for (method, owners) in &self.vocab.wrappers.methods {
-            if method.starts_with("try_") || owners.contains(&None) {
+            // A wrapper method resolved by name alone (named `try_…`, a trait default, or the
+            // only kind of method of its name) is a needle itself; the others need their type.
+            let by_name = method.starts_with("try_")
+                || owners.contains(&None)
+                || self.vocab.unambiguous_wrapper(method, owners);
+            if by_name {
                 names.push(method.clone());
             } else {
                 owner_types.extend(owners.iter().flatten());
             }
         }
+        // Aliases of a receiver-typed or wrapper-owning type (`type Rows = TryVec<u32>;`) name
+        // that type in files that never spell it.
+        let interesting = |t: &String| receiver_types.contains(t) || owner_types.contains(t);
+        let path_types: std::collections::HashSet<&String> = self
+            .vocab
+            .alloc_paths
+            .iter()
+            .filter_map(|p| p.len().checked_sub(2).map(|i| &p[i]))
+            .collect();
+        for alias in self.vocab.type_aliases.keys() {
+            let resolved = self.vocab.with_aliases(vec![alias.clone()]);
+            if resolved
+                .iter()
+                .any(|t| interesting(t) || path_types.contains(t))
+            {
+                names.push(alias.clone());
+            }
+        }
         names.extend(owner_types.iter().map(|t| t.to_string()));
         for (field, types) in &self.fields.by_name {
-            if types
-                .iter()
-                .any(|t| receiver_types.contains(t) || owner_types.contains(t))
-            {
+            let types = self.vocab.with_aliases(types.iter().cloned().collect());
+            if types.iter().any(interesting) {
                 names.push(field.clone());
             }
         }
@@ -116,7 +141,15 @@ impl Context {
 /// summarized at all.
 pub fn summarize(file: &SourceFile, settings: &Settings) -> FileSummary {
     let vocab = vocab::Vocab::new(settings);
-    index::summarize(file, &vocab, &settings.packs, settings.include_tests)
+    index::summarize(file, &vocab, &settings.packs, settings.include_tests, false)
+}
+
+/// [`summarize`] a file the caller knows contains one of the
+/// [`ActivePacks::summary_needles`](crate::packs::ActivePacks::summary_needles) (the driver's
+/// matcher found one): the same summary, without searching the text for them again.
+pub fn summarize_matched(file: &SourceFile, settings: &Settings) -> FileSummary {
+    let vocab = vocab::Vocab::new(settings);
+    index::summarize(file, &vocab, &settings.packs, settings.include_tests, true)
 }
 
 /// Analyse one file against the run's [`Context`] (phase 2): its findings, including unused or
@@ -158,7 +191,7 @@ pub fn analyze(files: &[SourceFile], settings: &Settings) -> Vec<Finding> {
     let vocab = vocab::Vocab::new(settings);
     let summaries: Vec<FileSummary> = files
         .iter()
-        .map(|f| index::summarize(f, &vocab, &settings.packs, settings.include_tests))
+        .map(|f| index::summarize(f, &vocab, &settings.packs, settings.include_tests, false))
         .collect();
     let ctx = Context::new(settings, &summaries);
     let mut findings: Vec<Finding> = files

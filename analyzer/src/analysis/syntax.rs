@@ -183,6 +183,23 @@ pub(crate) fn result_error_type(ret: &ReturnType) -> Option<String> {
     }
 }
 
+/// The outer attributes of an item (none for kinds that carry no code worth skipping).
+pub(crate) fn item_attrs(i: &syn::Item) -> &[Attribute] {
+    match i {
+        syn::Item::Fn(f) => &f.attrs,
+        syn::Item::Mod(m) => &m.attrs,
+        syn::Item::Impl(m) => &m.attrs,
+        syn::Item::Trait(m) => &m.attrs,
+        syn::Item::Struct(m) => &m.attrs,
+        syn::Item::Enum(m) => &m.attrs,
+        syn::Item::Type(m) => &m.attrs,
+        syn::Item::Const(m) => &m.attrs,
+        syn::Item::Static(m) => &m.attrs,
+        syn::Item::Macro(m) => &m.attrs,
+        _ => &[],
+    }
+}
+
 /// `#[test]`, `#[tokio::test]`-like attributes, or `#[cfg(test)]` / `#[cfg(all(test, …))]`.
 pub(crate) fn is_test_code(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|a| {

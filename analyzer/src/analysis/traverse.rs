@@ -12,9 +12,10 @@ use syn::{Expr, ExprMethodCall, Pat, Stmt};
 use super::bindings::{infer_type, Bindings};
 use super::callers::called_only_without_channel;
 use super::chain::Chains;
-use super::enclosing::{impl_fn_names, module_fn_names, returned_locals, FnFrame};
+use super::enclosing::{impl_fn_names, module_fn_names, returned_locals, returned_starts, FnFrame};
 use super::fields::FieldTypes;
-use super::syntax::{is_test_code, last_segment, stmt_start, type_name};
+use super::macro_bodies::transcribers;
+use super::syntax::{is_test_code, item_attrs, last_segment, stmt_start, type_name};
 use super::value::Val;
 use super::vocab::Vocab;
 
@@ -92,6 +93,11 @@ impl Cx<'_> {
     /// The innermost function enclosing the node, if any.
     pub(crate) fn enclosing_fn(&self) -> Option<&FnFrame> {
         self.fns.last()
+    }
+
+    /// The first token of the innermost statement being visited.
+    pub(crate) fn stmt_start(&self) -> Option<proc_macro2::Span> {
+        self.stmt_starts.last().copied()
     }
 
     /// The first line of the innermost statement being visited.
@@ -239,6 +245,7 @@ impl<'v, L: Listener> Traversal<'v, L> {
         );
         if let Some(b) = body {
             frame.returned_locals = returned_locals(b);
+            frame.returned_starts = returned_starts(b);
         }
         self.cx.fns.push(frame);
     }
@@ -281,17 +288,7 @@ macro_rules! dispatch {
 
 impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
     fn visit_item(&mut self, i: &'ast syn::Item) {
-        let attrs: &[syn::Attribute] = match i {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            syn::Item::Impl(m) => &m.attrs,
-            syn::Item::Trait(m) => &m.attrs,
-            syn::Item::Const(m) => &m.attrs,
-            syn::Item::Static(m) => &m.attrs,
-            syn::Item::Macro(m) => &m.attrs,
-            _ => &[],
-        };
-        if self.skip_test(attrs, i) {
+        if self.skip_test(item_attrs(i), i) {
             return;
         }
         visit::visit_item(self, i);
@@ -408,6 +405,27 @@ impl<'ast, L: Listener> Visit<'ast> for Traversal<'_, L> {
         visit_expr_if(syn::ExprIf) => if_expr;
         visit_expr_match(syn::ExprMatch) => match_expr;
         visit_expr_assign(syn::ExprAssign) => assign;
+    }
+
+    fn visit_item_macro(&mut self, i: &'ast syn::ItemMacro) {
+        visit::visit_item_macro(self, i);
+        // A `macro_rules!` definition: its transcribers, read once as statements where the
+        // definition is (not at each use), in a scope of their own.
+        if i.ident.is_none() || !i.mac.path.is_ident("macro_rules") {
+            return;
+        }
+        if !self.listener.wants_macro_args(&self.cx, &i.mac) {
+            return;
+        }
+        for stmts in transcribers(&i.mac.tokens) {
+            let block = syn::Block {
+                brace_token: Default::default(),
+                stmts,
+            };
+            self.cx.bindings.enter_scope();
+            self.visit_block(&block);
+            self.cx.bindings.exit_fn();
+        }
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {

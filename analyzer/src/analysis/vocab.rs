@@ -60,7 +60,75 @@ pub(crate) struct Vocab {
     /// Last segments of `alloc_paths`, `extra_paths` and `raw_functions`, and the methods of
     /// the receiver groups: identifiers that can name an allocation.
     pub call_names: HashSet<String>,
+    /// Type aliases of the scanned code (`type Alias<T> = TryVec<T>;`): alias → the type names
+    /// it stands for (last segments; several when modules disagree).
+    pub type_aliases: HashMap<String, HashSet<String>>,
+    /// Methods with a body and a `self` receiver defined in the scanned code: name → the `impl`
+    /// types defining one (`None`: a trait's default method). A wrapper method whose every
+    /// definition is a wrapper is resolved by name on a receiver of unknown type.
+    pub method_defs: HashMap<String, HashSet<Option<String>>>,
+    /// Required trait methods (no body) with a `self` receiver that return no `Result`: a
+    /// method of that name may be one that cannot fail.
+    pub plain_method_decls: HashSet<String>,
 }
+
+/// Method names of std types and traits (collections, strings, `Option`/`Result`, iterators,
+/// I/O, smart pointers): a crate's wrapper method named like one of these is resolved only on
+/// a receiver known to be of its type, never by name alone.
+const STD_METHOD_NAMES: [&str; 52] = [
+    "push",
+    "push_back",
+    "push_front",
+    "push_str",
+    "insert",
+    "insert_str",
+    "extend",
+    "extend_from_slice",
+    "extend_from_within",
+    "append",
+    "reserve",
+    "reserve_exact",
+    "resize",
+    "resize_with",
+    "split_off",
+    "truncate",
+    "shrink_to",
+    "shrink_to_fit",
+    "clone",
+    "clone_from",
+    "to_vec",
+    "to_owned",
+    "to_string",
+    "into_boxed_slice",
+    "concat",
+    "join",
+    "repeat",
+    "get",
+    "get_mut",
+    "entry",
+    "or_insert",
+    "or_insert_with",
+    "remove",
+    "replace",
+    "take",
+    "map",
+    "and_then",
+    "collect",
+    "next",
+    "write",
+    "write_all",
+    "write_fmt",
+    "write_str",
+    "read",
+    "read_exact",
+    "read_to_end",
+    "read_to_string",
+    "flush",
+    "allocate",
+    "grow",
+    "shrink",
+    "new",
+];
 
 /// `try_` names so common outside allocation that a wrapper method of that name is matched only
 /// on a receiver whose type is known to be the wrapper's `impl` type. Other wrapper methods
@@ -188,6 +256,7 @@ impl Vocab {
             return true;
         }
         let mut known: Option<Vec<String>> = None;
+        let types = &mut || self.with_aliases(types());
         let own: HashSet<&String> = self
             .own_methods
             .get(name)
@@ -242,13 +311,50 @@ impl Vocab {
                 return true;
             }
             // Receiver type unknown: trust a name that says it is fallible, unless a pack
-            // already decides calls of that name (`try_reserve` with its arity).
+            // already decides calls of that name (`try_reserve` with its arity), or a name
+            // that only wrappers of the scanned code bear.
             return t.is_empty()
-                && name.starts_with("try_")
-                && !AMBIGUOUS_TRY.contains(&name)
-                && !self.receivers.iter().any(|g| g.methods.contains(name));
+                && ((name.starts_with("try_")
+                    && !AMBIGUOUS_TRY.contains(&name)
+                    && !self.receivers.iter().any(|g| g.methods.contains(name)))
+                    || self.unambiguous_wrapper(name, owners));
         }
         false
+    }
+
+    /// `types` and the type names the scanned code's aliases among them stand for
+    /// (transitively, bounded).
+    pub(crate) fn with_aliases(&self, mut types: Vec<String>) -> Vec<String> {
+        if self.type_aliases.is_empty() {
+            return types;
+        }
+        let mut next = 0;
+        while next < types.len() && types.len() < 64 {
+            if let Some(targets) = self.type_aliases.get(&types[next]) {
+                for t in targets {
+                    if !types.contains(t) {
+                        types.push(t.clone());
+                    }
+                }
+            }
+            next += 1;
+        }
+        types
+    }
+
+    /// Is the wrapper method `name` the only kind of method of that name in the scanned code
+    /// (every definition with a `self` receiver is a wrapper, no required trait method of that
+    /// name returns something else), and not named like a std or pack method? Then a call of it
+    /// is resolved by name on any receiver (`node.into_root_mut().push_level()`).
+    pub(crate) fn unambiguous_wrapper(&self, name: &str, owners: &HashSet<Option<String>>) -> bool {
+        !STD_METHOD_NAMES.contains(&name)
+            && !AMBIGUOUS_TRY.contains(&name)
+            && !self.is_receiver_method(name)
+            && !self.plain_method_decls.contains(name)
+            && self
+                .method_defs
+                .get(name)
+                .is_some_and(|defs| !defs.is_empty() && defs.iter().all(|o| owners.contains(o)))
     }
 
     /// Is `name` a method of a pack's receiver group (fallible only on some receivers or with
@@ -281,7 +387,30 @@ impl Vocab {
             } else {
                 Some(ty.clone())
             };
-            return ty.is_some() && owners.contains(&ty);
+            if ty.is_some() && owners.contains(&ty) {
+                return true;
+            }
+        }
+        // `Alias::with_capacity(..)` with `type Alias<T> = TryVec<T>;`: as the aliased type.
+        if let [.., ty, _] = segs {
+            if let Some(targets) = self.type_aliases.get(ty) {
+                let mut resolved = segs.to_vec();
+                let at = resolved.len() - 2;
+                return targets.iter().filter(|t| *t != ty).take(8).any(|t| {
+                    resolved[at] = t.clone();
+                    let known = |p: &Vec<String>| ends_with(&resolved, p);
+                    self.alloc_paths.iter().any(known)
+                        || self
+                            .extra_paths
+                            .iter()
+                            .any(|p| suffix_either_way(&resolved, p))
+                        || self
+                            .wrappers
+                            .methods
+                            .get(last)
+                            .is_some_and(|o| o.contains(&Some(t.clone())))
+                });
+            }
         }
         false
     }

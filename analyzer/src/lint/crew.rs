@@ -12,7 +12,8 @@ use aho_corasick::AhoCorasick;
 
 use super::read::{parse, Loaded};
 use crate::analysis::{
-    analyze_file_with_sites, summarize, Context, FileSummary, Settings, SourceFile,
+    analyze_file_with_sites, summarize, summarize_matched, Context, FileSummary, Settings,
+    SourceFile,
 };
 use crate::finding::{FileError, FileProblem, Finding};
 use crate::site::AllocSite;
@@ -196,11 +197,13 @@ fn worker(
                     match catch_unwind(AssertUnwindSafe(|| parse(l))) {
                         Ok(Ok(sf)) => {
                             // Only files naming an error or receiver type can matter to others.
-                            let relevant = summary_matcher
-                                .as_ref()
-                                .is_none_or(|m| m.is_match(&sf.text));
-                            if relevant {
-                                match catch_unwind(AssertUnwindSafe(|| summarize(&sf, settings))) {
+                            let matched = summary_matcher.as_ref().map(|m| m.is_match(&sf.text));
+                            if matched != Some(false) {
+                                let summary = || match matched {
+                                    Some(true) => summarize_matched(&sf, settings),
+                                    _ => summarize(&sf, settings),
+                                };
+                                match catch_unwind(AssertUnwindSafe(summary)) {
                                     Ok(s) => summaries.push(s),
                                     Err(p) => {
                                         errors.push(FileError::new(path, panicked("analysis", &*p)))

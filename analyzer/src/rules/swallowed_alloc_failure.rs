@@ -16,8 +16,11 @@ pub const DOC: RuleDoc = RuleDoc {
 Flags a fallible allocation whose failure is replaced by a value or by nothing: `.ok()?`,
 `.unwrap_or(..)`, `.unwrap_or_default()`, `.unwrap_or_else(..)` with a closure that returns,
 `.map_or(..)`, `if ….is_ok() {…}` or `if let Ok(_) = … {…}` without an `else`,
-`Err(_) => {}`, or `if ….is_err() { return Ok(..) / continue / break }`. Adapters in between
-(`.map(..)`, `.and_then(..)`, `.as_ref()`…) are seen through.
+`Err(_) => {}`, `if ….is_err() { return Ok(..) / continue / break }`, or `.ok()` returned
+from a function returning `Option` (unless its documentation says it returns `None` when
+allocation fails: then `None` is its failure signal). Adapters in between (`.map(..)`,
+`.and_then(..)`, `.as_ref()`…) are seen through, and so is a closure that returns the result
+(`.and_then(|()| v.try_reserve(n).ok())`).
 
 In a function returning `Option`, several `….ok()?` (and `?` on a local holding `….ok()`)
 have one root cause, the return type, which cannot say "out of memory": they are reported

@@ -64,14 +64,21 @@ impl Listener for Checks {
     }
 
     fn stmt(&mut self, cx: &Cx, s: &Stmt) {
-        if let Stmt::Expr(e, Some(_)) = s {
-            results::discarded(
+        match s {
+            Stmt::Expr(Expr::Return(r), _) => {
+                if let Some(e) = &r.expr {
+                    results::returned(&mut self.findings, cx, e);
+                }
+            }
+            Stmt::Expr(e, Some(_)) => results::discarded(
                 &mut self.findings,
                 &self.capacity_hints,
                 cx,
                 e,
                 "as a statement",
-            );
+            ),
+            Stmt::Expr(e, None) => results::returned(&mut self.findings, cx, e),
+            _ => {}
         }
     }
 

@@ -14,6 +14,7 @@ use syn::{Expr, ExprMethodCall, Pat};
 
 use super::findings::Findings;
 use crate::analysis::chain::Step;
+use crate::analysis::enclosing::Channel;
 use crate::analysis::handling::{self, Verdict};
 use crate::analysis::syntax::{bound_names, ident_of, pattern_head, peel};
 use crate::analysis::traverse::Cx;
@@ -72,6 +73,31 @@ pub(crate) fn try_expr(out: &mut Findings, cx: &Cx, t: &syn::ExprTry) {
             out.none_by_signature(cx, &val, "`ok()?`");
         }
     }
+}
+
+/// `alloc().ok()` returned from a function returning `Option` (its tail, or `return` at its
+/// top level; `e` is the statement's expression, `return` peeled): the failure becomes `None`
+/// for the caller, as with `ok()?`, and is grouped with those sites of the function. (A function documented to return `None` on allocation
+/// failure has that as its channel: `Findings::verdict` knows.)
+pub(crate) fn returned(out: &mut Findings, cx: &Cx, e: &Expr) {
+    let Some(frame) = cx.enclosing_fn() else {
+        return;
+    };
+    if frame.channel != Channel::Option || !frame.returned_starts.contains(&stmt_pos(cx)) {
+        return;
+    }
+    if let Some(val) = cx.eval(e) {
+        if val.kind == Kind::Option {
+            out.none_by_signature(cx, &val, "`ok()` returned as `None`");
+        }
+    }
+}
+
+/// Where the statement being visited starts.
+fn stmt_pos(cx: &Cx) -> proc_macro2::LineColumn {
+    cx.stmt_start()
+        .map(|s| s.start())
+        .unwrap_or(proc_macro2::LineColumn { line: 0, column: 0 })
 }
 
 /// `assert!(alloc().is_ok())`: the failure becomes a panic.
