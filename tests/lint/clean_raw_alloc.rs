@@ -47,3 +47,12 @@ fn bump_values(bump: &Bump) {
     let x = bump.alloc(5);
     *x = 3;
 }
+
+// `alloc` here is the caller's closure (servo_arc's `Arc::new_static`): its contract is the
+// caller's, and a call of it is not `std::alloc::alloc`.
+unsafe fn place_with<F: FnOnce(Layout) -> *mut u8>(alloc: F, value: u64) -> *mut u64 {
+    let layout = Layout::new::<u64>();
+    let p = alloc(layout) as *mut u64;
+    ptr::write(p, value);
+    p
+}

@@ -60,3 +60,13 @@ impl Arena {
         }
     }
 }
+
+// A parameter named `alloc` shadows the function only inside its own function.
+unsafe fn shadowed<F: FnOnce(Layout) -> *mut u8>(alloc: F) -> *mut u8 {
+    alloc(Layout::new::<u8>())
+}
+
+unsafe fn not_shadowed(layout: Layout) {
+    let p = alloc(layout) as *mut u8; //~ unchecked-raw-alloc
+    *p = 1;
+}

@@ -2,7 +2,7 @@
 //! parameters (to decide receiver-typed methods such as `TryVec::push`), the locals bound to
 //! an allocation value (`let r = v.try_reserve(n);`), and the `impl` type that `Self` and
 //! `self` stand for. Types are judged syntactically, by name.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use syn::{Expr, Pat};
 
@@ -17,6 +17,8 @@ struct Scope {
     types: HashMap<String, Vec<String>>,
     /// Locals bound to an allocation value.
     alloc_locals: HashMap<String, Val>,
+    /// Every name a parameter or `let` binds here, typed or not.
+    names: HashSet<String>,
 }
 
 /// The scopes and `impl` types enclosing the node being visited.
@@ -47,13 +49,14 @@ impl Bindings {
                     }
                 }
                 syn::FnArg::Typed(pt) => {
+                    let mut names = Vec::new();
+                    bound_names(&pt.pat, &mut names);
                     if let Some(t) = type_name(&pt.ty) {
-                        let mut names = Vec::new();
-                        bound_names(&pt.pat, &mut names);
-                        for n in names {
-                            scope.types.insert(n, vec![t.clone()]);
+                        for n in &names {
+                            scope.types.insert(n.clone(), vec![t.clone()]);
                         }
                     }
+                    scope.names.extend(names);
                 }
             }
         }
@@ -98,15 +101,16 @@ impl Bindings {
     /// A closure's typed parameters (`|v: &mut TryVec<u8>|`), bound in the current scope.
     pub(crate) fn bind_closure_params(&mut self, c: &syn::ExprClosure) {
         for input in &c.inputs {
+            let mut names = Vec::new();
+            bound_names(input, &mut names);
             if let Pat::Type(pt) = input {
                 if let Some(t) = type_name(&pt.ty) {
-                    let mut names = Vec::new();
-                    bound_names(&pt.pat, &mut names);
-                    for n in names {
-                        self.scope().types.insert(n, vec![t.clone()]);
+                    for n in &names {
+                        self.scope().types.insert(n.clone(), vec![t.clone()]);
                     }
                 }
             }
+            self.scope().names.extend(names);
         }
     }
 
@@ -114,6 +118,7 @@ impl Bindings {
     /// replace what an earlier binding of the name said.
     pub(crate) fn bind_local(&mut self, name: String, ty: Option<String>, val: Option<Val>) {
         let scope = self.scope();
+        scope.names.insert(name.clone());
         match ty {
             Some(t) => {
                 scope.types.insert(name.clone(), vec![t]);
@@ -148,6 +153,12 @@ impl Bindings {
             .rev()
             .find_map(|s| s.alloc_locals.get(name))
             .cloned()
+    }
+
+    /// Is `name` a parameter or local of an enclosing scope? A call `name(..)` then calls that
+    /// value (a closure, a function pointer), not a function item of that name.
+    pub(crate) fn is_local(&self, name: &str) -> bool {
+        self.scopes.iter().any(|s| s.names.contains(name))
     }
 
     /// Is `name` a local bound to an allocation value in any enclosing scope?

@@ -72,6 +72,13 @@ fn raw_alloc(cx: &Cx, expr: &Expr) -> Option<(String, Span)> {
                 return None;
             };
             let segs = segments(&p.path);
+            // `alloc(layout)` where `alloc` is a parameter or local (a caller's closure) calls
+            // that value, whose contract is the caller's, not `std::alloc::alloc`.
+            if let [name] = segs.as_slice() {
+                if cx.bindings.is_local(name) {
+                    return None;
+                }
+            }
             cx.vocab
                 .raw_functions
                 .iter()
