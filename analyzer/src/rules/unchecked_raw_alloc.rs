@@ -16,6 +16,10 @@ dereferenced, written with `ptr::write`, offset with `.add`, turned into a `Box`
 `Box::from_raw` or a slice with `from_raw_parts` — before it is compared with null
 (`is_null()`, `NonNull::new`, `== ptr::null_mut()`).
 
+A call of a parameter or local that happens to be named like an allocator
+(`fn new_static<F: FnOnce(Layout) -> *mut u8>(alloc: F, ..)` calling `alloc(layout)`) calls
+that value, whose contract is its caller's: it is not flagged.
+
 ### Why is this bad?
 Raw allocators report failure by returning a null pointer. Writing through it is undefined
 behaviour: usually a segmentation fault, sometimes silent memory corruption.
