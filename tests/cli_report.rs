@@ -451,39 +451,153 @@ fn two_shards_merged_give_the_unsharded_report_byte_for_byte() {
     let (full, _) = full_run();
     let (one, out1) = demo_records("shard-1", &["--partition", "count:1/2"]);
     let (two, out2) = demo_records("shard-2", &["--partition", "count:2/2"]);
-    let tests = |dir: &Path| -> BTreeSet<String> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .map(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .rsplit_once('-')
-                    .unwrap()
-                    .0
-                    .to_string()
-            })
-            .collect()
-    };
-    let (t1, t2) = (tests(&one), tests(&two));
+    let (t1, t2) = (swept_tests(&one), swept_tests(&two));
     assert!(!t1.is_empty() && !t2.is_empty(), "{out1:?}\n{out2:?}");
     assert!(t1.is_disjoint(&t2), "{t1:?} {t2:?}");
-    assert_eq!(&t1 | &t2, tests(full));
+    assert_eq!(&t1 | &t2, swept_tests(full));
+    assert_merged_equals(&[&one, &two], full);
+    assert_eq!(stamp(&one)["partition"], "count:1/2");
+}
+
+/// The tests whose records a record directory holds.
+fn swept_tests(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .rsplit_once('-')
+                .unwrap()
+                .0
+                .to_string()
+        })
+        .collect()
+}
+
+/// A record directory's stamp.
+fn stamp(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("run.stamp")).unwrap()).unwrap()
+}
+
+/// The report of the `shards` merged is the report of `unsharded`, byte for byte, in lcov and
+/// JSON.
+fn assert_merged_equals(shards: &[&Path], unsharded: &Path) {
     for format in ["lcov", "json"] {
-        let merged = report(&[
-            "--format",
-            format,
-            one.to_str().unwrap(),
-            two.to_str().unwrap(),
-        ]);
-        let unsharded = report(&["--format", format, full.to_str().unwrap()]);
+        let mut args = vec!["--format", format];
+        args.extend(shards.iter().map(|d| d.to_str().unwrap()));
+        let merged = report(&args);
+        let alone = report(&["--format", format, unsharded.to_str().unwrap()]);
         assert_eq!(merged.code, 0, "{merged:?}");
-        assert_eq!(merged.stdout, unsharded.stdout, "{format}");
+        assert_eq!(alone.code, 0, "{alone:?}");
+        assert_eq!(merged.stdout, alone.stdout, "{format}");
     }
-    let stamp: Value =
-        serde_json::from_str(&std::fs::read_to_string(one.join("run.stamp")).unwrap()).unwrap();
-    assert_eq!(stamp["partition"], "count:1/2");
+}
+
+#[test]
+fn a_shard_without_tests_exits_0_and_merges_with_the_others() {
+    // The filter selects one test: shard 1 of 2 sweeps it, shard 2 gets nothing.
+    let (filtered, _) = header_run();
+    let (one, out1) = demo_records(
+        "header-shard-1",
+        &["--partition", "count:1/2", "--", "header_survives_oom"],
+    );
+    let (two, out2) = demo_records(
+        "header-shard-2",
+        &["--partition", "count:2/2", "--", "header_survives_oom"],
+    );
+    assert_eq!(out1.code, 0, "{out1:?}");
+    assert_eq!(
+        swept_tests(&one),
+        BTreeSet::from(["header_survives_oom".to_string()])
+    );
+    assert_eq!(out2.code, 0, "{out2:?}");
+    assert!(
+        out2.stderr.contains(
+            "shard count:2/2 has no tests (1 test selected, all in other shards): nothing was swept"
+        ),
+        "{out2:?}"
+    );
+    assert!(swept_tests(&two).is_empty(), "{out2:?}");
+    assert_eq!(stamp(&two)["partition"], "count:2/2");
+    assert_merged_equals(&[&one, &two], filtered);
+    // Alone, the empty shard has nothing to report on.
+    refused(&two, "the shards given swept nothing");
+}
+
+#[test]
+fn a_filtered_partition_splits_the_filtered_tests_and_merges_to_the_filtered_run() {
+    let filter = ["header_survives_oom", "memory", "vcpu_survives_oom"];
+    let (filtered, _) = demo_records("three", &[&["--"][..], &filter].concat());
+    let (one, out1) = demo_records(
+        "three-shard-1",
+        &[&["--partition", "count:1/2", "--"][..], &filter].concat(),
+    );
+    let (two, out2) = demo_records(
+        "three-shard-2",
+        &[&["--partition", "count:2/2", "--"][..], &filter].concat(),
+    );
+    let names =
+        |tests: &[&str]| -> BTreeSet<String> { tests.iter().map(|t| t.to_string()).collect() };
+    assert_eq!(
+        swept_tests(&filtered),
+        names(&[
+            "header_survives_oom",
+            "memory_survives_oom",
+            "vcpu_survives_oom"
+        ])
+    );
+    // The filtered tests in libtest's (name) order, round-robin.
+    assert_eq!(
+        swept_tests(&one),
+        names(&["header_survives_oom", "vcpu_survives_oom"]),
+        "{out1:?}"
+    );
+    assert_eq!(
+        swept_tests(&two),
+        names(&["memory_survives_oom"]),
+        "{out2:?}"
+    );
+    assert_merged_equals(&[&one, &two], &filtered);
+}
+
+#[test]
+fn a_shard_whose_tests_hold_no_check_exits_0_with_a_stamped_record_directory() {
+    // The demo's unit tests call no check.
+    let (dir, out) = demo_records(
+        "unit-shard",
+        &[
+            "--partition",
+            "count:1/2",
+            "--",
+            "parses_a_full_description",
+            "rejects_bad_input",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "shard count:1/2 has no OOM checks (1 test ran, none called \
+             oomcheck_injector::check): nothing was swept"
+        ),
+        "{out:?}"
+    );
+    assert!(swept_tests(&dir).is_empty());
+}
+
+#[test]
+fn a_partition_of_a_filter_that_matches_nothing_is_refused() {
+    let out = run_in(
+        &demo(),
+        &["run", "--partition", "count:1/2", "--", "no_such_test"],
+        Some(&scratch("no-match")),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("no test matched no_such_test"),
+        "{out:?}"
+    );
 }
 
 #[test]

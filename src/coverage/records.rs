@@ -32,9 +32,16 @@ pub enum RecordsError {
     /// The directory has no stamp: not a record directory of `oomcheck run`.
     #[error("{} is not a record directory of `oomcheck run` (no {STAMP_FILE})", .0.display())]
     NoStamp(PathBuf),
-    /// The directory holds no record.
+    /// The directory holds no record (and is not a shard's).
     #[error("{} holds no record: the run checked nothing", .0.display())]
     Empty(PathBuf),
+    /// Every directory is a shard that swept nothing.
+    #[error(
+        "no record in {}: the shards given swept nothing (their tests fell in other shards \
+         or hold no check)",
+        list(.0)
+    )]
+    NothingSwept(Vec<PathBuf>),
     /// A record or the stamp is not what `oomcheck run` writes.
     #[error("corrupt record {}: {source}", path.display())]
     Corrupt {
@@ -117,6 +124,9 @@ pub fn load(dirs: &[PathBuf], expected: &RunStamp) -> Result<RunRecords, Records
             reports.push((report, dir.clone()));
         }
     }
+    if reports.is_empty() {
+        return Err(RecordsError::NothingSwept(dirs.to_vec()));
+    }
     let mut reports: Vec<Report> = reports.into_iter().map(|(r, _)| r).collect();
     reports
         .sort_by(|a, b| (&a.test, binary_name(&a.binary)).cmp(&(&b.test, binary_name(&b.binary))));
@@ -133,7 +143,16 @@ pub fn binary_name(binary: &str) -> &str {
     file.rsplit_once('-').map_or(file, |(name, _)| name)
 }
 
-/// One directory's stamp and records.
+/// `a, b and c`.
+fn list(dirs: &[PathBuf]) -> String {
+    let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// One directory's stamp and records (none for a shard that swept nothing).
 fn load_dir(dir: &Path) -> Result<(RunStamp, Vec<Report>), RecordsError> {
     if !dir.is_dir() {
         return Err(RecordsError::Missing(dir.to_path_buf()));
@@ -170,7 +189,9 @@ fn load_dir(dir: &Path) -> Result<(RunStamp, Vec<Report>), RecordsError> {
         })
         .collect();
     paths.sort();
-    if paths.is_empty() {
+    // A shard may sweep nothing (no test, or none with a check, fell in it); its stamped
+    // directory merges with the others.
+    if paths.is_empty() && stamp.partition.is_none() {
         return Err(RecordsError::Empty(dir.to_path_buf()));
     }
     let mut reports = Vec::new();

@@ -42,8 +42,10 @@ pub struct RunArgs {
     pub sweep_all: bool,
     /// Sweep one shard of the tests, as cargo-nextest partitions them: `count:K/N`
     /// (round-robin within each test binary), `hash:K/N` (by the test name's hash) or
-    /// `slice:K/N` (round-robin across binaries). `oomcheck report` merges the shards' records.
-    #[arg(long, value_name = "KIND:K/N", conflicts_with_all = ["preload", "test_args"])]
+    /// `slice:K/N` (round-robin across binaries). A test filter after `--` applies first. A
+    /// shard that gets no test (or none with a check) sweeps nothing and exits 0.
+    /// `oomcheck report` merges the shards' records.
+    #[arg(long, value_name = "KIND:K/N", conflicts_with = "preload")]
     pub partition: Option<super::partition::Partition>,
     /// Test name filter and other libtest arguments, after `--`.
     #[arg(last = true, value_name = "TEST ARGS")]

@@ -30,9 +30,6 @@ pub enum RunError {
     /// A test executable could not list its tests (`--partition`).
     #[error("cannot list the tests to partition them")]
     ListTests(#[source] std::io::Error),
-    /// `--partition` left this shard without a test.
-    #[error("the shard {0} has no test (fewer tests than shards?)")]
-    EmptyShard(String),
     /// The build produced no test executable.
     #[error("no test targets to run\n{}", how_to_add_checks())]
     NoTestTargets,

@@ -44,9 +44,21 @@ pub fn failure_section<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
     Some(rest[..end].trim_end())
 }
 
-/// The test-name filters among libtest arguments (positional arguments, skipping the values of
-/// options that take one).
-pub fn filters(libtest_args: &[String]) -> Vec<String> {
+/// What a libtest argument (with its value, if it takes one) does to the choice of tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A test-name filter (a positional argument).
+    Filter,
+    /// Narrows what the filters match: `--exact`, `--skip NAME`.
+    Narrows,
+    /// Chooses ignored tests: `--ignored`, `--include-ignored` (listing and running alike).
+    Ignored,
+    /// Anything else: how tests run, not which.
+    Other,
+}
+
+/// libtest arguments with what each does, an option's value grouped with it.
+fn roles(libtest_args: &[String]) -> Vec<(Role, &[String])> {
     const WITH_VALUE: &[&str] = &[
         "--skip",
         "--test-threads",
@@ -58,15 +70,50 @@ pub fn filters(libtest_args: &[String]) -> Vec<String> {
         "--shuffle-seed",
     ];
     let mut out = Vec::new();
-    let mut args = libtest_args.iter();
-    while let Some(a) = args.next() {
-        if WITH_VALUE.contains(&a.as_str()) {
-            args.next();
-        } else if !a.starts_with('-') {
-            out.push(a.clone());
-        }
+    let mut i = 0;
+    while i < libtest_args.len() {
+        let a = libtest_args[i].as_str();
+        let len = if WITH_VALUE.contains(&a) { 2 } else { 1 };
+        let role = match a {
+            "--exact" | "--skip" => Role::Narrows,
+            _ if a.starts_with("--skip=") => Role::Narrows,
+            "--ignored" | "--include-ignored" => Role::Ignored,
+            _ if !a.starts_with('-') => Role::Filter,
+            _ => Role::Other,
+        };
+        let end = (i + len).min(libtest_args.len());
+        out.push((role, &libtest_args[i..end]));
+        i = end;
     }
     out
+}
+
+/// The arguments among `libtest_args` whose role is one of `keep`, in their order.
+fn with_roles(libtest_args: &[String], keep: &[Role]) -> Vec<String> {
+    roles(libtest_args)
+        .into_iter()
+        .filter(|(role, _)| keep.contains(role))
+        .flat_map(|(_, args)| args.iter().cloned())
+        .collect()
+}
+
+/// The test-name filters among libtest arguments (positional arguments, skipping the values of
+/// options that take one).
+pub fn filters(libtest_args: &[String]) -> Vec<String> {
+    with_roles(libtest_args, &[Role::Filter])
+}
+
+/// The arguments that choose which tests run (filters, `--exact`, `--skip NAME`, `--ignored`,
+/// `--include-ignored`): given to `--list`, they list exactly the tests a run would.
+pub fn selection(libtest_args: &[String]) -> Vec<String> {
+    with_roles(libtest_args, &[Role::Filter, Role::Narrows, Role::Ignored])
+}
+
+/// The arguments without the filters and what narrows them (`--exact`, `--skip NAME`), for a run
+/// that names its tests itself; `--ignored` and `--include-ignored` stay, so that an ignored
+/// test named runs.
+pub fn without_filters(libtest_args: &[String]) -> Vec<String> {
+    with_roles(libtest_args, &[Role::Ignored, Role::Other])
 }
 
 #[cfg(test)]
@@ -106,5 +153,40 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         assert_eq!(filters(&args), ["disk", "x"]);
+    }
+
+    #[test]
+    fn selection_and_the_rest_split_the_arguments() {
+        let args: Vec<String> = [
+            "--skip",
+            "slow",
+            "disk",
+            "--nocapture",
+            "--exact",
+            "--test-threads",
+            "2",
+            "--include-ignored",
+            "--skip=net",
+            "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            selection(&args),
+            [
+                "--skip",
+                "slow",
+                "disk",
+                "--exact",
+                "--include-ignored",
+                "--skip=net",
+                "x"
+            ]
+        );
+        assert_eq!(
+            without_filters(&args),
+            ["--nocapture", "--test-threads", "2", "--include-ignored"]
+        );
     }
 }

@@ -6,6 +6,8 @@
 //!   second in shard 2, …).
 //! - `hash`: within each test binary, by the 64-bit xxHash (seed 0) of the test's name, modulo N.
 //! - `slice`: round-robin across all binaries, in the order of their names.
+//!
+//! As in nextest, a test filter applies first: only the tests it selects are partitioned.
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::str::FromStr;
@@ -91,10 +93,12 @@ impl Partition {
     }
 }
 
-/// The tests of a libtest executable (`--list --format terse`), in its order.
-pub fn list(executable: &Path) -> std::io::Result<Vec<String>> {
+/// The tests of a libtest executable that `selection` chooses (libtest's own filters, `--exact`,
+/// `--skip`, `--ignored`: `--list --format terse SELECTION`), in its order.
+pub fn list(executable: &Path, selection: &[String]) -> std::io::Result<Vec<String>> {
     let out = Command::new(executable)
         .args(["--list", "--format", "terse"])
+        .args(selection)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()?;

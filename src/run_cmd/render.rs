@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::cargo::Metadata;
 use super::diagnostic::{self, Detail, Explanations, SourceRoots};
 use super::libtest;
+use super::partition::Partition;
 use super::record::RecordError;
 use super::verdict::Findings;
 use crate::ui::Ui;
@@ -156,6 +157,23 @@ pub fn interrupted(finished: usize, incomplete: &[String]) {
         }
     );
     eprintln!("tests that had not started yet were skipped");
+}
+
+/// What a `--partition` shard that got no test says: nothing was swept, and why that is fine.
+pub fn empty_shard(partition: Partition, selected: usize) {
+    eprintln!(
+        "shard {partition} has no tests ({} selected, all in other shards): nothing was swept",
+        plural(selected, "test")
+    );
+}
+
+/// What a `--partition` shard whose tests hold no check says.
+pub fn shard_without_checks(partition: Partition, tests_run: u64) {
+    eprintln!(
+        "shard {partition} has no OOM checks ({} ran, none called oomcheck_injector::check): \
+         nothing was swept",
+        plural(tests_run as usize, "test")
+    );
 }
 
 #[cfg(test)]
