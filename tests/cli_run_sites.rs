@@ -1,7 +1,7 @@
 //! End to end through `oomcheck run` (issue 13), on `tests/fixtures/oom-sites`: NoMemory names
 //! from the rule packs and from the crate's configuration, sites in a dependency and in a trait
 //! impl on a std type with their callers, test-body allocations, bodies whose normal run returns
-//! `Err`, allowed outcomes, empty sweeps, and the plain (CI log) rendering.
+//! `Err`, allowed outcomes, empty sweeps, count and site drift, and the plain (CI log) rendering.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -172,4 +172,37 @@ fn an_empty_sweep_says_nothing_swept() {
     );
     assert!(human.stderr.contains("nothing swept"), "{human:?}");
     assert!(human.stderr.contains("1 check swept nothing"), "{human:?}");
+}
+
+#[test]
+fn site_drift_is_named_on_the_line_with_its_fix() {
+    for strategy in ["rerun", "fork"] {
+        let out = oomcheck(
+            &fixture(),
+            &["run", "--strategy", strategy, "--", "site_drift"],
+        );
+        // Drift is neither a pass nor a finding: the run does not fail for it.
+        assert_eq!(out.code, 0, "{strategy}: {out:?}");
+        let e = &out.stderr;
+        // The line says what the `D`s mean for the verdict, not a bare `OK`.
+        assert!(e.contains("  DD  OK (2 drifted)"), "{strategy}: {e}");
+        // And a note says why and what to change.
+        assert!(
+            e.contains("note: site_drift: 2 indices drifted (`D`): ")
+                && e.contains("a randomly seeded hasher (use a fixed one"),
+            "{strategy}: {e}"
+        );
+        assert!(
+            e.contains("2 indices drifted (site drift)"),
+            "{strategy}: {e}"
+        );
+    }
+    let json = oomcheck(&fixture(), &["run", "--format", "json", "--", "site_drift"]);
+    let v = &records(&json.stdout)["site_drift"];
+    assert_eq!(sequence(v), "DD", "{v:#}");
+    assert_eq!(v["outcomes"]["drifted"], 2, "{v:#}");
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("2 indices drifted (`D`)"));
 }
