@@ -197,12 +197,33 @@ fn site_drift_is_named_on_the_line_with_its_fix() {
             "{strategy}: {e}"
         );
     }
-    let json = oomcheck(&fixture(), &["run", "--format", "json", "--", "site_drift"]);
-    let v = &records(&json.stdout)["site_drift"];
+    // The record, and `oomcheck report`'s joined data, carry the note too.
+    let kept = tempfile::tempdir().expect("a records directory");
+    let json =
+        common::oomcheck_command(&fixture(), &["run", "--format", "json", "--", "site_drift"])
+            .env("OOMCHECK_REPORT", kept.path())
+            .output()
+            .expect("run oomcheck");
+    let v = &records(&String::from_utf8_lossy(&json.stdout))["site_drift"];
     assert_eq!(sequence(v), "DD", "{v:#}");
     assert_eq!(v["outcomes"]["drifted"], 2, "{v:#}");
     assert!(v["message"]
         .as_str()
         .unwrap()
         .contains("2 indices drifted (`D`)"));
+    let joined = oomcheck(
+        &fixture(),
+        &["report", "--format", "json", kept.path().to_str().unwrap()],
+    );
+    assert_eq!(joined.code, 0, "{joined:?}");
+    let joined: Value = serde_json::from_str(&joined.stdout).expect("the joined data");
+    let test = &joined["tests"][0];
+    assert_eq!(test["test"], "site_drift", "{joined:#}");
+    assert_eq!(test["outcomes"]["drifted"], 2, "{joined:#}");
+    assert!(
+        test["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("a randomly seeded hasher")),
+        "{joined:#}"
+    );
 }
