@@ -196,7 +196,24 @@ fn site_drift_is_named_on_the_line_with_its_fix() {
             e.contains("2 indices drifted (site drift)"),
             "{strategy}: {e}"
         );
+        // libtest captures the test process's output (no `--nocapture`): a body that prints
+        // allocates there only, so that cause comes first, with its fix.
+        assert!(
+            e.contains("likely causes and fixes: output the body prints")
+                && e.contains("`oomcheck run -- --nocapture`"),
+            "{strategy}: {e}"
+        );
     }
+    // With `--nocapture` the test process captures nothing: that cause is not named.
+    let uncaptured = oomcheck(&fixture(), &["run", "--", "site_drift", "--nocapture"]);
+    assert_eq!(uncaptured.code, 0, "{uncaptured:?}");
+    let e = &uncaptured.stderr;
+    assert!(e.contains("  DD  OK (2 drifted)"), "{e}");
+    assert!(
+        e.contains("likely causes and fixes: a randomly seeded hasher"),
+        "{e}"
+    );
+    assert!(!e.contains("output the body prints"), "{e}");
     // The record, and `oomcheck report`'s joined data, carry the note too.
     let kept = tempfile::tempdir().expect("a records directory");
     let json =

@@ -126,6 +126,7 @@ mod frames;
 mod journal;
 mod options;
 mod outcome;
+mod output_capture;
 mod panics;
 mod predicate;
 mod range;
