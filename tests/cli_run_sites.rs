@@ -1,7 +1,7 @@
 //! End to end through `oomcheck run` (issue 13), on `tests/fixtures/oom-sites`: NoMemory names
 //! from the rule packs and from the crate's configuration, sites in a dependency and in a trait
 //! impl on a std type with their callers, test-body allocations, bodies whose normal run returns
-//! `Err`, allowed outcomes, empty sweeps, and the plain (CI log) rendering.
+//! `Err`, allowed outcomes, empty sweeps, count and site drift, and the plain (CI log) rendering.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -172,4 +172,75 @@ fn an_empty_sweep_says_nothing_swept() {
     );
     assert!(human.stderr.contains("nothing swept"), "{human:?}");
     assert!(human.stderr.contains("1 check swept nothing"), "{human:?}");
+}
+
+#[test]
+fn site_drift_is_named_on_the_line_with_its_fix() {
+    for strategy in ["rerun", "fork"] {
+        let out = oomcheck(
+            &fixture(),
+            &["run", "--strategy", strategy, "--", "site_drift"],
+        );
+        // Drift is neither a pass nor a finding: the run does not fail for it.
+        assert_eq!(out.code, 0, "{strategy}: {out:?}");
+        let e = &out.stderr;
+        // The line says what the `D`s mean for the verdict, not a bare `OK`.
+        assert!(e.contains("  DD  OK (2 drifted)"), "{strategy}: {e}");
+        // And a note says why and what to change.
+        assert!(
+            e.contains("note: site_drift: 2 indices drifted (`D`): ")
+                && e.contains("a randomly seeded hasher (use a fixed one"),
+            "{strategy}: {e}"
+        );
+        assert!(
+            e.contains("2 indices drifted (site drift)"),
+            "{strategy}: {e}"
+        );
+        // libtest captures the test process's output (no `--nocapture`): a body that prints
+        // allocates there only, so that cause comes first, with its fix.
+        assert!(
+            e.contains("likely causes and fixes: output the body prints")
+                && e.contains("`oomcheck run -- --nocapture`"),
+            "{strategy}: {e}"
+        );
+    }
+    // With `--nocapture` the test process captures nothing: that cause is not named.
+    let uncaptured = oomcheck(&fixture(), &["run", "--", "site_drift", "--nocapture"]);
+    assert_eq!(uncaptured.code, 0, "{uncaptured:?}");
+    let e = &uncaptured.stderr;
+    assert!(e.contains("  DD  OK (2 drifted)"), "{e}");
+    assert!(
+        e.contains("likely causes and fixes: a randomly seeded hasher"),
+        "{e}"
+    );
+    assert!(!e.contains("output the body prints"), "{e}");
+    // The record, and `oomcheck report`'s joined data, carry the note too.
+    let kept = tempfile::tempdir().expect("a records directory");
+    let json =
+        common::oomcheck_command(&fixture(), &["run", "--format", "json", "--", "site_drift"])
+            .env("OOMCHECK_REPORT", kept.path())
+            .output()
+            .expect("run oomcheck");
+    let v = &records(&String::from_utf8_lossy(&json.stdout))["site_drift"];
+    assert_eq!(sequence(v), "DD", "{v:#}");
+    assert_eq!(v["outcomes"]["drifted"], 2, "{v:#}");
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("2 indices drifted (`D`)"));
+    let joined = oomcheck(
+        &fixture(),
+        &["report", "--format", "json", kept.path().to_str().unwrap()],
+    );
+    assert_eq!(joined.code, 0, "{joined:?}");
+    let joined: Value = serde_json::from_str(&joined.stdout).expect("the joined data");
+    let test = &joined["tests"][0];
+    assert_eq!(test["test"], "site_drift", "{joined:#}");
+    assert_eq!(test["outcomes"]["drifted"], 2, "{joined:#}");
+    assert!(
+        test["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("a randomly seeded hasher")),
+        "{joined:#}"
+    );
 }

@@ -21,10 +21,32 @@ use crate::sweep::Exec;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-/// The likely causes of drift and their fixes, shared by every message about it.
-const CAUSES: &str = "likely causes and fixes: a randomly seeded hasher (use a fixed one such \
-                      as `BuildHasherDefault<DefaultHasher>`), work on other threads (join it \
-                      inside the body), lazy caches (warm them before `check`)";
+/// The likely causes of drift and their fixes, shared by every message about it ([`causes`]). The sweep's
+/// iterations run in other processes than the counting runs: what differs between processes
+/// (random hash keys, even of a map built before `check`; heap addresses) drifts although
+/// every run in one process agrees, so those causes are named too (both seen on real crates).
+const CAUSES: &str = "a randomly seeded hasher (use a fixed one such \
+                      as `BuildHasherDefault<DefaultHasher>`, also for a map built before \
+                      `check`: each process of the sweep seeds its own), keys or orders taken \
+                      from addresses (each process has its own heap layout: key by index or \
+                      id), work on other threads (join it inside the body), lazy caches (warm \
+                      them before `check`)";
+
+/// The first cause named when the test process captures output (`output_capture.rs`).
+const CAPTURED_OUTPUT: &str = "output the body prints (`println!`, `eprintln!`, a logger): \
+                               libtest captures it in this test process, which allocates, and \
+                               not in the sweep's processes (run the tests with `--nocapture`: \
+                               `oomcheck run -- --nocapture`, `cargo test -- --nocapture`)";
+
+/// `likely causes and fixes: …`, the output capture first when the test process captures
+/// output.
+fn causes(output_captured: bool) -> String {
+    if output_captured {
+        format!("likely causes and fixes: {CAPTURED_OUTPUT}, {CAUSES}")
+    } else {
+        format!("likely causes and fixes: {CAUSES}")
+    }
+}
 
 /// The site hash of each swept index's allocation in the recording run.
 pub(crate) struct Expected {
@@ -86,12 +108,15 @@ pub(crate) fn record(exec: &Exec<'_>, selection: &Selection) -> Expected {
 }
 
 /// Marks the results whose failed allocation's site differs from the recorded one: a pass
-/// becomes `drifted`; a finding keeps its outcome and says so in its message.
+/// becomes `drifted`; a finding keeps its outcome and says so in its message (naming the
+/// output capture among the causes when `output_captured`).
 pub(crate) fn judge(
     expected: &Expected,
     results: &mut BTreeMap<u64, IterationResult>,
     strict: bool,
+    output_captured: bool,
 ) {
+    let causes = causes(output_captured);
     for (index, r) in results.iter_mut() {
         let (Some(got), Some(want)) = (r.site_hash, expected.of(*index)) else {
             continue;
@@ -102,13 +127,13 @@ pub(crate) fn judge(
         if r.outcome.is_finding(strict) {
             r.message.push_str(&format!(
                 " (site drift: the allocation failed was made at another call site than \
-                 allocation {index} of the counting run; {CAUSES})"
+                 allocation {index} of the counting run; {causes})"
             ));
         } else {
             r.message = format!(
                 "site drift: the allocation failed was made at another call site than allocation \
                  {index} of the counting run, so this index tested another allocation than the \
-                 one it names; {CAUSES}. The iteration itself: {}",
+                 one it names; {causes}. The iteration itself: {}",
                 r.message
             );
             r.outcome = Outcome::Drifted;
@@ -116,8 +141,10 @@ pub(crate) fn judge(
     }
 }
 
-/// The report's notes on the indices that drifted: how many, why, and the fix.
-pub(crate) fn notes(report: &Report) -> Vec<String> {
+/// The report's notes on the indices that drifted: how many, why, and the fix (naming the
+/// output capture among the causes when `output_captured`).
+pub(crate) fn notes(report: &Report, output_captured: bool) -> Vec<String> {
+    let causes = causes(output_captured);
     let mut notes = Vec::new();
     // `(index, that index)` or `(indices, those indices)`.
     let words = |n: u64| {
@@ -132,7 +159,7 @@ pub(crate) fn notes(report: &Report) -> Vec<String> {
         let (indices, those) = words(not_reached);
         notes.push(format!(
             "{not_reached} {indices} not reached (`N`): the body made fewer allocations than in \
-             its counting runs (count drift), so {those} tested nothing; {CAUSES}"
+             its counting runs (count drift), so {those} tested nothing; {causes}"
         ));
     }
     let drifted = report.count(Outcome::Drifted);
@@ -141,7 +168,7 @@ pub(crate) fn notes(report: &Report) -> Vec<String> {
         notes.push(format!(
             "{drifted} {indices} drifted (`D`): the allocation failed there was made at another \
              call site than in the counting run (site drift), so {those} tested another \
-             allocation than the one named; {CAUSES}"
+             allocation than the one named; {causes}"
         ));
     }
     notes
@@ -180,7 +207,7 @@ mod tests {
         .into_iter()
         .map(|r| (r.alloc, r))
         .collect();
-        judge(&expected, &mut results, false);
+        judge(&expected, &mut results, false, false);
         assert_eq!(results[&1].outcome, Outcome::NoMemory);
         assert_eq!(results[&1].message, "Err(x)");
         assert_eq!(results[&2].outcome, Outcome::Drifted);
@@ -205,10 +232,11 @@ mod tests {
     #[test]
     fn the_notes_count_each_kind_of_drift() {
         let mut report = Report::new("t".into(), crate::options::Mode::Transient, false, false);
-        assert!(notes(&report).is_empty());
+        assert!(notes(&report, false).is_empty());
         report.outcomes.insert(Outcome::NotReached, 1);
         report.outcomes.insert(Outcome::Drifted, 3);
-        let notes = notes(&report);
+        let captured = notes(&report, true);
+        let notes = notes(&report, false);
         assert_eq!(notes.len(), 2);
         assert!(
             notes[0].starts_with("1 index not reached (`N`): ")
@@ -223,6 +251,22 @@ mod tests {
             "{}",
             notes[1]
         );
+        assert!(!notes[1].contains("libtest captures"), "{}", notes[1]);
+        // A test process that captures output: that cause first, then the others.
+        assert!(
+            captured[1].contains("likely causes and fixes: output the body prints")
+                && captured[1].contains("`oomcheck run -- --nocapture`")
+                && captured[1].contains("a randomly seeded hasher (use a fixed one"),
+            "{}",
+            captured[1]
+        );
+        // What differs between the test process and the sweep's, seen drifting on real crates.
+        assert!(
+            notes[1].contains("also for a map built before `check`")
+                && notes[1].contains("keys or orders taken from addresses"),
+            "{}",
+            notes[1]
+        );
     }
 
     #[test]
@@ -234,9 +278,9 @@ mod tests {
         let mut results: BTreeMap<u64, IterationResult> =
             [(9, result(9, Outcome::Tolerated, Some(3)))].into();
         let mut strict = results.clone();
-        judge(&expected, &mut results, false);
+        judge(&expected, &mut results, false, false);
         assert_eq!(results[&9].outcome, Outcome::Drifted);
-        judge(&expected, &mut strict, true);
+        judge(&expected, &mut strict, true, false);
         assert_eq!(strict[&9].outcome, Outcome::Tolerated);
         assert!(strict[&9].message.contains("site drift"));
     }

@@ -473,9 +473,29 @@ pub(crate) fn run_child(
         unsafe { libc::_exit(0) }
     }
 
+    let made = run.stats.count;
     drop(run);
     while !server.alive.is_empty() {
         server.pump(Duration::from_millis(50));
+    }
+    // The indices past the end of the run (the count drifted since the counting runs): nothing
+    // was forked there, and they must not read as a child that died before reaching them.
+    for n in server
+        .set
+        .indices()
+        .filter(|&n| n > made && server.wants(n))
+    {
+        let result = IterationResult {
+            alloc: n,
+            outcome: outcome::Outcome::NotReached,
+            message: outcome::unreached_message(n, made),
+            diff: None,
+            site: None,
+            stack: Vec::new(),
+            stderr: None,
+            site_hash: None,
+        };
+        journal::write_raw(journal::result_line(&result).as_bytes());
     }
     // Findings are symbolized here, once the body's run is over: in this process, whose
     // addresses the forked processes shared.

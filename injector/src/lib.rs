@@ -101,6 +101,10 @@
 //! - The body must be repeatable: it runs many times, so state it mutates outside itself (files,
 //!   globals) must be reset by the body. A count that differs between runs is reported as
 //!   `unstable-count`; an order that differs, as `drifted` indices.
+//! - libtest captures a test's output unless run with `--nocapture`, and its buffer grows on the
+//!   test's thread: a body that prints allocates there in the test process (whose runs count)
+//!   but not in the sweep's processes (always `--nocapture`), so its indices drift. Run such
+//!   tests with `--nocapture`; drift messages name this cause when the output was captured.
 //! - `leak` compares live bytes: it is only judged when the normal run leaves no bytes of its own
 //!   live after its result is dropped, and memory the body hands to another thread (freed there)
 //!   counts as live.
@@ -126,6 +130,7 @@ mod frames;
 mod journal;
 mod options;
 mod outcome;
+mod output_capture;
 mod panics;
 mod predicate;
 mod range;

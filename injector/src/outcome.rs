@@ -166,25 +166,28 @@ const MAX_MESSAGE: usize = 4_000;
 /// Longest diff kept in a report.
 const MAX_DIFF: usize = 32_000;
 
+/// The message of an index whose allocation never came (count drift).
+const NOT_REACHED: &str = "the body ended without reaching the allocation to fail: its allocation \
+                           count drifts between runs (see the unstable-count causes: a randomly \
+                           seeded hasher, work on other threads, lazy caches)";
+
+/// What follows [`NOT_REACHED`]: how far the run got.
+fn not_reached_note(alloc: u64, made: u64) -> String {
+    format!(" (allocation {alloc} was not reached: this run made {made} allocations)")
+}
+
+/// The message of index `alloc`, which a run that made only `made` allocations never reached.
+pub(crate) fn unreached_message(alloc: u64, made: u64) -> String {
+    format!("{NOT_REACHED}{}", not_reached_note(alloc, made))
+}
+
 /// Classifies one armed run that finished (returned or panicked) against the normal run.
 pub(crate) fn classify(alloc: u64, run: RunData, base: &Baseline) -> Classified {
-    let not_reached = (run.stats.failed == 0).then(|| {
-        format!(
-            " (allocation {alloc} was not reached: this run made {} allocations)",
-            run.stats.count
-        )
-    });
+    let not_reached = (run.stats.failed == 0).then(|| not_reached_note(alloc, run.stats.count));
     let (outcome, mut message, diff) = match run.ended {
         Ended::Panic { message } => (Outcome::Panic, message, None),
         // Count drift: not a pass, since nothing failed.
-        _ if run.stats.failed == 0 => (
-            Outcome::NotReached,
-            "the body ended without reaching the allocation to fail: its allocation count drifts \
-             between runs (see the unstable-count causes: a randomly seeded hasher, work on other \
-             threads, lazy caches)"
-                .to_string(),
-            None,
-        ),
+        _ if run.stats.failed == 0 => (Outcome::NotReached, NOT_REACHED.to_string(), None),
         Ended::Err { debug, .. } if base.normal_err.as_ref() == Some(&debug) => (
             Outcome::NoMemory,
             format!("Err({debug}), the same error as the normal run"),

@@ -53,7 +53,9 @@ impl<P> Check<P> {
         });
         let env = Settings::from_env().unwrap_or_else(|e| panic!("{e}"));
         let thread_name = std::thread::current().name().map(str::to_string);
-        let isolatable = self.name.is_some() || matches!(&thread_name, Some(n) if n != "main");
+        let under_libtest = matches!(&thread_name, Some(n) if n != "main");
+        let isolatable = self.name.is_some() || under_libtest;
+        let output_captured = under_libtest && crate::output_capture::libtest_captures_output();
         let test = self
             .name
             .clone()
@@ -67,6 +69,7 @@ impl<P> Check<P> {
             ordinal,
             settings,
             isolatable,
+            output_captured,
             started,
             allows,
         };
@@ -96,6 +99,9 @@ struct Run {
     settings: Settings,
     /// Whether the sweep can run in child processes (the check has a libtest name).
     isolatable: bool,
+    /// Whether libtest captures this process's output (`output_capture.rs`): a cause of drift
+    /// named in its messages.
+    output_captured: bool,
     started: Instant,
     /// Expected outcomes, marked on the findings they accept.
     allows: Vec<crate::allow::Allow>,
@@ -281,7 +287,12 @@ impl Run {
             &mut report,
             &mut notes,
         );
-        crate::drift::judge(&expected_sites, &mut results, self.strict());
+        crate::drift::judge(
+            &expected_sites,
+            &mut results,
+            self.strict(),
+            self.output_captured,
+        );
         tally(
             &mut report,
             &results,
@@ -290,7 +301,7 @@ impl Run {
             stopped,
         );
         report.coverage = crate::stack::coverage(&results, &self.test);
-        notes.extend(crate::drift::notes(&report));
+        notes.extend(crate::drift::notes(&report, self.output_captured));
         for finding in &mut report.findings {
             crate::stack::up_to_test(&mut finding.stack, &self.test);
             finding.in_test_body = finding

@@ -524,6 +524,7 @@ fn a_shared_job_budget_of_one_token_still_sweeps_everything() {
 /// recording run is `drifted` (`D`) when it would pass, and a finding there says so; a body
 /// whose order is stable has no drift, which also shows the site hash is the same in every
 /// process (address-space layout randomisation gives each its own addresses).
+/// An index the sweep's processes never reach is `not-reached` (`N`) whatever the strategy.
 #[test]
 fn an_allocation_at_another_site_than_in_the_counting_run_is_drift() {
     for strategy in ["rerun", "fork"] {
@@ -566,6 +567,17 @@ fn an_allocation_at_another_site_than_in_the_counting_run_is_drift() {
             run.output.contains("order_differs_between_processes"),
             "{}",
             run.output_tail()
+        );
+
+        // An index the sweep's processes never reach is `not-reached` with each strategy, not
+        // an abort of a child "that exited before reaching it".
+        let fewer = &run.records_of("fewer_allocations_in_sweep_processes")[0];
+        assert_eq!(fewer["strategy"], strategy, "{fewer:#}");
+        common::assert_swept_record("fewer_allocations_in_sweep_processes", fewer, ".N");
+        assert_eq!(
+            outcome_counts(fewer),
+            counts(&[("no-memory", 1), ("not-reached", 1)]),
+            "{strategy}: {fewer:#}"
         );
     }
 }

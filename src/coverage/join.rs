@@ -96,6 +96,10 @@ pub struct TestCoverage {
     pub swept: u64,
     /// Indices per outcome.
     pub outcomes: BTreeMap<Outcome, u64>,
+    /// The check's notes (why it was not swept, or how many of its indices drifted and the
+    /// fix), when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// Its findings (positions in [`Joined::findings`]).
     pub findings: Vec<usize>,
 }
@@ -272,6 +276,7 @@ pub fn join(root: &Path, source: &Source, reports: &[Report]) -> Joined {
             status: r.status.as_str().to_string(),
             swept: r.swept(),
             outcomes: r.outcomes.clone(),
+            message: r.message.clone(),
             findings: own,
         });
     }

@@ -2,7 +2,7 @@
 //! failing site, the tests that failed outside their checks, the one-line summary, and the
 //! notes on unreadable records, unfinished sweeps and interrupts. (The progress lines are
 //! `progress`'s, each diagnostic `diagnostic`'s.)
-use oomcheck_injector::Outcome;
+use oomcheck_injector::{Outcome, Report};
 use std::path::{Path, PathBuf};
 
 use super::cargo::Metadata;
@@ -66,12 +66,32 @@ pub fn human(
             }
         }
     }
+    for note in drift_notes(&findings.records) {
+        eprintln!("{note}");
+    }
     // Sites with a finding that fails the run (allowed ones are counted apart).
     let failing_sites = groups
         .iter()
         .filter(|g| g.members.iter().any(|(_, f)| f.allowed.is_none()))
         .count();
     eprintln!("{}", summary_line(findings, failing_sites));
+}
+
+/// `note: TEST: …` for each check with indices that drifted or were not reached: the record's
+/// notes, which say how many, why, and the fix. The line's `D` and `N` alone do not tell what
+/// to change, and these checks pass, so no diagnostic says it either.
+fn drift_notes(records: &[&Report]) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| r.count(Outcome::Drifted) + r.count(Outcome::NotReached) > 0)
+        .filter_map(|r| {
+            Some(format!(
+                "note: {}: {}",
+                r.test,
+                r.message.as_deref()?.trim()
+            ))
+        })
+        .collect()
 }
 
 /// `N checks: C clean, F failing (K findings at S sites)[; T tests failed outside any check]`.
@@ -179,7 +199,6 @@ pub fn shard_without_checks(partition: Partition, tests_run: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oomcheck_injector::Report;
 
     fn swept(test: &str, outcomes: &str) -> Report {
         let v = serde_json::json!({
@@ -205,6 +224,24 @@ mod tests {
             summary_line(&findings, 0),
             "3 checks: 3 clean, 0 failing (0 findings at 0 sites; 1 index not reached (count \
              drift); 2 indices drifted (site drift))"
+        );
+    }
+
+    #[test]
+    fn checks_with_drift_get_a_note_with_the_fix() {
+        let mut drifted = swept("b", r#"{"drifted": 2, "no-memory": 1}"#);
+        drifted.message = Some("2 indices drifted (`D`): …; likely causes and fixes: …".into());
+        let mut unreached = swept("a", r#"{"not-reached": 1}"#);
+        unreached.message = Some("1 index not reached (`N`): …".into());
+        // A note of another kind on a check without drift is not repeated here.
+        let mut leaky = swept("c", r#"{"no-memory": 4}"#);
+        leaky.message = Some("leaks are not judged: …".into());
+        assert_eq!(
+            drift_notes(&[&unreached, &drifted, &leaky]),
+            [
+                "note: a: 1 index not reached (`N`): …",
+                "note: b: 2 indices drifted (`D`): …; likely causes and fixes: …"
+            ]
         );
     }
 }

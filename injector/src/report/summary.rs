@@ -4,6 +4,7 @@
 use super::{Frame, Report, Status, UNSWEPT_SYMBOL};
 use crate::env::OOMCHECK;
 use crate::options::Mode;
+use crate::outcome::Outcome;
 use crate::strategy::Strategy;
 use crate::text::{one_line, truncate};
 use std::fmt::Write as _;
@@ -118,27 +119,33 @@ impl Report {
     }
 
     /// `OK`, `FAILED (findings/swept)`, `INCOMPLETE (…)`, or for a check not swept `FAILED
-    /// (status)` (`OK (not swept: OOMCHECK unset)` for one run once).
+    /// (status)` (`OK (not swept: OOMCHECK unset)` for one run once). The indices allowed,
+    /// drifted and not reached are named in the parentheses (`OK (3 drifted)`): an `OK` whose
+    /// indices tested other allocations than they name must not read as a clean sweep.
     fn verdict(&self) -> String {
         let unswept = self.incomplete.as_ref().map(|i| i.indices.len());
         let failing = self.failing().count();
         let allowed = self.findings.len() - failing;
-        let allowed_note = if allowed > 0 {
-            format!(", {allowed} allowed")
-        } else {
-            String::new()
-        };
+        let apart: String = [
+            (allowed as u64, "allowed"),
+            (self.count(Outcome::Drifted), "drifted"),
+            (self.count(Outcome::NotReached), "not reached"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(", {n} {what}"))
+        .collect();
         match (self.status, unswept) {
-            (Status::Swept, None) if failing == 0 && allowed > 0 => {
-                format!("OK ({allowed} allowed)")
+            (Status::Swept, None) if failing == 0 && !apart.is_empty() => {
+                format!("OK ({})", &apart[2..])
             }
             (Status::Swept, None) if failing == 0 => "OK".to_string(),
-            (Status::Swept, None) => format!("FAILED ({failing}/{}{allowed_note})", self.swept()),
+            (Status::Swept, None) => format!("FAILED ({failing}/{}{apart})", self.swept()),
             (Status::Swept, Some(n)) if failing == 0 => {
                 format!("INCOMPLETE ({n} not swept)")
             }
             (Status::Swept, Some(n)) => format!(
-                "FAILED ({failing}/{}{allowed_note}), INCOMPLETE ({n} not swept)",
+                "FAILED ({failing}/{}{apart}), INCOMPLETE ({n} not swept)",
                 self.swept()
             ),
             (Status::NothingSwept, _) => "OK (nothing swept)".to_string(),
@@ -230,7 +237,6 @@ mod tests {
     use super::super::tests::report;
     use super::super::{DedupInfo, Incomplete, SampleInfo};
     use super::*;
-    use crate::outcome::Outcome;
 
     const PROGRESS: LineStyle = LineStyle::Progress { name_width: 28 };
 
@@ -266,6 +272,37 @@ mod tests {
         assert!(empty
             .line(LineStyle::Harness)
             .ends_with("OK (nothing swept)"));
+    }
+
+    #[test]
+    fn drifted_and_unreached_indices_are_named_in_the_verdict() {
+        // Every index drifted or unreached: an `OK` alone would read as a clean sweep.
+        let mut r = report();
+        r.findings.clear();
+        r.sequence = "DND".into();
+        r.outcomes = [(Outcome::Drifted, 2), (Outcome::NotReached, 1)].into();
+        assert!(r.passed());
+        assert!(
+            r.line(PROGRESS)
+                .ends_with("nalloc=3  DND  OK (2 drifted, 1 not reached)"),
+            "{}",
+            r.line(PROGRESS)
+        );
+        assert!(r
+            .line(LineStyle::Harness)
+            .ends_with("DND  OK (2 drifted, 1 not reached)"));
+        // Beside findings and allowed ones.
+        let mut r = report();
+        r.sequence = ".DA".into();
+        r.outcomes = [
+            (Outcome::NoMemory, 1),
+            (Outcome::Drifted, 1),
+            (Outcome::Abort, 1),
+        ]
+        .into();
+        assert!(r.line(PROGRESS).ends_with(".DA  FAILED (1/3, 1 drifted)"));
+        r.findings[0].allowed = Some("documented".into());
+        assert!(r.line(PROGRESS).ends_with(".DA  OK (1 allowed, 1 drifted)"));
     }
 
     #[test]
