@@ -100,6 +100,12 @@ impl Cx<'_> {
         self.stmt_starts.last().copied()
     }
 
+    /// Is `name` a function of the innermost enclosing `impl` block (or, for an inherent
+    /// `impl`, of the module around it: the sibling names a `try_` twin is looked up in)?
+    pub(crate) fn in_enclosing_impl(&self, name: &str) -> bool {
+        !self.impl_traits.is_empty() && self.siblings.last().is_some_and(|s| s.contains(name))
+    }
+
     /// The first line of the innermost statement being visited.
     pub(crate) fn stmt_line(&self) -> Option<usize> {
         self.stmt_starts.last().map(|s| s.start().line)
