@@ -97,3 +97,67 @@ pub fn build(n: usize) -> Vec<u8> {
     }
     inner(n)
 }
+
+// A fallible counterpart the code already declares is named instead of asked for: `TryClone`
+// beside `Clone` (also for a helper nested in `clone`), `Map::try_insert` beside `Extend`.
+pub struct Map {
+    keys: Vec<u32>,
+}
+
+pub trait TryClone: Sized {
+    fn try_clone(&self) -> Result<Self, TryReserveError>;
+}
+
+impl TryClone for Map {
+    fn try_clone(&self) -> Result<Self, TryReserveError> {
+        let mut keys = Vec::new();
+        keys.try_reserve(self.keys.len())?;
+        keys.extend_from_slice(&self.keys);
+        Ok(Map { keys })
+    }
+}
+
+impl Clone for Map {
+    fn clone(&self) -> Self {
+        fn clone_keys(keys: &[u32]) -> Vec<u32> {
+            let mut out = Vec::new();
+            out.try_reserve(keys.len()).expect("out of memory"); //~ alloc-panic-without-error-channel
+            out.extend_from_slice(keys);
+            out
+        }
+        Map { keys: clone_keys(&self.keys) }
+    }
+}
+
+impl Map {
+    pub fn try_insert(&mut self, k: u32) -> Result<(), TryReserveError> {
+        self.keys.try_reserve(1)?;
+        self.keys.push(k);
+        Ok(())
+    }
+}
+
+impl Extend<u32> for Map {
+    fn extend<I: IntoIterator<Item = u32>>(&mut self, iter: I) {
+        for k in iter {
+            self.try_insert(k).expect("out of memory"); //~ alloc-panic-without-error-channel
+        }
+    }
+}
+
+// Without a declared counterpart the wording asks for one, for a nested helper too.
+pub struct Tree {
+    nodes: Vec<u32>,
+}
+
+impl Clone for Tree {
+    fn clone(&self) -> Self {
+        fn clone_subtree(nodes: &[u32]) -> Vec<u32> {
+            let mut out = Vec::new();
+            out.try_reserve(nodes.len()).unwrap(); //~ alloc-panic-without-error-channel
+            out.extend_from_slice(nodes);
+            out
+        }
+        Tree { nodes: clone_subtree(&self.nodes) }
+    }
+}

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use syn::{Attribute, GenericArgument, PathArguments, ReturnType, Type};
 
+use super::counterparts::Counterparts;
 use super::syntax::{expr_start, last_segment, span_of, type_name};
 use crate::finding::Span;
 
@@ -49,6 +50,10 @@ pub(crate) struct FnFrame {
     pub exposed: bool,
     /// The trait of the `impl` it belongs to (`Clone`, `Extend`, `GlobalAlloc`), if any.
     pub trait_impl: Option<String>,
+    /// The trait and the type of the `impl` whose method it is, or (a helper nested in a
+    /// function) whose method the enclosing function is: where a fallible counterpart
+    /// (`TryClone` beside `Clone`) is looked for.
+    pub implementing: Option<(String, String)>,
     /// A `try_{name}` function exists in the same `impl` or module, or its documentation
     /// says it panics or aborts: its contract is to panic on allocation failure.
     pub infallible_twin: bool,
@@ -73,6 +78,15 @@ pub(crate) struct FnFrame {
     pub oom_ignore_marker: bool,
 }
 
+/// The `impl` block a function is a method of.
+#[derive(Debug, Default)]
+pub(crate) struct ImplOf {
+    /// The trait implemented (`None`: an inherent `impl`, or no `impl` at all).
+    pub trait_name: Option<String>,
+    /// The type implemented on, if known.
+    pub ty: Option<String>,
+}
+
 /// Whether a function name marks "out of memory deliberately ignored" (wasmtime's
 /// `PanicOnOom::panic_on_oom` and `*_panic_on_oom`, the kernel's `assume_fallible`).
 pub(crate) fn is_oom_ignore_marker(name: &str) -> bool {
@@ -81,13 +95,13 @@ pub(crate) fn is_oom_ignore_marker(name: &str) -> bool {
 
 impl FnFrame {
     /// The frame of a function with signature `sig`, attributes `attrs`, visibility `public`,
-    /// inside `trait_impl` (if any), among the sibling function names `siblings`, nested in
-    /// `outer` (if any).
+    /// a method of `impl_of`, among the sibling function names `siblings`, nested in `outer`
+    /// (if any).
     pub(crate) fn new(
         sig: &syn::Signature,
         attrs: &[Attribute],
         public: bool,
-        trait_impl: Option<String>,
+        impl_of: ImplOf,
         siblings: Option<&HashSet<String>>,
         outer: Option<&FnFrame>,
         without_channel_callers: &HashSet<String>,
@@ -98,7 +112,16 @@ impl FnFrame {
         let twin_named = siblings.is_some_and(|s| s.contains(&format!("try_{name}")));
         let documented_panic = ["panic", "abort"].iter().any(|w| doc.contains(w));
         let none_on_alloc_failure = channel == Channel::Option && says_none_on_alloc_failure(&doc);
+        let ImplOf {
+            trait_name: trait_impl,
+            ty,
+        } = impl_of;
+        let implementing = match (&trait_impl, ty) {
+            (Some(t), Some(ty)) => Some((t.clone(), ty)),
+            _ => outer.and_then(|o| o.implementing.clone()),
+        };
         FnFrame {
+            implementing,
             exposed: public || trait_impl.is_some(),
             infallible_twin: channel == Channel::None && (twin_named || documented_panic),
             none_on_alloc_failure,
@@ -132,12 +155,21 @@ impl FnFrame {
             && (self.exposed || self.nested_without_channel || self.called_only_without_channel)
     }
 
-    /// The fallible alternative a function without an error channel could offer.
-    pub(crate) fn alternative(&self) -> String {
+    /// What to do instead of a function without an error channel: use the fallible
+    /// counterpart the scanned code already declares for the implemented trait and type
+    /// (`counterparts`), or else offer one.
+    pub(crate) fn alternative(&self, counterparts: &Counterparts) -> String {
+        let declared = self
+            .implementing
+            .as_ref()
+            .and_then(|(tr, ty)| counterparts.advice(tr, ty));
+        if let Some(advice) = declared {
+            return advice;
+        }
         match self.trait_impl.as_deref() {
-            Some("Clone") => "a `TryClone`-style `try_clone` returning `Result`".to_string(),
-            Some(t) => format!("a fallible method beside the `{t}` implementation"),
-            None => format!("a `try_{}` variant returning `Result`", self.name),
+            Some("Clone") => "offer a `TryClone`-style `try_clone` returning `Result`".to_string(),
+            Some(t) => format!("offer a fallible method beside the `{t}` implementation"),
+            None => format!("offer a `try_{}` variant returning `Result`", self.name),
         }
     }
 }
@@ -311,7 +343,7 @@ mod tests {
             &f.sig,
             &f.attrs,
             public,
-            None,
+            ImplOf::default(),
             Some(&sib),
             None,
             &HashSet::new(),

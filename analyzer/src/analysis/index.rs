@@ -4,14 +4,16 @@
 //! (wrappers of wrappers count).
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use syn::visit::{self, Visit};
 
+use super::counterparts::{is_fallible_method, is_fallible_trait, CounterpartDecl, DeclKind};
 use super::discovery::{propagated, PropCall};
 use super::fields::{FieldDecl, FieldTypes};
 use super::input::SourceFile;
 use super::literal_fields::literal_field_types;
-use super::syntax::{is_test_code, item_attrs, result_error_type, type_name};
+use super::syntax::{is_test_code, item_attrs, last_segment, result_error_type, type_name};
 use super::vocab::Vocab;
 use crate::packs::ActivePacks;
 
@@ -80,6 +82,10 @@ struct Collector<'a, 'v> {
     method_defs: Vec<(String, Option<String>)>,
     /// Required trait methods with a `self` receiver that return no `Result`.
     plain_method_decls: Vec<String>,
+    /// Fallible counterparts declared (`impl TryClone for T`, `T::try_insert`).
+    counterparts: Vec<CounterpartDecl>,
+    /// The file, as the run names it (for the counterparts' places).
+    path: &'a Path,
     in_impl: usize,
 }
 
@@ -196,6 +202,17 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
                 self.alloc_errors.push(target);
             }
         }
+        if let (Some((_, tr, _)), Some(ty)) = (&i.trait_, type_name(&i.self_ty)) {
+            let tr = last_segment(tr);
+            if is_fallible_trait(&tr) {
+                self.counterparts.push(CounterpartDecl {
+                    kind: DeclKind::Trait(tr),
+                    ty,
+                    path: self.path.to_path_buf(),
+                    line: i.impl_token.span.start().line,
+                });
+            }
+        }
         self.owners.push(type_name(&i.self_ty));
         self.inherent.push(i.trait_.is_none());
         self.in_impl += 1;
@@ -226,6 +243,14 @@ impl<'a> Visit<'a> for Collector<'a, '_> {
         }
         self.candidate(&f.sig, &f.block, true);
         let name = f.sig.ident.to_string();
+        if let (true, Some(Some(ty))) = (is_fallible_method(&name), self.owners.last()) {
+            self.counterparts.push(CounterpartDecl {
+                kind: DeclKind::Method(name.clone()),
+                ty: ty.clone(),
+                path: self.path.to_path_buf(),
+                line: f.sig.ident.span().start().line,
+            });
+        }
         let is_method = f.sig.receiver().is_some();
         if is_method {
             let owner = self.owners.last().cloned().flatten();
@@ -315,6 +340,8 @@ pub struct FileSummary {
     method_defs: Vec<(String, Option<String>)>,
     /// Required trait methods with a `self` receiver that return no `Result`.
     plain_method_decls: Vec<String>,
+    /// Fallible counterparts of `Clone`, `Extend`… declared in the file.
+    counterparts: Vec<CounterpartDecl>,
 }
 
 /// Summarize one file with the base vocabulary (packs and configuration, no wrappers yet).
@@ -348,6 +375,8 @@ pub(crate) fn summarize(
         type_aliases: Vec::new(),
         method_defs: Vec::new(),
         plain_method_decls: Vec::new(),
+        counterparts: Vec::new(),
+        path: &file.path,
         in_impl: 0,
     };
     c.visit_file(&file.syntax);
@@ -380,12 +409,15 @@ pub(crate) fn summarize(
     {
         c.candidates.retain(|c| c.error.is_none() && !c.own_error);
     }
-    let names_methods =
-        !c.method_defs.is_empty() || !c.plain_method_decls.is_empty() || !c.type_aliases.is_empty();
+    let names_methods = !c.method_defs.is_empty()
+        || !c.plain_method_decls.is_empty()
+        || !c.type_aliases.is_empty()
+        || !c.counterparts.is_empty();
     if names_methods && !has_needle() {
         c.method_defs.clear();
         c.plain_method_decls.clear();
         c.type_aliases.clear();
+        c.counterparts.clear();
     }
     // Struct literals add field types only where a receiver type could be built: the file
     // names one (no walk at all unless a pack with receiver types is active). A literal
@@ -428,6 +460,7 @@ pub(crate) fn summarize(
         type_aliases: c.type_aliases,
         method_defs: c.method_defs,
         plain_method_decls: c.plain_method_decls,
+        counterparts: c.counterparts,
     }
 }
 
@@ -492,6 +525,9 @@ pub(crate) fn resolve<'a>(
         vocab
             .plain_method_decls
             .extend(s.plain_method_decls.iter().cloned());
+        for d in &s.counterparts {
+            vocab.counterparts.add(d);
+        }
         for (original, alias) in &s.renames {
             if vocab.error_types.contains(original) {
                 vocab.error_types.insert(alias.clone());

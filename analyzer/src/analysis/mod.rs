@@ -36,6 +36,7 @@ mod bindings;
 mod callers;
 mod chain;
 mod checks;
+mod counterparts;
 mod discovery;
 mod enclosing;
 mod fields;

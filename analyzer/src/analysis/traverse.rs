@@ -12,7 +12,9 @@ use syn::{Expr, ExprMethodCall, Pat, Stmt};
 use super::bindings::{infer_type, Bindings};
 use super::callers::called_only_without_channel;
 use super::chain::Chains;
-use super::enclosing::{impl_fn_names, module_fn_names, returned_locals, returned_starts, FnFrame};
+use super::enclosing::{
+    impl_fn_names, module_fn_names, returned_locals, returned_starts, FnFrame, ImplOf,
+};
 use super::fields::FieldTypes;
 use super::macro_bodies::transcribers;
 use super::syntax::{is_test_code, item_attrs, last_segment, stmt_start, type_name};
@@ -98,6 +100,12 @@ impl Cx<'_> {
     /// The first token of the innermost statement being visited.
     pub(crate) fn stmt_start(&self) -> Option<proc_macro2::Span> {
         self.stmt_starts.last().copied()
+    }
+
+    /// Is `name` a function of the innermost enclosing `impl` block (or, for an inherent
+    /// `impl`, of the module around it: the sibling names a `try_` twin is looked up in)?
+    pub(crate) fn in_enclosing_impl(&self, name: &str) -> bool {
+        !self.impl_traits.is_empty() && self.siblings.last().is_some_and(|s| s.contains(name))
     }
 
     /// The first line of the innermost statement being visited.
@@ -238,7 +246,10 @@ impl<'v, L: Listener> Traversal<'v, L> {
             sig,
             attrs,
             public,
-            trait_impl,
+            ImplOf {
+                trait_name: trait_impl,
+                ty: self.cx.bindings.self_type(),
+            },
             self.cx.siblings.last(),
             self.cx.fns.last(),
             &self.cx.without_channel_callers,

@@ -2,6 +2,7 @@
 //! discovered allocation wrappers.
 use std::collections::{HashMap, HashSet};
 
+use super::counterparts::Counterparts;
 use super::input::Settings;
 use super::syntax::{ends_with, suffix_either_way};
 
@@ -70,6 +71,9 @@ pub(crate) struct Vocab {
     /// Required trait methods (no body) with a `self` receiver that return no `Result`: a
     /// method of that name may be one that cannot fail.
     pub plain_method_decls: HashSet<String>,
+    /// Fallible counterparts the scanned code declares (`impl TryClone for T`,
+    /// `T::try_insert`), to name in place of asking for one.
+    pub counterparts: Counterparts,
 }
 
 /// Method names of std types and traits (collections, strings, `Option`/`Result`, iterators,

@@ -5,7 +5,8 @@
 //! `analysis/checks/results.rs`), then sorted by the enclosing function
 //! (`analysis/enclosing.rs`, applied in `analysis/checks/findings.rs`): a trait method with a
 //! fixed signature, or a public function, returning neither `Result` nor `Option`. Infallible
-//! twins (a `try_` sibling, or documented to panic) are not reported at all.
+//! twins (a `try_` sibling, or documented to panic) are not reported at all. The fallible
+//! counterparts named in the message are collected across files (`analysis/counterparts.rs`).
 use super::doc::{Level, RuleDoc, RuleId};
 
 /// The rule's documentation (shown by `oomcheck explain alloc-panic-without-error-channel`).
@@ -24,6 +25,16 @@ Functions whose contract is to panic on allocation failure are not reported: an 
 twin beside a `try_`-named sibling (`with_capacity` next to `try_with_capacity`, as
 `Vec::reserve` mirrors `Vec::try_reserve`), or a function documented to panic or abort.
 Where the function *can* report an error, the same panic is `panic-on-alloc-failure`.
+
+The message says what to do instead. When the function (or the function a helper is nested
+in) implements a trait with a known fallible counterpart that the scanned code already
+declares for the same type, it names that counterpart and where it is: `TryClone::try_clone`
+beside `Clone`; `TryExtend::try_extend`, or a `try_extend` / `try_extend_from_slice` /
+`try_insert` / `try_push` of the type, beside `Extend`; `TryFromIterator::try_from_iter` or
+`try_from_iter` / `try_collect` beside `FromIterator`; `try_default` / `try_new` beside
+`Default`; `TryToOwned::try_to_owned` or `try_to_owned` beside `ToOwned`. Otherwise it asks
+for one (a `try_` variant of the function, a `TryClone`-style `try_clone`, a fallible method
+beside the trait implementation).
 
 ### Why is this bad?
 It is a design decision rather than a dropped error, but callers that must survive running
@@ -51,10 +62,10 @@ impl Buffer {
     help: "offer a fallible alternative (a `try_` variant returning `Result`, or `TryClone`), or document the panic",
 };
 
-/// The finding's message: `how` the failure of `call` becomes a panic, and the fallible
-/// `alternative` to offer.
-pub(crate) fn message(call: &str, how: &str, alternative: &str) -> String {
+/// The finding's message: `how` the failure of `call` becomes a panic, and the `advice`
+/// (the fallible alternative to offer, or the one the code already declares).
+pub(crate) fn message(call: &str, how: &str, advice: &str) -> String {
     format!(
-        "failure of `{call}` becomes a panic or abort through {how} in a function that cannot report an error; offer {alternative}"
+        "failure of `{call}` becomes a panic or abort through {how} in a function that cannot report an error; {advice}"
     )
 }

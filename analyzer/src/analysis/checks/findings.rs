@@ -110,7 +110,11 @@ impl Findings {
                 Some(f) if f.infallible_twin || f.oom_ignore_marker => return,
                 Some(f) if f.cannot_report() => (
                     RuleId::AllocPanicWithoutErrorChannel,
-                    alloc_panic_without_error_channel::message(&val.call, &how, &f.alternative()),
+                    alloc_panic_without_error_channel::message(
+                        &val.call,
+                        &how,
+                        &f.alternative(&cx.vocab.counterparts),
+                    ),
                 ),
                 _ => (
                     RuleId::PanicOnAllocFailure,

@@ -8,6 +8,7 @@
 //! | raw allocator pointer (`let p = alloc(..)`, `*alloc(..)`, `ptr::write(alloc(..), ..)`) | [`raw_alloc`] |
 //! | aborting allocation in an OOM-safe file | [`infallible`] |
 //! | block: which discarded reservations are capacity hints (not findings) | [`capacity_hint`] |
+//! | block: which growth calls a reservation before them covers (no `infallible-alloc`) | [`reserved_growth`] |
 use std::collections::HashSet;
 
 use syn::punctuated::Punctuated;
@@ -23,6 +24,7 @@ mod findings;
 mod from_impl;
 mod infallible;
 mod raw_alloc;
+mod reserved_growth;
 mod results;
 
 use findings::Findings;
@@ -39,6 +41,9 @@ pub(crate) struct Checks {
     pub sites: Vec<FoundSite>,
     /// Reservations that are capacity hints (`capacity_hint`), found as their blocks are met.
     capacity_hints: HashSet<Span>,
+    /// Growth calls within a reservation made before them (`reserved_growth`), found as their
+    /// blocks are met (only in OOM-safe files).
+    reserved_growth: HashSet<reserved_growth::GrowthAt>,
 }
 
 impl Checks {
@@ -49,6 +54,7 @@ impl Checks {
             findings: Findings::default(),
             sites: Vec::new(),
             capacity_hints: HashSet::new(),
+            reserved_growth: HashSet::new(),
         }
     }
 }
@@ -61,6 +67,9 @@ impl Listener for Checks {
     fn block(&mut self, cx: &Cx, b: &syn::Block) {
         raw_alloc::block(&mut self.findings, cx, b);
         capacity_hint::block(b, &mut self.capacity_hints);
+        if self.infallible {
+            reserved_growth::block(b, &mut self.reserved_growth);
+        }
     }
 
     fn stmt(&mut self, cx: &Cx, s: &Stmt) {
@@ -90,7 +99,7 @@ impl Listener for Checks {
         sites::method_call(&mut self.sites, cx, m);
         results::method_call(&mut self.findings, cx, m);
         if self.infallible {
-            infallible::method_call(&mut self.findings, cx, m);
+            infallible::method_call(&mut self.findings, cx, m, &self.reserved_growth);
         }
         raw_alloc::method_call(&mut self.findings, cx, m);
     }
