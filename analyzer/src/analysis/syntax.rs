@@ -94,6 +94,25 @@ pub(crate) fn ident_of(expr: &Expr) -> Option<String> {
     }
 }
 
+/// Does any identifier of a token stream (a macro's body), nested groups included, satisfy
+/// `pred`? Iterative, so deeply nested groups cannot exhaust the stack.
+pub(crate) fn any_ident(
+    tokens: &proc_macro2::TokenStream,
+    mut pred: impl FnMut(&proc_macro2::Ident) -> bool,
+) -> bool {
+    let mut stack = vec![tokens.clone()];
+    while let Some(ts) = stack.pop() {
+        for t in ts {
+            match t {
+                proc_macro2::TokenTree::Ident(i) if pred(&i) => return true,
+                proc_macro2::TokenTree::Group(g) => stack.push(g.stream()),
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
 /// The identifier names bound by a pattern (bounded depth; enough for `Err(e)`, `Err(ref e)`).
 pub(crate) fn bound_names(pat: &Pat, out: &mut Vec<String>) {
     bound_names_depth(pat, out, 0);

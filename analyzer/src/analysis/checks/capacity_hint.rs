@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use syn::visit::Visit;
 use syn::{Block, Expr, Pat, Stmt};
 
-use crate::analysis::syntax::{call_span, ident_of, last_segment, peel, peel_refs};
+use crate::analysis::syntax::{any_ident, call_span, ident_of, last_segment, peel, peel_refs};
 use crate::finding::Span;
 
 /// Reservations that only set capacity (std's, allocator-api2's, smallvec's `try_reserve*`;
@@ -210,19 +210,10 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if names(m.tokens.clone(), self.local) {
+        if any_ident(&m.tokens, |i| i == self.local) {
             self.other = true;
         }
     }
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
-/// Does a token stream contain the identifier `local`?
-fn names(tokens: proc_macro2::TokenStream, local: &str) -> bool {
-    tokens.into_iter().any(|t| match t {
-        proc_macro2::TokenTree::Ident(i) => i == local,
-        proc_macro2::TokenTree::Group(g) => names(g.stream(), local),
-        _ => false,
-    })
 }

@@ -33,7 +33,7 @@ use syn::visit::Visit;
 use syn::{Block, Expr, ExprMethodCall, Pat, Stmt};
 
 use crate::analysis::handling::is_panic_macro;
-use crate::analysis::syntax::{peel, peel_refs};
+use crate::analysis::syntax::{any_ident, peel, peel_refs};
 
 /// Where a growth call's method name starts (line, column): how the check finds it again.
 pub(crate) type GrowthAt = (usize, usize);
@@ -358,21 +358,6 @@ fn expr_idents(e: &Expr) -> HashSet<String> {
     found.0
 }
 
-/// The identifiers of a token stream.
-fn idents(tokens: proc_macro2::TokenStream) -> HashSet<String> {
-    let mut out = HashSet::new();
-    for t in tokens {
-        match t {
-            proc_macro2::TokenTree::Ident(i) => {
-                out.insert(i.to_string());
-            }
-            proc_macro2::TokenTree::Group(g) => out.extend(idents(g.stream())),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// `a.b.c` as `("a", ["b", "c"])`, when `e` is a field path rooted at a local.
 fn field_path(e: &Expr) -> Option<(String, Vec<String>)> {
     let mut fields = Vec::new();
@@ -448,8 +433,10 @@ impl<'ast> Visit<'ast> for FirstUse<'_, 'ast> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        let named = idents(m.tokens.clone());
-        if named.contains(&self.place[0]) || !named.is_disjoint(&self.amount_names) {
+        let touches = |i: &proc_macro2::Ident| {
+            *i == self.place[0] || self.amount_names.contains(&i.to_string())
+        };
+        if any_ident(&m.tokens, touches) {
             self.found.get_or_insert(Found::Other);
         }
     }
