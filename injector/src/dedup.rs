@@ -5,11 +5,9 @@
 //! A site is the hash of `depth` return addresses starting just above the allocator
 //! (`site_hash.rs`, shared with the count-drift check).
 
-use crate::alloc;
 use crate::frames::RawFrames;
-use crate::site_hash::{self, Chain};
+use crate::site_run::{self, SiteVisitor};
 use crate::sweep::Exec;
-use std::cell::Cell;
 use std::collections::HashMap;
 
 /// One distinct allocation site of the range.
@@ -22,46 +20,32 @@ pub(crate) struct Site {
     pub(crate) frames: RawFrames,
 }
 
+/// The sites of `lo..=hi` found so far by the site-counting run.
 struct Table {
     lo: u64,
     hi: u64,
-    depth: usize,
     by_hash: HashMap<u64, usize>,
     sites: Vec<Site>,
 }
 
-thread_local! {
-    /// The table of the site-counting run on this thread (null outside it).
-    static TABLE: Cell<*mut Table> = const { Cell::new(std::ptr::null_mut()) };
-}
-
-/// The call chain from the allocator's counting function through this module's hook.
-static CHAIN: Chain = Chain::new();
-
-/// The allocator's attempt hook during the site-counting run (re-entrancy guard set).
-fn on_attempt(n: u64) {
-    let table = TABLE.try_with(Cell::get).unwrap_or(std::ptr::null_mut());
-    if table.is_null() {
-        return;
+impl SiteVisitor for Table {
+    fn wants(&mut self, n: u64) -> bool {
+        (self.lo..=self.hi).contains(&n)
     }
-    // SAFETY: `count_sites` points TABLE at a table it owns for the duration of the armed run, on
-    // this thread only, and nothing else borrows it meanwhile.
-    let t = unsafe { &mut *table };
-    if n < t.lo || n > t.hi {
-        return;
-    }
-    // SAFETY: the allocator's re-entrancy guard is set (see `AttemptHook`).
-    let hash = unsafe { site_hash::hash(&CHAIN, alloc::armed_attempt_address(), t.depth) };
-    match t.by_hash.get(&hash) {
-        Some(&i) => t.sites[i].count += 1,
-        None => {
-            t.by_hash.insert(hash, t.sites.len());
-            t.sites.push(Site {
-                first: n,
-                count: 1,
-                // SAFETY: the allocator's re-entrancy guard is set (see `on_attempt`).
-                frames: unsafe { RawFrames::capture() },
-            });
+
+    fn visit(&mut self, n: u64, hash: u64) {
+        match self.by_hash.get(&hash) {
+            Some(&i) => self.sites[i].count += 1,
+            None => {
+                self.by_hash.insert(hash, self.sites.len());
+                self.sites.push(Site {
+                    first: n,
+                    count: 1,
+                    // SAFETY: called inside the allocator with its re-entrancy guard set
+                    // (`SiteVisitor`).
+                    frames: unsafe { RawFrames::capture() },
+                });
+            }
         }
     }
 }
@@ -72,14 +56,9 @@ pub(crate) fn count_sites(exec: &Exec<'_>, lo: u64, hi: u64, depth: usize) -> (V
     let mut table = Table {
         lo,
         hi,
-        depth: depth.max(1),
         by_hash: HashMap::new(),
         sites: Vec::new(),
     };
-    TABLE.with(|t| t.set(&mut table));
-    alloc::set_attempt_hook(Some(on_attempt));
-    let run = exec(0, false, false);
-    alloc::set_attempt_hook(None);
-    TABLE.with(|t| t.set(std::ptr::null_mut()));
+    let run = site_run::hash_sites(exec, depth, &mut table);
     (table.sites, run.stats.count)
 }

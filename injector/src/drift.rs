@@ -12,13 +12,12 @@
 //! A drifted iteration that would have passed is `drifted`, not a pass; one that is a finding
 //! stays a finding, its message saying that its site differs from the counting run's.
 
-use crate::alloc;
 use crate::outcome::Outcome;
 use crate::report::{IterationResult, Report};
 use crate::selection::Selection;
-use crate::site_hash::{self, Chain, DEFAULT_DEPTH};
+use crate::site_hash::DEFAULT_DEPTH;
+use crate::site_run::{self, SiteVisitor};
 use crate::sweep::Exec;
-use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// The likely causes of drift and their fixes, shared by every message about it ([`causes`]). The sweep's
@@ -64,30 +63,19 @@ impl Expected {
     }
 }
 
-thread_local! {
-    /// The record being filled by the recording run on this thread (null outside it).
-    static RECORDING: Cell<*mut Expected> = const { Cell::new(std::ptr::null_mut()) };
-}
-
-/// The call chain from the allocator's counting function through this module's hook.
-static CHAIN: Chain = Chain::new();
-
-/// The allocator's attempt hook during the recording run (re-entrancy guard set).
-fn on_attempt(n: u64) {
-    let expected = RECORDING
-        .try_with(Cell::get)
-        .unwrap_or(std::ptr::null_mut());
-    if expected.is_null() {
-        return;
+impl SiteVisitor for Expected {
+    fn wants(&mut self, n: u64) -> bool {
+        self.selection.position(n).is_some()
     }
-    // SAFETY: `record` points RECORDING at a record it owns for the duration of the armed run,
-    // on this thread only, and nothing else borrows it meanwhile.
-    let e = unsafe { &mut *expected };
-    if let Some(slot) = e.selection.position(n).and_then(|p| e.hashes.get_mut(p)) {
-        // SAFETY: the allocator's re-entrancy guard is set (see `AttemptHook`); the hash is
-        // computed on the chain the failing allocation's hash (`alloc::record_site`) skips alike.
-        *slot =
-            Some(unsafe { site_hash::hash(&CHAIN, alloc::armed_attempt_address(), DEFAULT_DEPTH) });
+
+    fn visit(&mut self, n: u64, hash: u64) {
+        if let Some(slot) = self
+            .selection
+            .position(n)
+            .and_then(|p| self.hashes.get_mut(p))
+        {
+            *slot = Some(hash);
+        }
     }
 }
 
@@ -98,12 +86,7 @@ pub(crate) fn record(exec: &Exec<'_>, selection: &Selection) -> Expected {
         selection: selection.clone(),
         hashes: vec![None; selection.len() as usize],
     };
-    RECORDING.with(|r| r.set(&mut expected));
-    alloc::set_attempt_hook(Some(on_attempt));
-    let run = exec(0, false, false);
-    alloc::set_attempt_hook(None);
-    RECORDING.with(|r| r.set(std::ptr::null_mut()));
-    drop(run);
+    site_run::hash_sites(exec, DEFAULT_DEPTH, &mut expected);
     expected
 }
 

@@ -140,6 +140,7 @@ mod sample;
 mod select;
 mod selection;
 mod site_hash;
+mod site_run;
 mod stack;
 mod strategy;
 mod supervise;
