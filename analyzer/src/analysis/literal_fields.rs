@@ -6,10 +6,7 @@ use syn::visit::{self, Visit};
 
 use super::bindings::infer_type;
 use super::fields::FieldDecl;
-use super::syntax::{is_test_code, item_attrs, last_segment, type_name};
-
-/// How deep the walk descends into nested expressions (as the traversal's bound).
-const MAX_EXPR_DEPTH: usize = 384;
+use super::syntax::{is_test_code, item_attrs, last_segment, type_name, MAX_EXPR_DEPTH};
 
 /// Collects `(struct, field, inferred type)` from the struct literals of a file.
 struct Literals {

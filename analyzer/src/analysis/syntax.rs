@@ -5,6 +5,11 @@ use syn::{Attribute, Expr, GenericArgument, Pat, PathArguments, ReturnType, Type
 
 use crate::finding::Span;
 
+/// How deep the walks of a file (the traversal, the struct-literal scan) descend into nested
+/// expressions. Real code stays far below; generated or adversarial code deeper than this is not
+/// analysed further (rather than overflowing the stack).
+pub(crate) const MAX_EXPR_DEPTH: usize = 384;
+
 /// The identifiers of a path's segments (`std::alloc::alloc` → `["std", "alloc", "alloc"]`).
 pub(crate) fn segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()

@@ -17,14 +17,11 @@ use super::enclosing::{
 };
 use super::fields::FieldTypes;
 use super::macro_bodies::transcribers;
-use super::syntax::{is_test_code, item_attrs, last_segment, stmt_start, type_name};
+use super::syntax::{
+    is_test_code, item_attrs, last_segment, stmt_start, type_name, MAX_EXPR_DEPTH,
+};
 use super::value::Val;
 use super::vocab::Vocab;
-
-/// How deep the traversal descends into nested expressions. Real code stays far below;
-/// generated or adversarial code deeper than this is not analysed further (rather than
-/// overflowing the stack).
-const MAX_EXPR_DEPTH: usize = 384;
 
 /// Macros whose arguments are comma-separated expressions the traversal looks into.
 const EXPR_MACROS: [&str; 27] = [
